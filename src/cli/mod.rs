@@ -1,0 +1,26 @@
+//! Command-line interface (clap derive). One module per subcommand.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub mod inspect;
+
+/// Convert TensorFlow frozen graphs into Core ML Neural Network models, with rules written as data.
+#[derive(Debug, Parser)]
+#[command(name = "mlrewrite", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Summarise a TensorFlow GraphDef (.pb) or a Core ML model (.mlmodel).
+    Inspect(inspect::Args),
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Inspect(args) => inspect::run(args),
+    }
+}
