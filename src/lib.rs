@@ -20,3 +20,5 @@ pub mod proto {
         include!(concat!(env!("OUT_DIR"), "/core_ml.specification.rs"));
     }
 }
+
+pub mod lower;
