@@ -728,6 +728,23 @@ def _(rng):
                      pads=(1, 1, 1, 1), exclude=True)
 
 
+@case("pool_avg_include_last_pixel_overhang", "average pooling 3x3 stride 2 includeLastPixel "
+      "padding 1 on 6x6 (last window overhangs the padded input), avgPoolExcludePadding false "
+      "then true. Assumed, as PyTorch ceil_mode (which coremltools lowers to includeLastPixel): "
+      "the window is clipped to the padded input and, without exclusion, divided by the cells "
+      "it keeps there")
+def _(rng):
+    x = randn(rng, 1, 2, 6, 6)
+    outs = {"y_count_padding": pool2d(x, "AVERAGE", (3, 3), (2, 2), (1, 1, 1, 1), False, (4, 4)),
+            "y_exclude_padding": pool2d(x, "AVERAGE", (3, 3), (2, 2), (1, 1, 1, 1), True, (4, 4))}
+    nb = net({"x": x}, outs)
+    for out, exclude in (("y_count_padding", False), ("y_exclude_padding", True)):
+        nb.add_pooling(out, 3, 3, 2, 2, "AVERAGE", "INCLUDE_LAST_PIXEL", "x", out,
+                       exclude_pad_area=exclude, padding_top=1, padding_bottom=1,
+                       padding_left=1, padding_right=1)
+    return nb, {"x": x}, outs
+
+
 # ================================================================ padding, upsample, resize
 
 
@@ -1663,6 +1680,14 @@ def cross_check_with_tensorflow():
                     resize_grid(6, 9, "STRICT_ALIGN_ENDPOINTS_MODE"))
     ref = tf.compat.v1.image.resize_bilinear(xt, [10, 9], align_corners=True).numpy()
     assert np.allclose(ours, ref.transpose(0, 3, 1, 2), atol=1e-5), "align-corners reference"
+    # UPSAMPLE_MODE and the upsample layer's DEFAULT mode are TF's legacy ResizeBilinear
+    # (align_corners=False, half_pixel_centers=False).
+    ref = tf.compat.v1.image.resize_bilinear(xt, [10, 9]).numpy().transpose(0, 3, 1, 2)
+    ours = bilinear(x, resize_grid(7, 10, "UPSAMPLE_MODE"), resize_grid(6, 9, "UPSAMPLE_MODE"))
+    assert np.allclose(ours, ref, atol=1e-5), "UPSAMPLE_MODE reference"
+    ref = tf.compat.v1.image.resize_bilinear(xt, [14, 18]).numpy().transpose(0, 3, 1, 2)
+    ours = bilinear(x, upsample_grid(7, 14, "DEFAULT"), upsample_grid(6, 18, "DEFAULT"))
+    assert np.allclose(ours, ref, atol=1e-5), "upsample DEFAULT reference"
 
 
 def layer_kinds(spec):
