@@ -1579,9 +1579,10 @@ def _(rng):
     return nb, {"x": x, "d": d}, outs
 
 
-@case("sequence_repeat", "sequenceRepeat 3 times of a [2,1,3,1,1] sequence along axis -5")
+@case("sequence_repeat", "sequenceRepeat 3 times of a length-1 sequence [1,1,3,1,1] along axis "
+      "-5 (as Keras RepeatVector converts; with Seq 1, tiling and repeating agree)")
 def _(rng):
-    x = randn(rng, 2, 1, 3, 1, 1)
+    x = randn(rng, 1, 1, 3, 1, 1)
     y = np.tile(x, (3, 1, 1, 1, 1))
     nb = net({"x": x}, {"y": y})
     nb.add_sequence_repeat("rep", 3, "x", "y")
