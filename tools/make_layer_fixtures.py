@@ -289,6 +289,22 @@ def lstm_ref(x, h0, c0, W, R, b, peep=None, forget_bias=False, reverse=False,
     return np.stack(ys), h, c
 
 
+def gru_ref(x, h0, Wx, Wh, b):
+    """GRULayerParams equations; gate order z, r, o; f = sigmoid, g = tanh. x [T, B, I]."""
+    x, h = f64(x, h0)
+    Wx = [np.asarray(m, np.float64) for m in Wx]
+    Wh = [np.asarray(m, np.float64) for m in Wh]
+    b = [np.asarray(v, np.float64) for v in b]
+    ys = []
+    for xt in x:
+        z = sigmoid(np.clip(xt @ Wx[0].T + h @ Wh[0].T + b[0], -50, 50))
+        r = sigmoid(np.clip(xt @ Wx[1].T + h @ Wh[1].T + b[1], -50, 50))
+        o = np.tanh(np.clip(xt @ Wx[2].T + (h * r) @ Wh[2].T + b[2], -50, 50))
+        h = (1 - z) * o + z * h
+        ys.append(h)
+    return np.stack(ys)
+
+
 # ================================================================ convolution
 
 
@@ -1499,20 +1515,10 @@ def _(rng):
     T, H, I = 4, 3, 2
     Wh, Wx, b = rnn_weights(rng, 3, H, I)
     x, h0 = randn(rng, T, 1, I), randn(rng, 1, 1, H, scale=0.5)
-    Whd = [np.asarray(m, np.float64) for m in Wh]
-    Wxd = [np.asarray(m, np.float64) for m in Wx]
-    bd = [np.asarray(v, np.float64) for v in b]
-    h = f64(h0)[0][0]
-    ys = []
-    for t in range(T):
-        xt = f64(x)[0][t]
-        z = sigmoid(np.clip(xt @ Wxd[0].T + h @ Whd[0].T + bd[0], -50, 50))
-        r = sigmoid(np.clip(xt @ Wxd[1].T + h @ Whd[1].T + bd[1], -50, 50))
-        o = np.tanh(np.clip(xt @ Wxd[2].T + (h * r) @ Whd[2].T + bd[2], -50, 50))
-        h = (1 - z) * o + z * h
-        ys.append(h)
+    ys = gru_ref(x, h0[0], Wx, Wh, b)
+    h = ys[-1]
     ins = {"x": rank5_seq(x), "h0": rank5_seq(h0)}
-    outs = {"y": rank5_seq(np.stack(ys)), "h": rank5_seq(h[None])}
+    outs = {"y": rank5_seq(ys), "h": rank5_seq(h[None])}
     nb = net(ins, outs)
     nb.add_gru("gru", Wh, Wx, b, H, I, ["x", "h0"], ["y", "h"], activation="TANH",
                inner_activation="SIGMOID", output_all=True)
@@ -1689,6 +1695,28 @@ def cross_check_with_tensorflow():
     ref = tf.compat.v1.image.resize_bilinear(xt, [14, 18]).numpy().transpose(0, 3, 1, 2)
     ours = bilinear(x, upsample_grid(7, 14, "DEFAULT"), upsample_grid(6, 18, "DEFAULT"))
     assert np.allclose(ours, ref, atol=1e-5), "upsample DEFAULT reference"
+    # LSTM: Keras LSTM (gates i, f, c, o; sigmoid / tanh) equals the proto's equations.
+    T, H, I = 4, 3, 2
+    Wh, Wx, b = rnn_weights(rng, 4, H, I)
+    xs = randn(rng, 1, T, I)
+    lstm = tf.keras.layers.LSTM(H, return_sequences=True)
+    lstm.build((1, T, I))
+    order = [0, 1, 3, 2]  # Keras i, f, c, o -> builder i, f, o, z
+    lstm.set_weights([np.concatenate([Wx[k].T for k in order], 1),
+                      np.concatenate([Wh[k].T for k in order], 1),
+                      np.concatenate([b[k] for k in order])])
+    ours, _, _ = lstm_ref(xs.transpose(1, 0, 2), np.zeros((1, H)), np.zeros((1, H)), Wx, Wh, b)
+    ref = lstm(xs).numpy().transpose(1, 0, 2)
+    assert np.allclose(ours, ref, atol=1e-5), "LSTM reference"
+    # GRU: the proto applies the reset gate to y_{t-1} before R_o, Keras reset_after=False.
+    Wh, Wx, b = rnn_weights(rng, 3, H, I)
+    gru = tf.keras.layers.GRU(H, return_sequences=True, reset_after=False)
+    gru.build((1, T, I))
+    gru.set_weights([np.concatenate([m.T for m in Wx], 1), np.concatenate([m.T for m in Wh], 1),
+                     np.concatenate(b)])
+    ours = gru_ref(xs.transpose(1, 0, 2), np.zeros((1, H)), Wx, Wh, b)
+    ref = gru(xs).numpy().transpose(1, 0, 2)
+    assert np.allclose(ours, ref, atol=1e-5), "GRU reference"
 
 
 def layer_kinds(spec):
