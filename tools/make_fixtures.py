@@ -634,7 +634,7 @@ def freeze(fn, specs):
     graph_def = frozen.graph.as_graph_def()
     inputs = [t.name for t in frozen.inputs]
     outputs = [t.name for t in frozen.outputs]
-    return graph_def, inputs, outputs
+    return graph_def, inputs, outputs, concrete
 
 
 def static_shape(t):
@@ -669,7 +669,7 @@ def pick_probes(graph, output_tensors):
 
 
 def write_fixture(name, description, fn, specs, out_dir):
-    graph_def, input_names, output_names = freeze(fn, specs)
+    graph_def, input_names, output_names, concrete = freeze(fn, specs)
     pb = graph_def.SerializeToString(deterministic=True)
     graph = tf.Graph()
     with graph.as_default():
@@ -684,6 +684,12 @@ def write_fixture(name, description, fn, specs, out_dir):
         values = sess.run(all_tensors, feed_dict=feed)
     by_name = {t.name: v for t, v in zip(all_tensors, values)}
     probes = pick_probes(graph, output_names)
+    # The frozen graph must compute what the original function computes (freezing inlines
+    # functions and folds variables; a difference would make every golden wrong).
+    eager = tf.nest.flatten(concrete(*[tf.constant(v) for _, _, _, v in specs]))
+    for name, value in zip(output_names, eager):
+        np.testing.assert_allclose(by_name[name], value.numpy(), rtol=1e-5, atol=1e-5,
+                                   err_msg=f"{name}: frozen graph differs from eager")
 
     arrays = {}
     for n in input_names + output_names + [p.name for p in probes]:
