@@ -1608,6 +1608,156 @@ def _(rng):
     return nb, {"a": a, "b": b}, outs
 
 
+# ================================================================ further ND layers
+
+
+@case("constant_pad", "constantPad of [2,3] with padAmounts [0,1, 2,0] and value 0.5 -> [3,5]")
+def _(rng):
+    x = randn(rng, 2, 3)
+    y = np.pad(f64(x)[0], ((0, 1), (2, 0)), constant_values=0.5)
+    nb = net({"x": x}, {"y": y})
+    nb.add_constant_pad("pad", ["x"], "y", value=0.5, pad_amounts=[0, 1, 2, 0])
+    return nb, {"x": x}, {"y": y}
+
+
+@case("clamped_relu", "clampedReLU alpha 0.1 beta 1.5: min(beta, x) for x >= 0, "
+      "min(beta, alpha x) below")
+def _(rng):
+    x = randn(rng, 2, 3, 4, scale=2.0)
+    (xd,) = f64(x)
+    y = np.where(xd >= 0, np.minimum(1.5, xd), np.minimum(1.5, 0.1 * xd))
+    nb = net({"x": x}, {"y": y})
+    nb.add_clamped_relu("crelu", "x", "y", alpha=0.1, beta=1.5)
+    return nb, {"x": x}, {"y": y}
+
+
+@case("stack", "stack of two [2,3] inputs along axis -2 -> [2,2,3]")
+def _(rng):
+    a, b = randn(rng, 2, 3), randn(rng, 2, 3)
+    y = np.stack([a, b], axis=-2)
+    nb = net({"a": a, "b": b}, {"y": y})
+    nb.add_stack("stack", ["a", "b"], "y", axis=-2)
+    return nb, {"a": a, "b": b}, {"y": y}
+
+
+@case("broadcast_to", "broadcastToStatic [2,1,3] -> [2,4,3]; broadcastToLike the shape of a "
+      "[4,2,4,3] input; broadcastToDynamic with the shape [3,2,4,3] as an input")
+def _(rng):
+    x, like = randn(rng, 2, 1, 3), randn(rng, 4, 2, 4, 3)
+    shape = np.array([3, 2, 4, 3], F32)
+    outs = {"y_static": np.broadcast_to(x, (2, 4, 3)), "y_like": np.broadcast_to(x, (4, 2, 4, 3)),
+            "y_dynamic": np.broadcast_to(x, (3, 2, 4, 3))}
+    ins = {"x": x, "like": like, "shape": shape}
+    nb = net(ins, outs)
+    nb.add_broadcast_to_static("bs", "x", "y_static", [2, 4, 3])
+    nb.add_broadcast_to_like("bl", ["x", "like"], "y_like")
+    nb.add_broadcast_to_dynamic("bd", ["x", "shape"], "y_dynamic")
+    return nb, ins, outs
+
+
+@case("slice_by_size", "sliceBySize of [2,5,3] along axis 1 from the begin index given as an "
+      "input ([2]), size 2")
+def _(rng):
+    x, begin = randn(rng, 2, 5, 3), np.array([2.0], F32)
+    y = x[:, 2:4]
+    nb = net({"x": x, "begin": begin}, {"y": y})
+    nb.add_slice_by_size("sbs", ["x", "begin"], "y", axis=1, size=2)
+    return nb, {"x": x, "begin": begin}, {"y": y}
+
+
+@case("reverse", "reverse of [2,3,4] along axes 0 and 2; reverseSeq with the proto's example "
+      "(batch axis 0, sequence axis 1, lengths [2, 3])")
+def _(rng):
+    x = randn(rng, 2, 3, 4)
+    data = np.arange(12, dtype=F32).reshape(2, 3, 2)
+    lengths = np.array([2, 3], F32)
+    expected_seq = data.copy()
+    for b_, n in enumerate(lengths.astype(int)):
+        expected_seq[b_, :n] = data[b_, :n][::-1]
+    # the proto's own example output
+    assert (expected_seq == np.array([[[2, 3], [0, 1], [4, 5]], [[10, 11], [8, 9], [6, 7]]])).all()
+    outs = {"y_reverse": x[::-1, :, ::-1], "y_reverse_seq": expected_seq}
+    ins = {"x": x, "data": data, "lengths": lengths}
+    nb = net(ins, outs)
+    nb.add_reverse("rev", "x", "y_reverse", reverse_dim=[True, False, True])
+    nb.add_reverse_sequence("revseq", ["data", "lengths"], "y_reverse_seq", batch_axis=0,
+                            seq_axis=1)
+    return nb, ins, outs
+
+
+@case("shape_and_fill_dynamic", "getShape of a [2,3,4] input -> [2,3,4] (as floats); "
+      "fillDynamic of 1.5 with that shape; copy of the input")
+def _(rng):
+    x = randn(rng, 2, 3, 4)
+    outs = {"y_shape": np.array([2, 3, 4], F32), "y_fill": np.full((2, 3, 4), 1.5),
+            "y_copy": x}
+    nb = net({"x": x}, outs)
+    nb.add_get_shape("shape", "x", "y_shape")
+    nb.add_fill_dynamic("fill", "y_shape", "y_fill", value=1.5)
+    nb.add_copy("copy", "x", "y_copy")
+    return nb, {"x": x}, outs
+
+
+@case("argsort", "argSort of [2,5] along axis 1, ascending and descending (indices as floats)")
+def _(rng):
+    x = randn(rng, 2, 5)
+    outs = {"y_ascending": np.argsort(x, axis=1, kind="stable").astype(F32),
+            "y_descending": np.argsort(-x, axis=1, kind="stable").astype(F32)}
+    nb = net({"x": x}, outs)
+    nb.add_argsort("asc", "x", "y_ascending", axis=1, descending=False)
+    nb.add_argsort("desc", "x", "y_descending", axis=1, descending=True)
+    return nb, {"x": x}, outs
+
+
+@case("triangular", "lowerTriangular k 0 and upperTriangular k 1 of [2,4,4], as numpy "
+      "tril/triu")
+def _(rng):
+    x = randn(rng, 2, 4, 4)
+    outs = {"y_lower": np.tril(x, 0), "y_upper": np.triu(x, 1)}
+    nb = net({"x": x}, outs)
+    nb.add_lower_triangular("lower", "x", "y_lower", k=0)
+    nb.add_upper_triangular("upper", "x", "y_upper", k=1)
+    return nb, {"x": x}, outs
+
+
+@case("sliding_windows", "slidingWindows of [2,5,3] along axis 1, window 2, step 2 -> [2,2,2,3]")
+def _(rng):
+    x = randn(rng, 2, 5, 3)
+    y = np.stack([x[:, 0:2], x[:, 2:4]], axis=1)
+    nb = net({"x": x}, {"y": y})
+    nb.add_sliding_windows("sw", "x", "y", axis=1, window_size=2, step=2)
+    return nb, {"x": x}, {"y": y}
+
+
+@case("floor_div_mod", "floorDivBroadcastable and modBroadcastable on positive operands "
+      "(where floor division and every modulo convention agree), [2,3] with [3]")
+def _(rng):
+    a = pos(rng, 2, 3, lo=0.5, hi=9.0)
+    b = pos(rng, 3, lo=0.7, hi=2.5)
+    ad, bd = f64(a, b)
+    outs = {"y_floordiv": np.floor(ad / bd), "y_mod": np.mod(ad, bd)}
+    nb = net({"a": a, "b": b}, outs)
+    nb.add_floor_div_broadcastable("fd", ["a", "b"], "y_floordiv")
+    nb.add_mod_broadcastable("mod", ["a", "b"], "y_mod")
+    return nb, {"a": a, "b": b}, outs
+
+
+@case("trig_nd", "asin, acos, atan, sinh, cosh, atanh on (-0.9, 0.9) and acosh on (1.1, 3)")
+def _(rng):
+    x = rng.uniform(-0.9, 0.9, (2, 5)).astype(F32)
+    c = rng.uniform(1.1, 3.0, (2, 5)).astype(F32)
+    xd, cd = f64(x, c)
+    fns = {"asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh,
+           "cosh": np.cosh, "atanh": np.arctanh}
+    outs = {f"y_{k}": fn(xd) for k, fn in fns.items()}
+    outs["y_acosh"] = np.arccosh(cd)
+    nb = net({"x": x, "c": c}, outs)
+    for k in fns:
+        getattr(nb, f"add_{k}")(k, "x", f"y_{k}")
+    nb.add_acosh("acosh", "c", "y_acosh")
+    return nb, {"x": x, "c": c}, outs
+
+
 # ================================================================ custom layers
 
 
