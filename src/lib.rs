@@ -21,4 +21,5 @@ pub mod proto {
     }
 }
 
+pub mod ir;
 pub mod lower;

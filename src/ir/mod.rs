@@ -1,0 +1,18 @@
+//! Import: a TensorFlow `GraphDef` becomes the IR, a petgraph of typed nodes with ndarray
+//! constants, dtypes and shapes.
+//!
+//! Owns: the IR types ([`DType`], [`Shape`], [`Tensor`], [`Attr`]), the OpDef table
+//! ([`opdefs`]). It must not know about Core ML or the e-graph: later stages consume its
+//! public types only.
+
+pub mod attr;
+pub mod dtype;
+pub mod opdefs;
+pub mod shape;
+pub mod tensor;
+
+pub use attr::{Attr, AttrDecodeError, AttrError, Attrs, FuncAttr};
+pub use dtype::DType;
+pub use opdefs::OpDef;
+pub use shape::{normalize_axis, Dim, Shape, ShapeMismatch};
+pub use tensor::{Element, Tensor, TensorData, TensorError};
