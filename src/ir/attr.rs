@@ -128,14 +128,12 @@ impl Attr {
     }
 }
 
-/// The generated `NameAttrList` of our proto subset carries no `name` field (tag 1), so the
-/// name is left empty; functions are refused at import anyway.
 fn func_from_proto(f: &NameAttrList) -> Result<FuncAttr, AttrDecodeError> {
     let mut attrs = Attrs::default();
     for (k, v) in &f.attr {
         attrs.insert(k.clone(), Attr::from_proto(v)?);
     }
-    Ok(FuncAttr { name: String::new(), attrs })
+    Ok(FuncAttr { name: f.name.clone(), attrs })
 }
 
 /// Why an `AttrValue` could not be converted.

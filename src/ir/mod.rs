@@ -16,3 +16,8 @@ pub use dtype::DType;
 pub use opdefs::OpDef;
 pub use shape::{normalize_axis, Dim, Shape, ShapeMismatch};
 pub use tensor::{Element, Tensor, TensorData, TensorError};
+pub mod graph;
+pub mod import;
+
+pub use graph::{Edge, Fact, Graph, Node, NodeAttrError, NodeId, Outlet};
+pub use import::{import_bytes, import_file, import_graph_def, ImportError};

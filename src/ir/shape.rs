@@ -128,7 +128,7 @@ impl Shape {
         match self {
             Shape::Unknown => TensorShapeProto { dim: Vec::new(), unknown_rank: true },
             Shape::Ranked(dims) => TensorShapeProto {
-                dim: dims.iter().map(|d| tensor_shape_proto::Dim { size: d.to_tf() }).collect(),
+                dim: dims.iter().map(|d| tensor_shape_proto::Dim { size: d.to_tf(), name: String::new() }).collect(),
                 unknown_rank: false,
             },
         }

@@ -584,7 +584,7 @@ mod tests {
     use crate::proto::tensorflow::tensor_shape_proto::Dim as PDim;
 
     fn shape(d: &[i64]) -> Option<TensorShapeProto> {
-        Some(TensorShapeProto { dim: d.iter().map(|&size| PDim { size }).collect(), unknown_rank: false })
+        Some(TensorShapeProto { dim: d.iter().map(|&size| PDim { size, name: String::new() }).collect(), unknown_rank: false })
     }
 
     #[test]
