@@ -7,6 +7,7 @@
 
 pub mod attr;
 pub mod dtype;
+pub mod eval;
 pub mod opdefs;
 pub mod shape;
 pub mod tensor;
@@ -21,3 +22,4 @@ pub mod import;
 
 pub use graph::{Edge, Fact, Graph, Node, NodeAttrError, NodeId, Outlet};
 pub use import::{import_bytes, import_file, import_graph_def, ImportError};
+pub use eval::{eval_op, EvalError};
