@@ -8,7 +8,7 @@
 
 use super::attr::{Attr, AttrError, Attrs, FuncAttr};
 use super::dtype::DType;
-use super::shape::Shape;
+use super::shape::{Dim, Shape};
 use super::tensor::Tensor;
 use indexmap::IndexMap;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -40,25 +40,40 @@ pub struct Fact {
     pub shape: Shape,
     /// The value, when it is a constant or computable from constants.
     pub value: Option<Tensor>,
+    /// For an integer scalar or vector whose value is only partly known (a shape computed
+    /// from a tensor with an unknown batch dim: `Shape` → `StridedSlice` → `Pack`), each
+    /// element as a dim: known, symbolic or unknown. A negative element (Reshape's `-1`)
+    /// counts as unknown. `None` when nothing is known or `value` is complete.
+    pub partial: Option<Vec<Dim>>,
 }
 
 impl Fact {
     pub fn unknown() -> Fact {
-        Fact { dtype: None, shape: Shape::Unknown, value: None }
+        Fact { dtype: None, shape: Shape::Unknown, value: None, partial: None }
     }
 
     pub fn new(dtype: Option<DType>, shape: Shape) -> Fact {
-        Fact { dtype, shape, value: None }
+        Fact { dtype, shape, value: None, partial: None }
     }
 
     /// A constant: dtype and shape from the tensor itself.
     pub fn constant(t: Tensor) -> Fact {
-        Fact { dtype: Some(t.dtype()), shape: Shape::from_usize(t.shape()), value: Some(t) }
+        Fact { dtype: Some(t.dtype()), shape: Shape::from_usize(t.shape()), value: Some(t), partial: None }
     }
 
     /// Integer values of a constant fact (`None` unless the value is known and integral).
     pub fn int_values(&self) -> Option<Vec<i64>> {
         self.value.as_ref()?.to_i64_vec()
+    }
+
+    /// Elements of an integer scalar or vector as dims, from the full value (negative
+    /// elements become unknown) or the partial one.
+    pub fn int_dims(&self) -> Option<Vec<Dim>> {
+        match (&self.value, &self.partial) {
+            (Some(v), _) if v.rank() <= 1 => Some(v.to_i64_vec()?.into_iter().map(Dim::from_tf).collect()),
+            (_, Some(p)) => Some(p.clone()),
+            _ => None,
+        }
     }
 }
 
