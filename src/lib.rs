@@ -21,5 +21,6 @@ pub mod proto {
     }
 }
 
+pub mod ir;
 pub mod lower;
 pub mod rewrite;
