@@ -22,3 +22,5 @@ pub mod proto {
 }
 
 pub mod lower;
+pub mod rewrite;
+pub mod rules;
