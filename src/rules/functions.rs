@@ -481,6 +481,10 @@ pub static FUNCTIONS: &[Function] = &[
         let x = arg(a, 1)?;
         Ok(Value::Bool(list(arg(a, 0)?, "contains")?.iter().any(|v| v.loose_eq(x))))
     }),
+    f!("index_of", [ListT, T], Int, "position of the first element equal to the value", |a, _| {
+        let x = arg(a, 1)?;
+        list(arg(a, 0)?, "index_of")?.iter().position(|v| v.loose_eq(x)).map(|i| Value::Int(i as i64)).ok_or_else(|| format!("{x} is not in the list"))
+    }),
     f!("sum", [Ints], Int, "sum of a list of ints", |a, _| {
         ints(arg(a, 0)?, "sum")?.iter().try_fold(0i64, |s, x| s.checked_add(*x)).map(Value::Int).ok_or_else(|| "sum overflows".into())
     }),
