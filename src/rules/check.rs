@@ -487,12 +487,13 @@ impl Checker<'_> {
                 let tys: Vec<Ty> = args.iter().map(|a| self.expr(a, env)).collect();
                 let Some(f) = functions::function(&name.name) else {
                     let d = self.err("rules::unknown-function", name.span, format!("unknown attribute function `{}`", name.name));
-                    let similar: Vec<_> = functions::FUNCTIONS
+                    let mut similar: Vec<(usize, String)> = functions::FUNCTIONS
                         .iter()
-                        .filter(|f| f.name.contains(&name.name) || name.name.contains(f.name) || f.name.starts_with(&name.name[..name.name.len().min(3)]))
-                        .map(|f| f.signature())
-                        .take(3)
+                        .map(|f| (edit_distance(f.name, &name.name), f.signature()))
+                        .filter(|(d, _)| *d <= 2)
                         .collect();
+                    similar.sort();
+                    let similar: Vec<String> = similar.into_iter().take(3).map(|(_, s)| format!("`{s}`")).collect();
                     *d = d.clone().label("not a function").help(if similar.is_empty() {
                         "see docs/rules.md for the list of attribute functions".to_string()
                     } else {
@@ -865,4 +866,19 @@ pub fn param_ty(p: ParamType) -> Ty {
         ParamType::Bools => Ty::list(Ty::Bool),
         ParamType::Weights => Ty::Tensor,
     }
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }

@@ -203,20 +203,18 @@ pub fn layer_kind(name: &str) -> Option<&'static LayerKind> {
     LAYERS.iter().find(|l| l.name == name)
 }
 
-/// Names close to `name` (same letters ignoring case, or a shared prefix), for "did you mean".
+/// Names close to `name` (edit distance at most 3, or the same ignoring case), for "did you mean".
 pub fn similar_layers(name: &str) -> Vec<&'static str> {
-    let lower = name.to_ascii_lowercase();
-    let mut out: Vec<&'static str> = LAYERS
+    let mut out: Vec<(usize, &'static str)> = LAYERS
         .iter()
-        .filter(|l| {
-            let n = l.name.to_ascii_lowercase();
-            n == lower || (lower.len() >= 4 && (n.starts_with(&lower[..4]) || n.contains(&lower)))
+        .map(|l| {
+            let d = if l.name.eq_ignore_ascii_case(name) { 0 } else { super::check::edit_distance(l.name, name) };
+            (d, l.name)
         })
-        .map(|l| l.name)
+        .filter(|(d, _)| *d <= 3)
         .collect();
     out.sort();
-    out.truncate(4);
-    out
+    out.into_iter().take(3).map(|(_, n)| n).collect()
 }
 
 #[cfg(test)]

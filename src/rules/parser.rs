@@ -457,7 +457,7 @@ fn pattern_primary(i: In) -> PResult<Pattern> {
         return Ok((rest, Pattern::Wildcard(name.span)));
     }
     if let Ok((rest, _)) = sym("@", "`@`")(rest) {
-        let (rest, p) = cut(pattern_primary).parse(rest)?;
+        let (rest, p) = cut(pattern).parse(rest)?;
         return Ok((rest, Pattern::Bind(name, Box::new(p))));
     }
     if let Ok((rest, _)) = sym("(", "`(`")(rest) {
@@ -623,7 +623,11 @@ fn item(i: In) -> PResult<Item> {
 
 /// Offset of the next line at or after `from` that begins (after indentation) with an item keyword.
 fn next_item_start(src: &str, from: usize) -> usize {
-    let mut line_start = src[..from.min(src.len())].rfind('\n').map_or(0, |p| p + 1);
+    let mut from = from.min(src.len());
+    while from < src.len() && !src.is_char_boundary(from) {
+        from += 1;
+    }
+    let mut line_start = src[..from].rfind('\n').map_or(0, |p| p + 1);
     while line_start < src.len() {
         let line_end = src[line_start..].find('\n').map_or(src.len(), |p| line_start + p);
         let line = &src[line_start..line_end];
