@@ -24,3 +24,4 @@ pub mod proto {
 pub mod ir;
 pub mod lower;
 pub mod rewrite;
+pub mod rules;
