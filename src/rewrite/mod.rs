@@ -3,3 +3,4 @@
 
 pub mod extract;
 pub mod lang;
+pub mod term;
