@@ -55,7 +55,7 @@ pub fn register_all_ops(r: &mut ShapeRegistry) {
 }
 
 fn konst(cx: &InferCtx<'_>) -> R {
-    let t = cx.node.get_attr_tensor("value").map_err(|e| e.source)?;
+    let t = cx.node.get_attr_tensor("value").map_err(|e| e.cause)?;
     if let Some(d) = cx.node.attrs.opt_type("dtype")? {
         if d != t.dtype() {
             return Err(invalid(format!("attribute `dtype` is {d}, the value is {}", t.dtype())));
