@@ -206,7 +206,10 @@ pub fn infer(graph: &mut Graph, registry: &ShapeRegistry) -> Result<InferReport,
                 None
             }
         };
-        if let Some(values) = foldable_inputs(node, &inputs) {
+        // Ops that expand (Fill, Tile, Range...) would build big constants for no shape gain.
+        let big_output = facts.as_ref().is_some_and(|f| f.iter().any(|f| f.shape.num_elements().is_some_and(|n| n > FOLD_LIMIT as u64)));
+        let identity = matches!(node.op.as_str(), "Identity" | "StopGradient" | "Snapshot" | "IdentityN" | "PreventGradient");
+        if let Some(values) = foldable_inputs(node, &inputs).filter(|_| identity || !big_output) {
             if let Some(out) = eval_op(&node.op, &node.attrs, &values).map_err(|e| err(e.into()))? {
                 facts = Some(out.into_iter().map(Fact::constant).collect());
             }
