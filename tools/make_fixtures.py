@@ -627,14 +627,29 @@ def calibrate(model, golden, rng, logit_std=2.0, var_floor=1e-2):
 # ---------------------------------------------------------------- freezing and running
 
 
+def stabilize_gradient_op_types(graph_def):
+    """Renumber `_gradient_op_type` attributes (CustomGradient-<uid>) in graph order.
+
+    `tf.custom_gradient` (e.g. inside `tf.nn.silu`) stamps its IdentityN with a process-wide
+    counter, so the value depends on what ran before; the attribute has no effect on inference.
+    Renumbering keeps the attribute, as real graphs have it, and the file deterministic.
+    """
+    count = 0
+    for node in graph_def.node:
+        if "_gradient_op_type" in node.attr:
+            node.attr["_gradient_op_type"].s = f"CustomGradient-{count}".encode()
+            count += 1
+
+
 def freeze(fn, specs):
     sig = [tf.TensorSpec(shape, tf.as_dtype(dtype), name=name) for name, shape, dtype, _ in specs]
     concrete = tf.function(fn, autograph=False).get_concrete_function(*sig)
     frozen = convert_variables_to_constants_v2(concrete)
     graph_def = frozen.graph.as_graph_def()
+    stabilize_gradient_op_types(graph_def)
     inputs = [t.name for t in frozen.inputs]
     outputs = [t.name for t in frozen.outputs]
-    return graph_def, inputs, outputs
+    return graph_def, inputs, outputs, concrete
 
 
 def static_shape(t):
@@ -669,7 +684,7 @@ def pick_probes(graph, output_tensors):
 
 
 def write_fixture(name, description, fn, specs, out_dir):
-    graph_def, input_names, output_names = freeze(fn, specs)
+    graph_def, input_names, output_names, concrete = freeze(fn, specs)
     pb = graph_def.SerializeToString(deterministic=True)
     graph = tf.Graph()
     with graph.as_default():
@@ -684,6 +699,12 @@ def write_fixture(name, description, fn, specs, out_dir):
         values = sess.run(all_tensors, feed_dict=feed)
     by_name = {t.name: v for t, v in zip(all_tensors, values)}
     probes = pick_probes(graph, output_names)
+    # The frozen graph must compute what the original function computes (freezing inlines
+    # functions and folds variables; a difference would make every golden wrong).
+    eager = tf.nest.flatten(concrete(*[tf.constant(v) for _, _, _, v in specs]))
+    for tensor, value in zip(output_names, eager):
+        np.testing.assert_allclose(by_name[tensor], value.numpy(), rtol=1e-5, atol=1e-5,
+                                   err_msg=f"{tensor}: frozen graph differs from eager")
 
     arrays = {}
     for n in input_names + output_names + [p.name for p in probes]:
