@@ -114,3 +114,34 @@ fn inspect_shared_corpus() {
         insta::assert_snapshot!(format!("shared_{}", f.replace(['/', '.'], "_")), text);
     }
 }
+
+/// Every layer fixture inspects, and its layer kinds and custom classes are the ones its
+/// manifest entry (`tests/fixtures/layers/manifest.json`) lists: a cross-check of the kind
+/// names `inspect` derives from the generated Rust types against the proto field names.
+#[test]
+fn inspect_layer_fixtures_agree_with_their_manifest() {
+    let dir = root().join("tests/fixtures/layers");
+    let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) else {
+        eprintln!("skipping: no tests/fixtures/layers/manifest.json");
+        return;
+    };
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let norm = |s: &str| s.to_ascii_lowercase().replace('_', "");
+    for entry in manifest.as_array().unwrap() {
+        let f = format!("{}.mlmodel", entry["name"].as_str().unwrap());
+        let (json, err, code) = inspect(&dir, &["--format", "json", &f]);
+        assert_eq!(code, 0, "{f}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let mut ours: Vec<String> = v["layer_kinds"].as_object().unwrap().keys().map(|k| norm(k)).collect();
+        let mut want: Vec<String> = entry["layers"].as_array().unwrap().iter().map(|k| norm(k.as_str().unwrap())).collect();
+        ours.sort();
+        ours.dedup();
+        want.sort();
+        want.dedup();
+        assert_eq!(ours, want, "{f}: layer kinds");
+        assert_eq!(v["specification_version"], entry["specification_version"], "{f}");
+        let classes: Vec<&str> = v["custom_layers"].as_array().unwrap().iter().map(|c| c["class_name"].as_str().unwrap()).collect();
+        let want_classes: Vec<&str> = entry["custom_classes"].as_array().map(|a| a.iter().map(|c| c.as_str().unwrap()).collect()).unwrap_or_default();
+        assert_eq!(classes, want_classes, "{f}: custom classes");
+    }
+}

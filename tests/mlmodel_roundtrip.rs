@@ -54,3 +54,30 @@ fn has_multi_entry_map(m: &mlrewrite::proto::coreml::Model) -> bool {
     };
     layers.iter().any(|l| matches!(&l.layer, Some(Layer::Custom(c)) if c.parameters.len() > 1))
 }
+
+/// The project's own layer fixtures (`tests/fixtures/layers/*.mlmodel`, written with the Core
+/// ML protobuf schema by `tools/make_fixtures.py`): same round trip, always run.
+#[test]
+fn layer_fixtures_round_trip() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layers");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        eprintln!("skipping: no tests/fixtures/layers");
+        return;
+    };
+    let mut n = 0;
+    for e in rd {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "mlmodel") {
+            continue;
+        }
+        let original = std::fs::read(&path).unwrap();
+        let model = decode_model(&original, &path).unwrap();
+        let written = model.encode_to_vec();
+        assert_eq!(decode_model(&written, &path).unwrap(), model, "{}", path.display());
+        if written != original {
+            assert!(has_multi_entry_map(&model), "{}: re-encoded bytes differ", path.display());
+        }
+        n += 1;
+    }
+    assert!(n > 0);
+}
