@@ -179,3 +179,42 @@ fn inconsistent_shapes_are_errors_naming_the_node() {
     let e = infer(&mut g, &ShapeRegistry::tensorflow()).unwrap_err();
     assert_eq!(e.to_string(), "node `sum` (AddV2): incompatible shapes [2, 3] and [4]");
 }
+
+#[test]
+fn partial_shape_arithmetic_keeps_the_batch_symbol() {
+    // Flatten with a dynamic batch, as Keras writes it: reshape(x, [shape(x)[0], prod(shape(x)[1:])]),
+    // and a head split: reshape(y, [shape(y)[0] * 1, 4, 2]).
+    use common::*;
+    use mlrewrite::ir::import_graph_def;
+    let ss = |name: &str, input: &str, b: &str, e: &str, shrink: i64, end_mask: i64| {
+        node(
+            name,
+            "StridedSlice",
+            &[input, b, e, "one"],
+            &[("T", a_type(I32)), ("Index", a_type(I32)), ("shrink_axis_mask", a_int(shrink)), ("end_mask", a_int(end_mask))],
+        )
+    };
+    let gd = graph(vec![
+        placeholder("x", &[-1, 2, 4]),
+        const_i32("zero", &[1], &[0]),
+        const_i32("one", &[1], &[1]),
+        const_i32("axis0", &[1], &[0]),
+        const_i32("four", &[], &[4]),
+        const_i32("two", &[], &[2]),
+        const_i32("unit", &[], &[1]),
+        node("shape", "Shape", &["x"], &[("T", a_type(F32)), ("out_type", a_type(I32))]),
+        ss("batch", "shape", "zero", "one", 1, 0),
+        ss("rest", "shape", "one", "one", 0, 1),
+        node("size", "Prod", &["rest", "axis0"], &[("T", a_type(I32)), ("Tidx", a_type(I32)), ("keep_dims", a_bool(false))]),
+        node("flat_shape", "Pack", &["batch", "size"], &[("T", a_type(I32)), ("N", a_int(2)), ("axis", a_int(0))]),
+        node("flat", "Reshape", &["x", "flat_shape"], &[("T", a_type(F32)), ("Tshape", a_type(I32))]),
+        node("b1", "Mul", &["batch", "unit"], &[("T", a_type(I32))]),
+        node("heads_shape", "Pack", &["b1", "four", "two"], &[("T", a_type(I32)), ("N", a_int(3)), ("axis", a_int(0))]),
+        node("heads", "Reshape", &["flat", "heads_shape"], &[("T", a_type(F32)), ("Tshape", a_type(I32))]),
+    ]);
+    let mut g = import_graph_def(&gd, Path::new("flatten.pb")).unwrap();
+    let report = infer(&mut g, &ShapeRegistry::tensorflow()).unwrap();
+    assert_eq!(g.fact(outlet(&g, "flat:0")).unwrap().shape.to_string(), "[x.d0, 8]");
+    assert_eq!(g.fact(outlet(&g, "heads:0")).unwrap().shape.to_string(), "[x.d0, 4, 2]");
+    assert!(report.incomplete.is_empty(), "{report:?}");
+}

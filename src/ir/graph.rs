@@ -79,11 +79,11 @@ impl Fact {
 
 /// A wrong or missing attribute of a named node.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("node `{node}` ({op}): {source}")]
+#[error("node `{node}` ({op}): {cause}")]
 pub struct NodeAttrError {
     pub node: String,
     pub op: String,
-    pub source: AttrError,
+    pub cause: AttrError,
 }
 
 /// One node: a TensorFlow `NodeDef` with typed attributes.
@@ -109,8 +109,8 @@ macro_rules! node_getter {
 
 impl Node {
     /// Wraps an attribute error with this node's name and op.
-    pub fn attr_error(&self, source: AttrError) -> NodeAttrError {
-        NodeAttrError { node: self.name.clone(), op: self.op.clone(), source }
+    pub fn attr_error(&self, cause: AttrError) -> NodeAttrError {
+        NodeAttrError { node: self.name.clone(), op: self.op.clone(), cause }
     }
 
     pub fn attr(&self, name: &str) -> Option<&Attr> {

@@ -24,10 +24,10 @@ pub const CONTROL_FLOW_OPS: &[&str] =
 /// Why a GraphDef could not be imported. Every variant names the file; most name the node.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path} is not a TensorFlow GraphDef (truncated or another format): {source}")]
-    Decode { path: PathBuf, source: prost::DecodeError },
+    #[error("cannot read {path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
+    #[error("{path} is not a TensorFlow GraphDef (truncated or another format): {cause}")]
+    Decode { path: PathBuf, cause: prost::DecodeError },
     #[error("{path} holds no nodes: not a TensorFlow GraphDef, or an empty graph")]
     NoNodes { path: PathBuf },
     #[error("{path}: the GraphDef has a FunctionDefLibrary ({functions} functions): functions are not supported; freeze the graph with its functions inlined")]
@@ -38,8 +38,8 @@ pub enum ImportError {
     DuplicateNode { path: PathBuf, node: String },
     #[error("{path}: node `{node}` ({op}): control-flow op {op} is not supported")]
     ControlFlow { path: PathBuf, node: String, op: String },
-    #[error("{path}: node `{node}` ({op}): attribute `{attr}`: {source}")]
-    Attr { path: PathBuf, node: String, op: String, attr: String, source: AttrDecodeError },
+    #[error("{path}: node `{node}` ({op}): attribute `{attr}`: {cause}")]
+    Attr { path: PathBuf, node: String, op: String, attr: String, cause: AttrDecodeError },
     #[error("{path}: node `{node}` ({op}): attribute `{attr}` should be {expected}, found {found}")]
     AttrKind { path: PathBuf, node: String, op: String, attr: String, expected: String, found: &'static str },
     #[error("{path}: node `{node}` ({op}): required attribute `{attr}` is missing")]
@@ -60,7 +60,7 @@ pub enum ImportError {
 
 /// Reads and imports a frozen GraphDef file.
 pub fn import_file(path: &Path) -> Result<Graph, ImportError> {
-    let data = std::fs::read(path).map_err(|source| ImportError::Read { path: path.to_owned(), source })?;
+    let data = std::fs::read(path).map_err(|cause| ImportError::Read { path: path.to_owned(), cause })?;
     import_bytes(Bytes::from(data), path)
 }
 
@@ -73,7 +73,7 @@ pub fn import_bytes(bytes: Bytes, path: &Path) -> Result<Graph, ImportError> {
 
 /// Decodes without importing.
 pub fn decode_graph_def(bytes: Bytes, path: &Path) -> Result<GraphDef, ImportError> {
-    GraphDef::decode(bytes).map_err(|source| ImportError::Decode { path: path.to_owned(), source })
+    GraphDef::decode(bytes).map_err(|cause| ImportError::Decode { path: path.to_owned(), cause })
 }
 
 /// Splits a NodeDef input: `name`, `name:3` or `^name` (control).
@@ -101,12 +101,12 @@ fn parse_input(s: &str) -> Option<InputRef<'_>> {
 fn convert_attrs(nd: &NodeDef, def: Option<&OpDef>, path: &Path) -> Result<Attrs, ImportError> {
     let mut attrs = Attrs::new();
     for (name, value) in &nd.attr {
-        let attr = Attr::from_proto(value).map_err(|source| ImportError::Attr {
+        let attr = Attr::from_proto(value).map_err(|cause| ImportError::Attr {
             path: path.to_owned(),
             node: nd.name.clone(),
             op: nd.op.clone(),
             attr: name.clone(),
-            source,
+            cause,
         })?;
         attrs.insert(name.clone(), attr);
     }

@@ -4,6 +4,9 @@
 //! Owns: the IR types ([`DType`], [`Shape`], [`Tensor`], [`Attr`]), the OpDef table
 //! ([`opdefs`]). It must not know about Core ML or the e-graph: later stages consume its
 //! public types only.
+//!
+//! Errors carry the underlying error in a field named `cause`, printed in their message, and
+//! not as `source`: the binary prints `{err:#}`, which would repeat a `source` a second time.
 
 pub mod attr;
 pub mod dtype;
@@ -31,14 +34,14 @@ pub use infer::{infer, InferCtx, InferError, InferReport, OutputDecl, ShapeError
 pub enum LoadError {
     #[error(transparent)]
     Import(#[from] ImportError),
-    #[error("{path}: {source}")]
-    Infer { path: std::path::PathBuf, source: InferError },
+    #[error("{path}: {cause}")]
+    Infer { path: std::path::PathBuf, cause: InferError },
 }
 
 /// Imports a frozen graph and infers every dtype and shape with TensorFlow's shape functions
 /// plus the caller's (`registry`, usually [`ShapeRegistry::tensorflow`] extended by rules).
 pub fn load(path: &std::path::Path, registry: &ShapeRegistry) -> Result<(Graph, InferReport), LoadError> {
     let mut g = import_file(path)?;
-    let report = infer(&mut g, registry).map_err(|source| LoadError::Infer { path: path.to_owned(), source })?;
+    let report = infer(&mut g, registry).map_err(|cause| LoadError::Infer { path: path.to_owned(), cause })?;
     Ok((g, report))
 }

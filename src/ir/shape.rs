@@ -157,6 +157,15 @@ impl Shape {
         self.as_known().is_some()
     }
 
+    /// Whether anything is unknown: the rank or a dim. Symbolic dims are not unknown: they
+    /// are sizes fixed by the graph's inputs at run time.
+    pub fn has_unknown(&self) -> bool {
+        match self {
+            Shape::Unknown => true,
+            Shape::Ranked(d) => d.iter().any(|x| matches!(x, Dim::Unknown)),
+        }
+    }
+
     /// Number of elements, when every dim is known.
     pub fn num_elements(&self) -> Option<u64> {
         self.dims()?.iter().try_fold(1u64, |acc, d| acc.checked_mul(d.known()?))

@@ -167,6 +167,10 @@ pub enum TensorError {
 /// terabytes.
 pub const MAX_ELEMENTS: u64 = 1 << 28;
 
+/// Largest tensor a typed value field may fill by repeating its last value (256 MiB, a
+/// `tf.zeros([8192, 8192])`): the repetition amplifies a few bytes of file into memory.
+pub const MAX_REPEATED_BYTES: usize = 256 << 20;
+
 /// A constant tensor; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Tensor {
@@ -449,6 +453,9 @@ fn filled<S, T: Element + Default>(
 ) -> Result<Tensor, TensorError> {
     if src.len() > n {
         return Err(TensorError::TooManyValues { field, got: src.len(), elements: n });
+    }
+    if src.len() < n && n.saturating_mul(std::mem::size_of::<T>()) > MAX_REPEATED_BYTES {
+        return Err(TensorError::TooLarge { shape: shape.iter().map(|&d| d as i64).collect() });
     }
     let mut v: Vec<T> = Vec::with_capacity(n);
     v.extend(src.iter().map(&conv));

@@ -195,8 +195,8 @@ pub(super) fn eval(cx: &Cx<'_>) -> Result<Option<Vec<Tensor>>, EvalError> {
             for ax in 0..s.len() {
                 let d = s[ax] as i64;
                 let b = begin[ax];
-                let n = if size[ax] == -1 { d - b } else { size[ax] };
-                if b < 0 || n < 0 || b + n > d {
+                let n = if size[ax] == -1 { d.saturating_sub(b) } else { size[ax] };
+                if b < 0 || n < 0 || b.saturating_add(n) > d {
                     return Err(cx.invalid(format!("slice {b}+{} out of range for a dim of size {d}", size[ax])));
                 }
                 idx.push(Some((b..b + n).map(|i| i as usize).collect::<Vec<_>>()));
@@ -308,11 +308,11 @@ pub(super) fn eval(cx: &Cx<'_>) -> Result<Option<Vec<Tensor>>, EvalError> {
                 let ax = normalize_axis(axis, ins[0].rank()).ok_or_else(|| cx.invalid(format!("axis {axis} out of range")))?;
                 let mut sizes = cx.ints(1)?;
                 let d = ins[0].shape()[ax] as i64;
-                let known: i64 = sizes.iter().filter(|&&s| s >= 0).sum();
+                let known: i64 = sizes.iter().filter(|&&s| s >= 0).fold(0i64, |a, &s| a.saturating_add(s));
                 if let Some(u) = sizes.iter().position(|&s| s < 0) {
                     sizes[u] = d - known;
                 }
-                if sizes.iter().any(|&s| s < 0) || sizes.iter().sum::<i64>() != d {
+                if sizes.iter().any(|&s| s < 0) || sizes.iter().fold(0i64, |a, &s| a.saturating_add(s)) != d {
                     return Err(cx.invalid(format!("size_splits {sizes:?} do not add up to {d}")));
                 }
                 (&ins[0], ax, sizes)
@@ -351,7 +351,7 @@ fn reshape_target(cx: &Cx<'_>, len: usize, target: &[i64]) -> Result<Vec<usize>,
     if unknown.len() > 1 || target.iter().any(|&d| d < -1) {
         return Err(cx.invalid(format!("bad reshape target {target:?}")));
     }
-    let known: i64 = target.iter().filter(|&&d| d >= 0).product();
+    let known: i64 = target.iter().filter(|&&d| d >= 0).fold(1i64, |a, &d| a.saturating_mul(d));
     let mut out: Vec<usize> = target.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(&u) = unknown.first() {
         if known == 0 || len as i64 % known != 0 {
@@ -368,14 +368,16 @@ fn range(cx: &Cx<'_>, dtype: DType) -> Result<Tensor, EvalError> {
     let too_long = |n: f64| !(0.0..=MAX_ELEMENTS as f64).contains(&n);
     if dtype.is_integer() {
         let (s, l, d) = (cx.int_scalar(0)?, cx.int_scalar(1)?, cx.int_scalar(2)?);
-        if d == 0 || (l - s != 0 && (l - s > 0) != (d > 0)) {
+        let span = (l as i128) - (s as i128);
+        if d == 0 || (span != 0 && (span > 0) != (d > 0)) {
             return Err(cx.invalid(format!("range({s}, {l}, {d}) is invalid")));
         }
-        let n = ((l - s).abs() + d.abs() - 1) / d.abs();
+        let step = (d as i128).abs();
+        let n = (span.abs() + step - 1) / step;
         if too_long(n as f64) {
             return Err(cx.invalid("range is too long"));
         }
-        let v: Vec<i64> = (0..n).map(|i| s + i * d).collect();
+        let v: Vec<i64> = (0..n as i64).map(|i| s.wrapping_add(i.wrapping_mul(d))).collect();
         cx.tensor(Tensor::from_i64s(dtype, &[v.len()], v))
     } else {
         let f = |i: usize| -> Result<f64, EvalError> {

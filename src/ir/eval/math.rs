@@ -85,7 +85,13 @@ fn int_binary(op: &str) -> Option<fn(i64, i64) -> Result<i64, String>> {
         "Add" | "AddV2" => |a: i64, b: i64| Ok(a.wrapping_add(b)),
         "Sub" => |a: i64, b: i64| Ok(a.wrapping_sub(b)),
         "Mul" => |a: i64, b: i64| Ok(a.wrapping_mul(b)),
-        "FloorDiv" | "Div" => |a: i64, b: i64| if b == 0 { Err("integer division by zero".into()) } else { Ok(a.div_euclid(b) - if b < 0 && a.rem_euclid(b) != 0 { 1 } else { 0 }) },
+        "FloorDiv" | "Div" => |a: i64, b: i64| {
+            if b == 0 {
+                return Err("integer division by zero".into());
+            }
+            let q = a.wrapping_div(b);
+            Ok(if a.wrapping_rem(b) != 0 && ((a < 0) != (b < 0)) { q.wrapping_sub(1) } else { q })
+        },
         "TruncateDiv" | "RealDiv" => |a: i64, b: i64| if b == 0 { Err("integer division by zero".into()) } else { Ok(a.wrapping_div(b)) },
         "FloorMod" => |a: i64, b: i64| if b == 0 { Err("integer division by zero".into()) } else { let r = a.wrapping_rem(b); Ok(if r != 0 && (r < 0) != (b < 0) { r + b } else { r }) },
         "Mod" | "TruncateMod" => |a: i64, b: i64| if b == 0 { Err("integer division by zero".into()) } else { Ok(a.wrapping_rem(b)) },

@@ -17,14 +17,14 @@ use super::tensor::{Tensor, TensorError};
 /// Why an op could not be evaluated on the given values (the caller adds the node name).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EvalError {
-    #[error("{op}: {source}")]
-    Attr { op: String, source: AttrError },
+    #[error("{op}: {cause}")]
+    Attr { op: String, cause: AttrError },
     #[error("{op}: expects {expected} inputs, got {got}")]
     Arity { op: String, expected: String, got: usize },
     #[error("{op}: {msg}")]
     Invalid { op: String, msg: String },
-    #[error("{op}: {source}")]
-    Tensor { op: String, source: TensorError },
+    #[error("{op}: {cause}")]
+    Tensor { op: String, cause: TensorError },
 }
 
 /// Evaluates `op` on constant inputs with TensorFlow's semantics.
@@ -58,11 +58,11 @@ impl Cx<'_> {
     }
 
     fn attr<T>(&self, r: Result<T, AttrError>) -> Result<T, EvalError> {
-        r.map_err(|source| EvalError::Attr { op: self.op.into(), source })
+        r.map_err(|cause| EvalError::Attr { op: self.op.into(), cause })
     }
 
     fn tensor<T>(&self, r: Result<T, TensorError>) -> Result<T, EvalError> {
-        r.map_err(|source| EvalError::Tensor { op: self.op.into(), source })
+        r.map_err(|cause| EvalError::Tensor { op: self.op.into(), cause })
     }
 
     fn arity(&self, n: usize) -> Result<(), EvalError> {

@@ -37,7 +37,7 @@ pub fn register_all_ops(r: &mut ShapeRegistry) {
     for op in ["ZerosLike", "OnesLike", "ReverseV2", "MatrixBandPart", "Roll"] {
         r.register(op, same_shape);
     }
-    r.register("Range", |cx: &InferCtx<'_>| cx.one(Shape::unknown_dims(1)));
+    r.register("Range", range);
     r.register("Transpose", transpose);
     r.register("GatherV2", |cx: &InferCtx<'_>| gather(cx, true));
     r.register("Gather", |cx: &InferCtx<'_>| gather(cx, false));
@@ -55,7 +55,7 @@ pub fn register_all_ops(r: &mut ShapeRegistry) {
 }
 
 fn konst(cx: &InferCtx<'_>) -> R {
-    let t = cx.node.get_attr_tensor("value").map_err(|e| e.source)?;
+    let t = cx.node.get_attr_tensor("value").map_err(|e| e.cause)?;
     if let Some(d) = cx.node.attrs.opt_type("dtype")? {
         if d != t.dtype() {
             return Err(invalid(format!("attribute `dtype` is {d}, the value is {}", t.dtype())));
@@ -150,7 +150,7 @@ fn reshape(cx: &InferCtx<'_>) -> R {
     let Shape::Ranked(mut dims) = target else { return cx.one(Shape::Unknown) };
     let unknown: Vec<usize> = dims.iter().enumerate().filter(|(_, d)| matches!(d, Dim::Unknown)).map(|(i, _)| i).collect();
     if let ([u], Some(n)) = (unknown.as_slice(), cx.shape(0)?.num_elements()) {
-        let known: Option<u64> = dims.iter().enumerate().filter(|(i, _)| i != u).try_fold(1u64, |acc, (_, d)| d.known().map(|k| acc * k));
+        let known: Option<u64> = dims.iter().enumerate().filter(|(i, _)| i != u).try_fold(1u64, |acc, (_, d)| acc.checked_mul(d.known()?));
         if let Some(k) = known {
             if k == 0 || n % k != 0 {
                 return Err(invalid(format!("cannot reshape {} ({n} elements) to {}", cx.shape(0)?, Shape::Ranked(dims))));
@@ -166,8 +166,8 @@ fn reshape(cx: &InferCtx<'_>) -> R {
     // keeps `s` when the other dims of both sides are known and match in product.
     if let ([u], Some(src)) = (unknown.as_slice(), cx.dims(0)?) {
         let syms: Vec<&Dim> = src.iter().filter(|d| matches!(d, Dim::Sym(_))).collect();
-        let src_known: Option<u64> = src.iter().filter(|d| !matches!(d, Dim::Sym(_))).try_fold(1u64, |a, d| d.known().map(|k| a * k));
-        let dst_known: Option<u64> = dims.iter().enumerate().filter(|(i, _)| i != u).try_fold(1u64, |a, (_, d)| d.known().map(|k| a * k));
+        let src_known: Option<u64> = src.iter().filter(|d| !matches!(d, Dim::Sym(_))).try_fold(1u64, |a, d| a.checked_mul(d.known()?));
+        let dst_known: Option<u64> = dims.iter().enumerate().filter(|(i, _)| i != u).try_fold(1u64, |a, (_, d)| a.checked_mul(d.known()?));
         if let ([s], Some(a), Some(b)) = (syms.as_slice(), src_known, dst_known) {
             if a == b && matches!(dims[*u], Dim::Unknown) {
                 dims[*u] = (*s).clone();
@@ -287,7 +287,7 @@ fn concat(cx: &InferCtx<'_>, axis_input: usize, values: std::ops::Range<usize>) 
         }
         for (k, x) in d.iter().enumerate() {
             if k == ax {
-                total = total.and_then(|t| x.known().map(|n| t + n));
+                total = total.and_then(|t| t.checked_add(x.known()?));
             } else {
                 out[k] = out[k].merge(x).ok_or_else(|| invalid(format!("dim {k} differs between inputs: {} and {x}", out[k])))?;
             }
@@ -363,12 +363,31 @@ fn slice(cx: &InferCtx<'_>) -> R {
     }
     let out = (0..d.len())
         .map(|i| match (size[i], &d[i]) {
-            (-1, Dim::Known(n)) => Dim::Known((*n as i64 - begin[i]).max(0) as u64),
+            (-1, Dim::Known(n)) => Dim::Known((*n as i64).saturating_sub(begin[i]).max(0) as u64),
             (-1, _) => Dim::Unknown,
             (s, _) => Dim::from_tf(s),
         })
         .collect();
     cx.one(Shape::Ranked(out))
+}
+
+/// Length of `Range(start, limit, delta)` when all three are known.
+fn range(cx: &InferCtx<'_>) -> R {
+    let scalar = |i: usize| -> Result<Option<f64>, ShapeError> {
+        Ok(cx.input(i)?.value.as_ref().and_then(|t| t.to_f64_vec()).and_then(|v| (v.len() == 1).then(|| v[0])))
+    };
+    let n = match (scalar(0)?, scalar(1)?, scalar(2)?) {
+        (Some(s), Some(l), Some(d)) if d != 0.0 => {
+            let n = ((l - s) / d).ceil();
+            if !n.is_finite() || n < 0.0 {
+                return Err(invalid(format!("range({s}, {l}, {d}) is invalid")));
+            }
+            Dim::Known(n as u64)
+        }
+        (_, _, Some(d)) if d == 0.0 => return Err(invalid("range with delta 0")),
+        _ => Dim::Unknown,
+    };
+    cx.one(Shape::Ranked(vec![n]))
 }
 
 fn transpose(cx: &InferCtx<'_>) -> R {
@@ -420,7 +439,7 @@ fn tile(cx: &InferCtx<'_>) -> R {
         .zip(&m)
         .map(|(x, &k)| match (x, k) {
             (x, 1) => x.clone(),
-            (Dim::Known(n), k) if k >= 0 => Dim::Known(n * k as u64),
+            (Dim::Known(n), k) if k >= 0 => n.checked_mul(k as u64).map_or(Dim::Unknown, Dim::Known),
             _ => Dim::Unknown,
         })
         .collect();
@@ -470,7 +489,7 @@ fn split_v(cx: &InferCtx<'_>) -> R {
     };
     // One -1 takes the rest of a known dim.
     if let (Some(total), [u]) = (d[ax].known(), sizes.iter().enumerate().filter(|(_, s)| matches!(s, Dim::Unknown)).map(|(i, _)| i).collect::<Vec<_>>().as_slice()) {
-        let rest: u64 = sizes.iter().filter_map(|s| s.known()).sum();
+        let rest: u64 = sizes.iter().filter_map(|s| s.known()).fold(0u64, |a, s| a.saturating_add(s));
         sizes[*u] = Dim::Known(total.checked_sub(rest).ok_or_else(|| invalid("size_splits exceed the dim"))?);
     }
     Ok(sizes
@@ -508,7 +527,7 @@ fn pad(cx: &InferCtx<'_>) -> R {
         .iter()
         .enumerate()
         .map(|(i, x)| match x {
-            Dim::Known(n) => Dim::from_tf(*n as i64 + p[2 * i] + p[2 * i + 1]),
+            Dim::Known(n) => Dim::from_tf((*n as i64).saturating_add(p[2 * i]).saturating_add(p[2 * i + 1])),
             other if p[2 * i] == 0 && p[2 * i + 1] == 0 => other.clone(),
             _ => Dim::Unknown,
         })

@@ -31,7 +31,11 @@ pub fn register_all_ops(r: &mut ShapeRegistry) {
         r.register(op, |cx: &InferCtx<'_>| cx.one(cx.shape(0)?.clone()));
     }
     for op in BINARY {
-        r.register(op, |cx: &InferCtx<'_>| cx.one(cx.shape(0)?.broadcast(cx.shape(1)?)?));
+        r.register(op, |cx: &InferCtx<'_>| {
+            let mut out = cx.one(cx.shape(0)?.broadcast(cx.shape(1)?)?)?;
+            out[0].partial = partial_arith(cx)?;
+            Ok(out)
+        });
     }
     r.register("AddN", |cx: &InferCtx<'_>| {
         let mut s = Shape::Unknown;
@@ -61,6 +65,41 @@ pub fn register_all_ops(r: &mut ShapeRegistry) {
     r.register("TopKV2", top_k);
 }
 
+/// Shape arithmetic on partly known integer vectors (`batch * 16`, `max(n, 1)`): element by
+/// element, known when both sides are known, broadcasting a single element.
+fn partial_arith(cx: &InferCtx<'_>) -> Result<Option<Vec<Dim>>, ShapeError> {
+    let f: fn(u64, u64) -> Option<u64> = match cx.node.op.as_str() {
+        "Add" | "AddV2" => u64::checked_add,
+        "Sub" => u64::checked_sub,
+        "Mul" => u64::checked_mul,
+        "FloorDiv" => |a, b| a.checked_div(b),
+        "Maximum" => |a, b| Some(a.max(b)),
+        "Minimum" => |a, b| Some(a.min(b)),
+        _ => return Ok(None),
+    };
+    let (Some(a), Some(b)) = (cx.int_dims(0)?, cx.int_dims(1)?) else { return Ok(None) };
+    if cx.input(0)?.value.is_some() && cx.input(1)?.value.is_some() {
+        return Ok(None);
+    }
+    let n = a.len().max(b.len());
+    if (a.len() != n && a.len() != 1) || (b.len() != n && b.len() != 1) {
+        return Ok(None);
+    }
+    let at = |v: &[Dim], i: usize| v[if v.len() == 1 { 0 } else { i }].clone();
+    Ok(Some(
+        (0..n)
+            .map(|i| match (at(&a, i), at(&b, i)) {
+                (Dim::Known(x), Dim::Known(y)) => f(x, y).map_or(Dim::Unknown, Dim::Known),
+                // x * 1, x + 0, x - 0 and x // 1 keep a symbol.
+                (s @ Dim::Sym(_), Dim::Known(1)) if matches!(cx.node.op.as_str(), "Mul" | "FloorDiv") => s,
+                (Dim::Known(1), s @ Dim::Sym(_)) if cx.node.op == "Mul" => s,
+                (s @ Dim::Sym(_), Dim::Known(0)) if matches!(cx.node.op.as_str(), "Add" | "AddV2" | "Sub") => s,
+                _ => Dim::Unknown,
+            })
+            .collect(),
+    ))
+}
+
 fn reduction(cx: &InferCtx<'_>) -> R {
     let keep = cx.attrs().opt_bool("keep_dims")?.unwrap_or(false);
     let Some(d) = cx.dims(0)? else { return cx.one(Shape::Unknown) };
@@ -72,6 +111,13 @@ fn reduction(cx: &InferCtx<'_>) -> R {
         let ax = normalize_axis(a, d.len()).ok_or_else(|| invalid(format!("axis {a} out of range for rank {}", d.len())))?;
         reduced[ax] = true;
     }
+    let partial = match (cx.node.op.as_str(), cx.int_dims(0)?, d.len(), cx.input(0)?.value.is_some()) {
+        ("Prod", Some(v), 1, false) if reduced[0] => {
+            let p = v.iter().try_fold(1u64, |a, x| a.checked_mul(x.known()?));
+            Some(vec![p.map_or(Dim::Unknown, Dim::Known)])
+        }
+        _ => None,
+    };
     let out = d
         .iter()
         .zip(&reduced)
@@ -81,7 +127,9 @@ fn reduction(cx: &InferCtx<'_>) -> R {
             (false, _) => Some(x.clone()),
         })
         .collect();
-    cx.one(Shape::Ranked(out))
+    let mut facts = cx.one(Shape::Ranked(out))?;
+    facts[0].partial = partial;
+    Ok(facts)
 }
 
 fn arg_reduce(cx: &InferCtx<'_>) -> R {

@@ -37,11 +37,11 @@ pub enum ShapeError {
 /// A shape function failed: the graph is not valid TensorFlow, or uses an op in a way this
 /// crate does not model. Names the node.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("node `{node}` ({op}): {source}")]
+#[error("node `{node}` ({op}): {cause}")]
 pub struct InferError {
     pub node: String,
     pub op: String,
-    pub source: ShapeError,
+    pub cause: ShapeError,
 }
 
 /// What a shape function sees: the node and the facts of its data inputs.
@@ -184,7 +184,8 @@ pub const FOLD_LIMIT: usize = 1 << 16;
 pub struct InferReport {
     /// Ops without a shape function, with the nodes using them.
     pub no_shape_fn: BTreeMap<String, Vec<String>>,
-    /// Nodes with an output whose dtype or shape is not fully known, by op.
+    /// Nodes with a used output (consumed, or a graph output) whose dtype, rank or some dim
+    /// is unknown (symbolic dims count as known), by op.
     pub incomplete: BTreeMap<String, Vec<String>>,
 }
 
@@ -195,7 +196,7 @@ pub fn infer(graph: &mut Graph, registry: &ShapeRegistry) -> Result<InferReport,
     for id in order {
         let inputs: Vec<Fact> = graph.inputs(id).iter().map(|&o| graph.fact(o).cloned().unwrap_or_else(Fact::unknown)).collect();
         let node = graph.node(id);
-        let err = |source| InferError { node: node.name.clone(), op: node.op.clone(), source };
+        let err = |cause| InferError { node: node.name.clone(), op: node.op.clone(), cause };
         let declared = node.outputs.clone();
         let cx = InferCtx { node, inputs: &inputs };
         let mut facts = match registry.get(&node.op) {
@@ -205,7 +206,10 @@ pub fn infer(graph: &mut Graph, registry: &ShapeRegistry) -> Result<InferReport,
                 None
             }
         };
-        if let Some(values) = foldable_inputs(node, &inputs) {
+        // Ops that expand (Fill, Tile, Range...) would build big constants for no shape gain.
+        let big_output = facts.as_ref().is_some_and(|f| f.iter().any(|f| f.shape.num_elements().is_some_and(|n| n > FOLD_LIMIT as u64)));
+        let identity = matches!(node.op.as_str(), "Identity" | "StopGradient" | "Snapshot" | "IdentityN" | "PreventGradient");
+        if let Some(values) = foldable_inputs(node, &inputs).filter(|_| identity || !big_output) {
             if let Some(out) = eval_op(&node.op, &node.attrs, &values).map_err(|e| err(e.into()))? {
                 facts = Some(out.into_iter().map(Fact::constant).collect());
             }
@@ -227,9 +231,18 @@ pub fn infer(graph: &mut Graph, registry: &ShapeRegistry) -> Result<InferReport,
             }
             None => declared,
         };
-        let node = graph.node_mut(id);
-        node.outputs = facts;
-        if node.outputs.iter().any(|f| f.dtype.is_none() || !f.shape.is_fully_known()) {
+        graph.node_mut(id).outputs = facts;
+    }
+    let outputs = graph.outputs_of_graph();
+    for id in graph.node_ids() {
+        let node = graph.node(id);
+        // Outputs nobody reads (FusedBatchNormV3's reserve_space_3, whose shape TensorFlow
+        // does not know either) do not count, unless the node is a graph output.
+        let incomplete = node.outputs.iter().enumerate().any(|(k, f)| {
+            let used = outputs.contains(&id) || !graph.consumers(super::graph::Outlet { node: id, output: k }).is_empty();
+            used && (f.dtype.is_none() || f.shape.has_unknown())
+        });
+        if incomplete {
             report.incomplete.entry(node.op.clone()).or_default().push(node.name.clone());
         }
     }

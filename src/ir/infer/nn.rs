@@ -43,7 +43,7 @@ fn windowed(input: &Dim, window: u64, stride: u64, dilation: u64, padding: &str,
     if stride == 0 {
         return Err(invalid("stride 0"));
     }
-    let eff = (window.max(1) - 1) * dilation.max(1) + 1;
+    let eff = (window.max(1) - 1).checked_mul(dilation.max(1)).and_then(|e| e.checked_add(1)).ok_or_else(|| invalid("window too large"))?;
     let out = match padding {
         "SAME" => n.div_ceil(stride),
         "VALID" => {
@@ -53,7 +53,7 @@ fn windowed(input: &Dim, window: u64, stride: u64, dilation: u64, padding: &str,
             (n - eff + 1).div_ceil(stride)
         }
         "EXPLICIT" => {
-            let padded = n as i64 + pads.0 + pads.1;
+            let padded = (n as i64).saturating_add(pads.0).saturating_add(pads.1);
             if padded < eff as i64 {
                 return Err(invalid(format!("window {eff} exceeds padded size {padded}")));
             }
@@ -82,7 +82,7 @@ fn conv2d(cx: &InferCtx<'_>, depthwise: bool) -> R {
     out[nb] = x[nb].clone();
     out[ch] = if depthwise {
         match (x[ch].known().or(w[2].known()), w[3].known()) {
-            (Some(c), Some(m)) => Dim::Known(c * m),
+            (Some(c), Some(m)) => c.checked_mul(m).map_or(Dim::Unknown, Dim::Known),
             _ => Dim::Unknown,
         }
     } else {
@@ -170,10 +170,11 @@ fn depth_space(cx: &InferCtx<'_>, to_depth: bool) -> R {
     let (_, sp, ch) = layout(fmt, 4)?;
     let mut out = x.to_vec();
     let map = |d: &Dim, f: &dyn Fn(u64) -> Option<u64>| d.known().and_then(f).map_or(Dim::Unknown, Dim::Known);
+    let bb = b.checked_mul(b).ok_or_else(|| invalid("block_size too large"))?;
     for &ax in &sp {
-        out[ax] = if to_depth { map(&x[ax], &|n| (n % b == 0).then(|| n / b)) } else { map(&x[ax], &|n| Some(n * b)) };
+        out[ax] = if to_depth { map(&x[ax], &|n| (n % b == 0).then(|| n / b)) } else { map(&x[ax], &|n| n.checked_mul(b)) };
     }
-    out[ch] = if to_depth { map(&x[ch], &|n| Some(n * b * b)) } else { map(&x[ch], &|n| (n % (b * b) == 0).then(|| n / (b * b))) };
+    out[ch] = if to_depth { map(&x[ch], &|n| n.checked_mul(bb)) } else { map(&x[ch], &|n| (n % bb == 0).then(|| n / bb)) };
     cx.one(Shape::Ranked(out))
 }
 
@@ -184,23 +185,23 @@ fn space_batch(cx: &InferCtx<'_>, to_batch: bool) -> R {
     if pads.len() != 2 * m || x.len() < m + 1 {
         return Err(invalid("block_shape and paddings/crops do not fit the input"));
     }
-    let prod: i64 = block.iter().product();
+    let prod: i64 = block.iter().fold(1i64, |a, &b| a.saturating_mul(b));
     let mut out = x.to_vec();
     out[0] = match x[0].known() {
-        Some(n) if to_batch => Dim::Known(n * prod as u64),
+        Some(n) if to_batch && prod > 0 => n.checked_mul(prod as u64).map_or(Dim::Unknown, Dim::Known),
         Some(n) if prod > 0 && n % prod as u64 == 0 => Dim::Known(n / prod as u64),
         _ => Dim::Unknown,
     };
     for i in 0..m {
         out[i + 1] = match x[i + 1].known() {
             Some(n) if to_batch => {
-                let p = n as i64 + pads[2 * i] + pads[2 * i + 1];
+                let p = (n as i64).saturating_add(pads[2 * i]).saturating_add(pads[2 * i + 1]);
                 if block[i] <= 0 || p % block[i] != 0 {
                     return Err(invalid(format!("padded size {p} is not a multiple of block {}", block[i])));
                 }
                 Dim::Known((p / block[i]) as u64)
             }
-            Some(n) => Dim::from_tf(n as i64 * block[i] - pads[2 * i] - pads[2 * i + 1]),
+            Some(n) => Dim::from_tf((n as i64).saturating_mul(block[i]).saturating_sub(pads[2 * i]).saturating_sub(pads[2 * i + 1])),
             None => Dim::Unknown,
         };
     }
