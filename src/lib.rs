@@ -22,3 +22,4 @@ pub mod proto {
 }
 
 pub mod lower;
+pub mod run;
