@@ -256,7 +256,7 @@ impl<'m> Interpreter<'m> {
                 }
                 let result = match kind {
                     Layer::Custom(p) => self.custom(l, p, &ins)?,
-                    _ => layers::execute(l, kind, &ins, self.rank5_mapping).map_err(|e| RunError::Layer {
+                    _ => layers::execute(l, kind, &ins).map_err(|e| RunError::Layer {
                         layer: l.name.clone(),
                         kind: kind_name,
                         message: e.0,

@@ -34,7 +34,6 @@ pub fn execute<T: Float>(
     l: &NeuralNetworkLayer,
     kind: &Layer,
     ins: &[&ArrayD<T>],
-    rank5: bool,
 ) -> Result<Vec<ArrayD<T>>, KernelError> {
     use Layer::*;
     let one = |r: Result<ArrayD<T>, KernelError>| r.map(|a| vec![a]);
@@ -156,6 +155,8 @@ pub fn execute<T: Float>(
         Copy(_) => one(shape::copy(ins)),
         SequenceRepeat(p) => one(shape::sequence_repeat(p.n_repetitions, ins)),
         WhereNonZero(_) => one(shape::where_non_zero(ins)),
+        ReverseSeq(p) => one(shape::reverse_seq(p.batch_axis, p.sequence_axis, ins)),
+        SlidingWindows(p) => one(shape::sliding_windows(p.axis, p.window_size, p.step, ins)),
         // gather.rs
         Gather(p) => one(gather::gather(p.axis, ins)),
         GatherNd(_) => one(gather::gather_nd(ins)),
@@ -168,15 +169,12 @@ pub fn execute<T: Float>(
         BiDirectionalLstm(p) => recurrent::bi_lstm(p, ins, l.output.len()),
         Gru(p) => recurrent::gru(p, ins, l.output.len()),
         SimpleRecurrent(p) => recurrent::simple_rnn(p, ins, l.output.len()),
-        _ => {
-            let _ = rank5;
-            kbail!("layer kind {} is not supported", kind_name(kind))
-        }
+        _ => kbail!("layer kind {} is not supported", kind_name(kind)),
     }
 }
 
 /// Whether [`execute`] (or the interpreter, for `custom`) runs this kind. Control flow
-/// (branch, loop), random layers, NMS, crop-resize, sliding windows and 3-D layers are not.
+/// (branch, loop), random layers, NMS, crop-resize and 3-D layers are not.
 pub fn is_supported(kind: &Layer) -> bool {
     use Layer::*;
     !matches!(
@@ -185,7 +183,7 @@ pub fn is_supported(kind: &Layer) -> bool {
             | RandomNormalStatic(_) | RandomNormalDynamic(_) | RandomUniformLike(_) | RandomUniformStatic(_)
             | RandomUniformDynamic(_) | RandomBernoulliLike(_) | RandomBernoulliStatic(_)
             | RandomBernoulliDynamic(_) | CategoricalDistribution(_) | NonMaximumSuppression(_)
-            | SlidingWindows(_) | Convolution3d(_) | Pooling3d(_) | GlobalPooling3d(_)
+            | Convolution3d(_) | Pooling3d(_) | GlobalPooling3d(_)
     )
 }
 

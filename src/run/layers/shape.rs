@@ -787,3 +787,61 @@ mod tests {
         }
     }
 }
+
+/// reverseSeq: for each batch element b (along `batchAxis`), reverses the first
+/// `seq_lengths[b]` entries along `sequenceAxis`; the rest is copied.
+pub fn reverse_seq<T: Float>(batch_axis: i64, seq_axis: i64, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
+    arity(ins, 2, 2)?;
+    let x = ins[0];
+    let (ba, sa) = (axis(batch_axis, x.ndim())?, axis(seq_axis, x.ndim())?);
+    if ba == sa {
+        kbail!("batchAxis and sequenceAxis must differ");
+    }
+    let lens = ints(ins[1]);
+    if lens.len() != x.shape()[ba] {
+        kbail!("seq_lengths has {} values, the batch axis {}", lens.len(), x.shape()[ba]);
+    }
+    let n = x.shape()[sa];
+    let mut out = x.to_owned();
+    for (b, &l) in lens.iter().enumerate() {
+        if l < 0 || l as usize > n {
+            kbail!("sequence length {l} is out of range for an axis of size {n}");
+        }
+        let l = l as usize;
+        let src = x.index_axis(Axis(ba), b);
+        let mut dst = out.index_axis_mut(Axis(ba), b);
+        let sa2 = if sa > ba { sa - 1 } else { sa };
+        for j in 0..l {
+            dst.index_axis_mut(Axis(sa2), j).assign(&src.index_axis(Axis(sa2), l - 1 - j));
+        }
+    }
+    Ok(out)
+}
+
+/// slidingWindows: the axis of length L becomes (M, W) with M = (L - W) / step + 1.
+pub fn sliding_windows<T: Float>(ax: i64, window: u64, step: u64, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
+    arity(ins, 1, 1)?;
+    let x = ins[0];
+    let a = axis(ax, x.ndim())?;
+    let (outer, len, inner) = outer_inner(x.shape(), a);
+    let (w, s) = (window as usize, step.max(1) as usize);
+    if w == 0 || w > len {
+        kbail!("windowSize {w} must be between 1 and the axis length {len}");
+    }
+    let m = (len - w) / s + 1;
+    let xs = values(x);
+    let mut out = Vec::with_capacity(outer * m * w * inner);
+    for o in 0..outer {
+        for k in 0..m {
+            for j in 0..w {
+                let at = (o * len + k * s + j) * inner;
+                out.extend_from_slice(&xs[at..at + inner]);
+            }
+        }
+    }
+    let mut shape = x.shape()[..a].to_vec();
+    shape.push(m);
+    shape.push(w);
+    shape.extend_from_slice(&x.shape()[a + 1..]);
+    from_vec(shape, out)
+}
