@@ -61,6 +61,8 @@ pub enum RunError {
     MissingInput(String),
     #[error("model input `{name}` has shape {got:?}, but the model declares {want:?}")]
     InputShape { name: String, got: Vec<usize>, want: Vec<i64> },
+    #[error("model input `{name}` has shape {got:?}; with the legacy rank-5 array mapping an input must have rank 1 ([C]), 3 ([C,H,W]) or 5")]
+    Rank5Input { name: String, got: Vec<usize> },
     #[error("layer `{layer}` ({kind}): {message}")]
     Layer { layer: String, kind: &'static str, message: String },
     #[error("layer `{layer}` is a custom layer of class `{class_name}`, and no kernel is registered for that class{hint}")]
@@ -355,19 +357,133 @@ fn to_rank5(name: &str, a: ArrayD<f32>) -> Result<ArrayD<f32>, RunError> {
         1 => vec![1, 1, s[0], 1, 1],
         3 => vec![1, 1, s[0], s[1], s[2]],
         5 => s.clone(),
-        _ => {
-            return Err(RunError::InputShape {
-                name: name.into(),
-                got: s,
-                want: vec![],
-            })
-        }
+        _ => return Err(RunError::Rank5Input { name: name.into(), got: s }),
     };
-    a.into_shape_with_order(IxDyn(&shape)).map_err(|_| RunError::MissingInput(name.into()))
+    let got = a.shape().to_vec();
+    a.into_shape_with_order(IxDyn(&shape)).map_err(|_| RunError::Rank5Input { name: name.into(), got })
 }
 
 /// Finds the array for feature `name` in a map keyed by TensorFlow tensor names: `name`
 /// itself, else `name:0`.
 pub fn lookup<'a, V>(map: &'a BTreeMap<String, V>, name: &str) -> Option<(&'a String, &'a V)> {
     map.get_key_value(name).or_else(|| map.get_key_value(&format!("{name}:0")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::coreml::{
+        feature_type, neural_network_layer::Layer, ActivationParams, ActivationReLu, ArrayFeatureType, FeatureType,
+        InnerProductLayerParams, ModelDescription, NeuralNetwork, WeightParams,
+    };
+
+    fn feature(name: &str, shape: &[i64]) -> FeatureDescription {
+        FeatureDescription {
+            name: name.into(),
+            r#type: Some(FeatureType {
+                r#type: Some(feature_type::Type::MultiArrayType(ArrayFeatureType { shape: shape.to_vec(), ..Default::default() })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn relu(name: &str, input: &str, output: &str) -> NeuralNetworkLayer {
+        NeuralNetworkLayer {
+            name: name.into(),
+            input: vec![input.into()],
+            output: vec![output.into()],
+            layer: Some(Layer::Activation(ActivationParams {
+                nonlinearity_type: Some(crate::proto::coreml::activation_params::NonlinearityType::ReLu(ActivationReLu {})),
+            })),
+            ..Default::default()
+        }
+    }
+
+    fn model(layers: Vec<NeuralNetworkLayer>, outputs: &[&str], mapping: i32) -> Model {
+        Model {
+            specification_version: 4,
+            description: Some(ModelDescription {
+                input: vec![feature("x", &[2])],
+                output: outputs.iter().map(|o| feature(o, &[])).collect(),
+                ..Default::default()
+            }),
+            r#type: Some(model::Type::NeuralNetwork(NeuralNetwork { layers, array_input_shape_mapping: mapping, ..Default::default() })),
+            ..Default::default()
+        }
+    }
+
+    fn input(v: &[f32]) -> BTreeMap<String, ArrayD<f32>> {
+        let mut m = BTreeMap::new();
+        m.insert("x".to_string(), ndarray::Array1::from(v.to_vec()).into_dyn());
+        m
+    }
+
+    #[test]
+    fn runs_layers_in_order_and_frees_nothing_it_returns() {
+        // relu(relu(x)) with the inner blob kept as a probe: [-1, 2] -> [0, 2].
+        let m = model(vec![relu("a", "x", "h"), relu("b", "h", "y")], &["y"], 1);
+        let opts = RunOptions { keep_blobs: ["h".to_string()].into(), ..Default::default() };
+        let out = Interpreter::new(&m, opts).unwrap().run(input(&[-1.0, 2.0])).unwrap();
+        assert_eq!(out["y"].as_slice().unwrap(), &[0.0, 2.0]);
+        assert_eq!(out["h"].as_slice().unwrap(), &[0.0, 2.0]);
+    }
+
+    #[test]
+    fn validation_names_the_layer_and_the_blob() {
+        let m = model(vec![relu("a", "nowhere", "y")], &["y"], 1);
+        let err = Interpreter::new(&m, RunOptions::default()).err().unwrap().to_string();
+        assert_eq!(err, "layer `a` (activation) reads blob `nowhere`, which no model input or earlier layer produces");
+        let m = model(vec![relu("a", "x", "h")], &["y"], 1);
+        let err = Interpreter::new(&m, RunOptions::default()).err().unwrap().to_string();
+        assert_eq!(err, "model output `y` is produced by no layer and is no model input");
+    }
+
+    #[test]
+    fn unsupported_kind_is_named_at_validation() {
+        let mut l = relu("branchy", "x", "y");
+        l.layer = Some(Layer::Branch(Default::default()));
+        let err = Interpreter::new(&model(vec![l], &["y"], 1), RunOptions::default()).err().unwrap().to_string();
+        assert_eq!(err, "layer `branchy` has kind branch, which the interpreter does not support");
+    }
+
+    #[test]
+    fn kernel_errors_name_layer_and_kind_and_quantized_weights_are_refused() {
+        let l = NeuralNetworkLayer {
+            name: "fc".into(),
+            input: vec!["x".into()],
+            output: vec!["y".into()],
+            layer: Some(Layer::InnerProduct(InnerProductLayerParams {
+                input_channels: 2,
+                output_channels: 1,
+                weights: Some(WeightParams {
+                    raw_value: vec![1, 2].into(),
+                    quantization: Some(Default::default()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let err = Interpreter::new(&model(vec![l], &["y"], 1), RunOptions::default()).unwrap().run(input(&[1.0, 2.0]));
+        let err = err.unwrap_err().to_string();
+        assert!(err.starts_with("layer `fc` (innerProduct): weights: quantized weights are not supported"), "{err}");
+    }
+
+    #[test]
+    fn rank5_mapping_expands_inputs_and_restores_declared_output_shape() {
+        // [C] = [2] is fed as [1,1,2,1,1]; the output is declared [2] and reshaped back.
+        let mut m = model(vec![relu("a", "x", "y")], &["y"], 0);
+        if let Some(d) = &mut m.description {
+            d.output[0] = feature("y", &[2]);
+        }
+        let out = Interpreter::new(&m, RunOptions::default()).unwrap().run(input(&[-3.0, 4.0])).unwrap();
+        assert_eq!(out["y"].shape(), &[2]);
+        let err = Interpreter::new(&m, RunOptions::default()).unwrap().run({
+            let mut i = BTreeMap::new();
+            i.insert("x".to_string(), ndarray::Array2::<f32>::zeros((1, 2)).into_dyn());
+            i
+        });
+        assert!(err.is_err());
+    }
 }
