@@ -256,15 +256,15 @@ impl<'m> Interpreter<'m> {
                         }
                     }
                 }
-                let result = match kind {
+                
+                match kind {
                     Layer::Custom(p) => self.custom(l, p, &ins)?,
                     _ => layers::execute(l, kind, &ins).map_err(|e| RunError::Layer {
                         layer: l.name.clone(),
                         kind: kind_name,
                         message: e.0,
                     })?,
-                };
-                result
+                }
             };
             if outs.len() != l.output.len() {
                 return Err(RunError::Layer {

@@ -109,7 +109,7 @@ pub fn convolution<T: Float>(p: &ConvolutionLayerParams, ins: &[&ArrayD<T>]) -> 
     let k = two(&p.kernel_size, 3, "kernelSize")?;
     let stride = two(&p.stride, 1, "stride")?;
     let c_out = p.output_channels as usize;
-    if c_in % groups != 0 || c_out % groups != 0 {
+    if c_in % groups != 0 || !c_out.is_multiple_of(groups) {
         kbail!("input channels {c_in} and output channels {c_out} must divide into {groups} groups");
     }
     let weights: Vec<T> = if ins.len() == 2 {

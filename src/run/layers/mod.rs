@@ -19,7 +19,7 @@ use crate::proto::coreml::{neural_network_layer::Layer, NeuralNetworkLayer};
 use ndarray::ArrayD;
 
 /// Checks the number of inputs against the layer's contract.
-pub(crate) fn arity<'a, T>(ins: &[&'a ArrayD<T>], min: usize, max: usize) -> Result<(), KernelError> {
+pub(crate) fn arity<T>(ins: &[&ArrayD<T>], min: usize, max: usize) -> Result<(), KernelError> {
     if ins.len() < min || ins.len() > max {
         if min == max {
             kbail!("expects {min} input(s), got {}", ins.len());
