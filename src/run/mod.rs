@@ -22,6 +22,7 @@ pub use float::Float;
 
 use crate::proto::coreml::{
     model, neural_network_layer::Layer, CustomLayerParams, FeatureDescription, Model, NeuralNetworkLayer,
+    NeuralNetworkPreprocessing,
 };
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -63,6 +64,8 @@ pub enum RunError {
     InputShape { name: String, got: Vec<usize>, want: Vec<i64> },
     #[error("model input `{name}` has shape {got:?}; with the legacy rank-5 array mapping an input must have rank 1 ([C]), 3 ([C,H,W]) or 5")]
     Rank5Input { name: String, got: Vec<usize> },
+    #[error("image input `{name}`: {message}")]
+    ImageInput { name: String, message: String },
     #[error("layer `{layer}` ({kind}): {message}")]
     Layer { layer: String, kind: &'static str, message: String },
     #[error("layer `{layer}` is a custom layer of class `{class_name}`, and no kernel is registered for that class{hint}")]
@@ -114,8 +117,12 @@ pub struct TraceEvent<'a> {
 pub struct Interpreter<'m> {
     layers: &'m [NeuralNetworkLayer],
     rank5_mapping: bool,
+    rank4_images: bool,
+    preprocessing: &'m [NeuralNetworkPreprocessing],
     inputs: &'m [FeatureDescription],
-    outputs: &'m [FeatureDescription],
+    /// Model outputs that are arrays (a classifier's label and dictionary outputs are not
+    /// blobs and are not produced here).
+    outputs: Vec<&'m FeatureDescription>,
     options: RunOptions,
     /// For each layer, the blobs whose last reader it is (freed after it runs).
     free_after: Vec<Vec<String>>,
@@ -130,10 +137,16 @@ impl<'m> Interpreter<'m> {
     /// Checks that every layer's inputs are produced before use, that model outputs are
     /// produced, and that every layer kind is supported.
     pub fn new(model: &'m Model, options: RunOptions) -> Result<Self, RunError> {
-        let (layers, mapping) = match &model.r#type {
-            Some(model::Type::NeuralNetwork(nn)) => (&nn.layers[..], nn.array_input_shape_mapping),
-            Some(model::Type::NeuralNetworkClassifier(nn)) => (&nn.layers[..], nn.array_input_shape_mapping),
-            Some(model::Type::NeuralNetworkRegressor(nn)) => (&nn.layers[..], nn.array_input_shape_mapping),
+        let (layers, mapping, image_mapping, preprocessing) = match &model.r#type {
+            Some(model::Type::NeuralNetwork(nn)) => {
+                (&nn.layers[..], nn.array_input_shape_mapping, nn.image_input_shape_mapping, &nn.preprocessing[..])
+            }
+            Some(model::Type::NeuralNetworkClassifier(nn)) => {
+                (&nn.layers[..], nn.array_input_shape_mapping, nn.image_input_shape_mapping, &nn.preprocessing[..])
+            }
+            Some(model::Type::NeuralNetworkRegressor(nn)) => {
+                (&nn.layers[..], nn.array_input_shape_mapping, nn.image_input_shape_mapping, &nn.preprocessing[..])
+            }
             Some(other) => {
                 let name = match other {
                     model::Type::PipelineClassifier(_) => "pipelineClassifier",
@@ -170,7 +183,8 @@ impl<'m> Interpreter<'m> {
                 defined.insert(b);
             }
         }
-        for o in outputs {
+        let outputs: Vec<&FeatureDescription> = outputs.iter().filter(|o| is_array_feature(o)).collect();
+        for o in &outputs {
             if !defined.contains(o.name.as_str()) {
                 return Err(RunError::OutputNotProduced(o.name.clone()));
             }
@@ -186,7 +200,16 @@ impl<'m> Interpreter<'m> {
         for f in &mut free_after {
             f.sort();
         }
-        Ok(Interpreter { layers, rank5_mapping: mapping == 0, inputs, outputs, options, free_after })
+        Ok(Interpreter {
+            layers,
+            rank5_mapping: mapping == 0,
+            rank4_images: image_mapping == 1,
+            preprocessing,
+            inputs,
+            outputs,
+            options,
+            free_after,
+        })
     }
 
     /// Names of the model inputs, in declaration order.
@@ -223,6 +246,11 @@ impl<'m> Interpreter<'m> {
             let Some(a) = given.remove(&f.name) else {
                 return Err(RunError::MissingInput(f.name.clone()));
             };
+            if let Some(color) = image_color_space(f) {
+                let a = self.image_input(f, a, color)?;
+                blobs.insert(f.name.clone(), a.mapv(T::from_f32));
+                continue;
+            }
             let declared = declared_shape(f);
             if let Some(want) = &declared {
                 let got = a.shape();
@@ -256,15 +284,15 @@ impl<'m> Interpreter<'m> {
                         }
                     }
                 }
-                let result = match kind {
+                
+                match kind {
                     Layer::Custom(p) => self.custom(l, p, &ins)?,
                     _ => layers::execute(l, kind, &ins).map_err(|e| RunError::Layer {
                         layer: l.name.clone(),
                         kind: kind_name,
                         message: e.0,
                     })?,
-                };
-                result
+                }
             };
             if outs.len() != l.output.len() {
                 return Err(RunError::Layer {
@@ -285,7 +313,7 @@ impl<'m> Interpreter<'m> {
             }
         }
         let mut result = BTreeMap::new();
-        for f in self.outputs {
+        for f in &self.outputs {
             let Some(a) = blobs.remove(&f.name) else {
                 return Err(RunError::OutputNotProduced(f.name.clone()));
             };
@@ -308,6 +336,54 @@ impl<'m> Interpreter<'m> {
             }
         }
         Ok(result)
+    }
+
+    /// An image input given as `[C,H,W]` or `[1,C,H,W]` pixel values (C = 3 in the model's
+    /// color order, or 1 for grayscale): applies the network's preprocessing for it (scaler:
+    /// `channelScale * x + bias of the channel`; mean image: `x - mean`), then maps it to
+    /// `[1,1,C,H,W]` (RANK5_IMAGE_MAPPING) or `[1,C,H,W]` (RANK4_IMAGE_MAPPING).
+    fn image_input(&self, f: &FeatureDescription, a: ArrayD<f32>, color: i32) -> Result<ArrayD<f32>, RunError> {
+        use crate::proto::coreml::image_feature_type::ColorSpace;
+        use crate::proto::coreml::neural_network_preprocessing::Preprocessor;
+        let bad = |why: String| RunError::ImageInput { name: f.name.clone(), message: why };
+        let s = a.shape().to_vec();
+        let chw = match s.len() {
+            3 => [s[0], s[1], s[2]],
+            4 if s[0] == 1 => [s[1], s[2], s[3]],
+            _ => return Err(bad(format!("expected [C,H,W] or [1,C,H,W], got {s:?}"))),
+        };
+        let mut a = a.into_shape_with_order(IxDyn(&chw)).map_err(|e| bad(e.to_string()))?;
+        for p in self.preprocessing.iter().filter(|p| p.feature_name == f.name || (p.feature_name.is_empty() && self.inputs.len() == 1)) {
+            match &p.preprocessor {
+                Some(Preprocessor::Scaler(sc)) => {
+                    let biases: Vec<f32> = if color == ColorSpace::Bgr as i32 {
+                        vec![sc.blue_bias, sc.green_bias, sc.red_bias]
+                    } else if color == ColorSpace::Rgb as i32 {
+                        vec![sc.red_bias, sc.green_bias, sc.blue_bias]
+                    } else {
+                        vec![sc.gray_bias]
+                    };
+                    if biases.len() != chw[0] {
+                        return Err(bad(format!("{} channels, but the color space has {}", chw[0], biases.len())));
+                    }
+                    for (c, mut plane) in a.axis_iter_mut(ndarray::Axis(0)).enumerate() {
+                        let b = biases[c];
+                        plane.mapv_inplace(|v| sc.channel_scale * v + b);
+                    }
+                }
+                Some(Preprocessor::MeanImage(m)) => {
+                    if m.mean_image.len() != a.len() {
+                        return Err(bad(format!("mean image has {} values, the image {}", m.mean_image.len(), a.len())));
+                    }
+                    for (v, m) in a.iter_mut().zip(&m.mean_image) {
+                        *v -= m;
+                    }
+                }
+                None => {}
+            }
+        }
+        let shape: Vec<usize> = if self.rank4_images { vec![1, chw[0], chw[1], chw[2]] } else { vec![1, 1, chw[0], chw[1], chw[2]] };
+        a.into_shape_with_order(IxDyn(&shape)).map_err(|e| bad(e.to_string()))
     }
 
     fn custom<T: Float>(
@@ -340,6 +416,22 @@ fn declared_shape(f: &FeatureDescription) -> Option<Vec<i64>> {
         Type::MultiArrayType(a) => Some(a.shape.clone()),
         _ => None,
     }
+}
+
+/// The color space of an image input, or `None` for other features.
+fn image_color_space(f: &FeatureDescription) -> Option<i32> {
+    use crate::proto::coreml::feature_type::Type;
+    match f.r#type.as_ref()?.r#type.as_ref()? {
+        Type::ImageType(i) => Some(i.color_space),
+        _ => None,
+    }
+}
+
+/// Array outputs (and untyped ones) are blobs; string, int64, dictionary outputs of a
+/// classifier are not.
+fn is_array_feature(f: &FeatureDescription) -> bool {
+    use crate::proto::coreml::feature_type::Type;
+    matches!(f.r#type.as_ref().and_then(|t| t.r#type.as_ref()), None | Some(Type::MultiArrayType(_)) | Some(Type::DoubleType(_)))
 }
 
 fn has_flexible_shape(f: &FeatureDescription) -> bool {
@@ -485,5 +577,53 @@ mod tests {
             i
         });
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn image_input_gets_its_scaler_and_classifier_labels_are_skipped() {
+        use crate::proto::coreml::{
+            neural_network_preprocessing::Preprocessor, ImageFeatureType, NeuralNetworkClassifier, NeuralNetworkImageScaler,
+        };
+        let image = FeatureDescription {
+            name: "img".into(),
+            r#type: Some(FeatureType {
+                r#type: Some(feature_type::Type::ImageType(ImageFeatureType { width: 1, height: 1, color_space: 20, ..Default::default() })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let label = FeatureDescription {
+            name: "label".into(),
+            r#type: Some(FeatureType { r#type: Some(feature_type::Type::StringType(Default::default())), ..Default::default() }),
+            ..Default::default()
+        };
+        let m = Model {
+            specification_version: 4,
+            description: Some(ModelDescription { input: vec![image], output: vec![label, feature("y", &[])], ..Default::default() }),
+            r#type: Some(model::Type::NeuralNetworkClassifier(NeuralNetworkClassifier {
+                layers: vec![relu("a", "img", "y")],
+                preprocessing: vec![NeuralNetworkPreprocessing {
+                    feature_name: "img".into(),
+                    preprocessor: Some(Preprocessor::Scaler(NeuralNetworkImageScaler {
+                        channel_scale: 2.0,
+                        red_bias: 1.0,
+                        green_bias: -10.0,
+                        blue_bias: 3.0,
+                        gray_bias: 0.0,
+                    })),
+                }],
+                image_input_shape_mapping: 1,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let interp = Interpreter::new(&m, RunOptions::default()).unwrap();
+        assert_eq!(interp.output_names(), vec!["y"]);
+        let mut i = BTreeMap::new();
+        i.insert("img".to_string(), ArrayD::from_shape_vec(IxDyn(&[3, 1, 1]), vec![1.0f32, 1.0, 1.0]).unwrap());
+        // RGB: [2*1+1, 2*1-10, 2*1+3] = [3, -8, 5], relu -> [3, 0, 5], RANK4 mapping [1,3,1,1].
+        let out = interp.run(i).unwrap();
+        assert_eq!(out["y"].shape(), &[1, 3, 1, 1]);
+        assert_eq!(out["y"].iter().copied().collect::<Vec<_>>(), vec![3.0, 0.0, 5.0]);
     }
 }

@@ -81,6 +81,9 @@ pub fn bchw(shape: &[usize], min_rank: usize) -> Result<(usize, usize, usize, us
         kbail!("input rank {} (shape {:?}) is below the minimum rank {}", r, shape, min_rank.max(3));
     }
     let b = shape[..r - 3].iter().product();
+    if shape[r - 3] == 0 || shape[r - 2] == 0 || shape[r - 1] == 0 {
+        kbail!("input shape {:?} has an empty C, H or W axis", shape);
+    }
     Ok((b, shape[r - 3], shape[r - 2], shape[r - 1]))
 }
 

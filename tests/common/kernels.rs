@@ -113,9 +113,11 @@ pub fn allclose(got: &ArrayD<f32>, want: &ArrayD<f32>, rtol: f64, atol: f64) -> 
             continue;
         }
         let e = (a - b).abs();
-        if !(e <= atol + rtol * b.abs()) {
+        // NaN errors (one side NaN) must count as failures, hence not `e > tol`.
+        let within = e <= atol + rtol * b.abs();
+        if !within {
             bad += 1;
-            if worst.map_or(true, |w| e > (w.1 - w.2).abs() || e.is_nan()) {
+            if worst.is_none_or(|w| e > (w.1 - w.2).abs() || e.is_nan()) {
                 worst = Some((i, a, b));
             }
         }

@@ -24,7 +24,7 @@ pub fn scalar_fn<T: Float>(p: &ActivationParams) -> Result<Box<dyn Fn(T) -> T + 
             let (al, be) = (T::from_f32(a.alpha), T::from_f32(a.beta));
             Box::new(move |x| al * x + be)
         }
-        Some(N::ReLu(_)) => Box::new(move |x: T| if x.is_nan() { x } else if x > z { x } else { z }),
+        Some(N::ReLu(_)) => Box::new(move |x: T| if x > z || x.is_nan() { x } else { z }),
         Some(N::LeakyReLu(a)) => {
             let al = T::from_f32(a.alpha);
             Box::new(move |x| if x >= z { x } else { al * x })
@@ -100,7 +100,7 @@ pub fn activation<T: Float>(p: &ActivationParams, ins: &[&ArrayD<T>]) -> Result<
         }
         _ => {
             let f = scalar_fn::<T>(p)?;
-            Ok(x.mapv(|v| f(v)))
+            Ok(x.mapv(f))
         }
     }
 }

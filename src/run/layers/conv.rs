@@ -109,7 +109,10 @@ pub fn convolution<T: Float>(p: &ConvolutionLayerParams, ins: &[&ArrayD<T>]) -> 
     let k = two(&p.kernel_size, 3, "kernelSize")?;
     let stride = two(&p.stride, 1, "stride")?;
     let c_out = p.output_channels as usize;
-    if c_in % groups != 0 || c_out % groups != 0 {
+    if k.contains(&0) || stride.contains(&0) {
+        kbail!("kernelSize {:?} and stride {:?} must be positive", k, stride);
+    }
+    if c_in % groups != 0 || !c_out.is_multiple_of(groups) {
         kbail!("input channels {c_in} and output channels {c_out} must divide into {groups} groups");
     }
     let weights: Vec<T> = if ins.len() == 2 {
@@ -125,6 +128,9 @@ pub fn convolution<T: Float>(p: &ConvolutionLayerParams, ins: &[&ArrayD<T>]) -> 
     let xs = values(x);
     let (out_h, out_w, mut out) = if !p.is_deconvolution {
         let dil = two(&p.dilation_factor, 1, "dilationFactor")?;
+        if dil.contains(&0) {
+            kbail!("dilationFactor {:?} must be positive", dil);
+        }
         let kc = c_in / groups;
         if weights.len() != c_out * kc * k[0] * k[1] {
             kbail!(
@@ -177,9 +183,11 @@ pub fn convolution<T: Float>(p: &ConvolutionLayerParams, ins: &[&ArrayD<T>]) -> 
 /// kernel-sized patch into the output (col2im of `W^T x`), then padding is cropped.
 ///
 /// Output size: `outputShape` when set, else valid `(in-1)*s + k - pads` or same `in*s`.
-/// The cropped amount before the data is the valid `startEdgeSize`, or for same padding
-/// (and for `outputShape`) `floor(total/2)` with BOTTOM_RIGHT_HEAVY, `total - floor(total/2)`
-/// with TOP_LEFT_HEAVY, where `total = (in-1)*s + k - out` (TensorFlow's conv2d_transpose rule).
+/// The amount cropped before the data is the valid `startEdgeSize` (0 by default: with
+/// `outputShape`, rows are kept or zero-filled at the end, like TensorFlow's VALID
+/// conv2d_transpose), or for same padding `floor(total/2)` with BOTTOM_RIGHT_HEAVY and
+/// `total - floor(total/2)` with TOP_LEFT_HEAVY, where `total = (in-1)*s + k - out`
+/// (TensorFlow's SAME rule, which coremltools relies on when it sets `outputShape`).
 #[allow(clippy::too_many_arguments)]
 fn deconvolution<T: Float>(
     p: &ConvolutionLayerParams,
@@ -233,8 +241,8 @@ fn deconvolution<T: Float>(
         if p.output_shape.len() == 2 {
             out_hw[d] = p.output_shape[d] as usize;
             before[d] = match valid_before {
-                Some(v) if v[d].0 + v[d].1 > 0 => v[d].0 as isize,
-                _ => split(full[d].saturating_sub(out_hw[d]), tlh) as isize,
+                Some(v) => v[d].0 as isize,
+                None => split(full[d].saturating_sub(out_hw[d]), tlh) as isize,
             };
         } else if let Some(v) = valid_before {
             if full[d] < v[d].0 + v[d].1 {
@@ -509,5 +517,31 @@ mod tests {
         };
         let x = ArrayD::from_shape_vec(IxDyn(&[1, 2]), vec![1.0f32, 1.0]).unwrap();
         assert_eq!(batched_matmul(&p, &[&x]).unwrap().iter().copied().collect::<Vec<_>>(), vec![4.0, 6.0]);
+    }
+
+    #[test]
+    fn deconv_same_with_output_shape_crops_half_the_excess_before() {
+        // H=1, W=2, kernel 1x4 of ones, stride 2, same, outputShape [1, 4]:
+        // full width (2-1)*2+4 = 6: [a, a, a+b, a+b, b, b] with a=1, b=10 -> [1,1,11,11,10,10];
+        // total excess 2, BOTTOM_RIGHT_HEAVY crops 1 before: [1, 11, 11, 10].
+        let p = ConvolutionLayerParams {
+            output_channels: 1,
+            kernel_channels: 1,
+            n_groups: 1,
+            kernel_size: vec![1, 4],
+            stride: vec![1, 2],
+            is_deconvolution: true,
+            output_shape: vec![1, 4],
+            weights: wp(vec![1.0; 4]),
+            convolution_padding_type: Some(Pad::Same(SamePadding::default())),
+            ..Default::default()
+        };
+        let x = ArrayD::from_shape_vec(IxDyn(&[1, 1, 1, 2]), vec![1.0f32, 10.0]).unwrap();
+        let y = convolution(&p, &[&x]).unwrap();
+        assert_eq!(y.iter().copied().collect::<Vec<_>>(), vec![1.0, 11.0, 11.0, 10.0]);
+        // Valid with the same outputShape keeps the first 4 columns: [1, 1, 11, 11].
+        let p = ConvolutionLayerParams { convolution_padding_type: None, ..p };
+        let y = convolution(&p, &[&x]).unwrap();
+        assert_eq!(y.iter().copied().collect::<Vec<_>>(), vec![1.0, 1.0, 11.0, 11.0]);
     }
 }

@@ -55,7 +55,7 @@ pub fn gather_nd<T: Float>(ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError>
     let ps = values(params);
     let iv = values(idx);
     let mut out = Vec::new();
-    for index in iv.chunks(k.max(1)).take(if k == 0 { 0 } else { iv.len() / k }) {
+    for index in iv.chunks(k.max(1)).take(iv.len().checked_div(k).unwrap_or(0)) {
         let (off, n) = nd_offset(params.shape(), index)?;
         out.extend_from_slice(&ps[off..off + n]);
     }
@@ -150,7 +150,7 @@ pub fn scatter_nd<T: Float>(mode: i32, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, 
     let mut out = values(cont).into_owned();
     let iv = values(idx);
     let us = values(upd);
-    let n_points = if k == 0 { 0 } else { iv.len() / k };
+    let n_points = iv.len().checked_div(k).unwrap_or(0);
     let (_, slice) = nd_offset(cont.shape(), &iv[..k.min(iv.len())])?;
     if us.len() != n_points * slice {
         kbail!("updates have {} values, expected {} points x {slice}", us.len(), n_points);

@@ -19,7 +19,7 @@ use crate::proto::coreml::{neural_network_layer::Layer, NeuralNetworkLayer};
 use ndarray::ArrayD;
 
 /// Checks the number of inputs against the layer's contract.
-pub(crate) fn arity<'a, T>(ins: &[&'a ArrayD<T>], min: usize, max: usize) -> Result<(), KernelError> {
+pub(crate) fn arity<T>(ins: &[&ArrayD<T>], min: usize, max: usize) -> Result<(), KernelError> {
     if ins.len() < min || ins.len() > max {
         if min == max {
             kbail!("expects {min} input(s), got {}", ins.len());
@@ -84,6 +84,7 @@ pub fn execute<T: Float>(
         Upsample(p) => one(pool::upsample(p, ins)),
         ResizeBilinear(p) => one(pool::resize_bilinear(p, ins)),
         Crop(p) => one(pool::crop(p, ins)),
+        CropResize(p) => one(pool::crop_resize(p, ins)),
         // normalize.rs
         Batchnorm(p) => one(normalize::batchnorm(p, ins)),
         LayerNormalization(p) => one(normalize::layer_norm(p, ins)),
@@ -174,12 +175,12 @@ pub fn execute<T: Float>(
 }
 
 /// Whether [`execute`] (or the interpreter, for `custom`) runs this kind. Control flow
-/// (branch, loop), random layers, NMS, crop-resize and 3-D layers are not.
+/// (branch, loop), random layers, NMS and 3-D layers are not.
 pub fn is_supported(kind: &Layer) -> bool {
     use Layer::*;
     !matches!(
         kind,
-        Branch(_) | Loop(_) | LoopBreak(_) | LoopContinue(_) | CropResize(_) | RandomNormalLike(_)
+        Branch(_) | Loop(_) | LoopBreak(_) | LoopContinue(_) | RandomNormalLike(_)
             | RandomNormalStatic(_) | RandomNormalDynamic(_) | RandomUniformLike(_) | RandomUniformStatic(_)
             | RandomUniformDynamic(_) | RandomBernoulliLike(_) | RandomBernoulliStatic(_)
             | RandomBernoulliDynamic(_) | CategoricalDistribution(_) | NonMaximumSuppression(_)

@@ -7,7 +7,7 @@ use crate::kbail;
 use crate::proto::coreml::{
     padding_layer_params::PaddingType, pooling_layer_params::PoolingPaddingType as PPad,
     pooling_layer_params::PoolingType, sampling_mode::Method, upsample_layer_params::InterpolationMode,
-    upsample_layer_params::LinearUpsampleMode, ConstantPaddingLayerParams, CropLayerParams, PaddingLayerParams,
+    upsample_layer_params::LinearUpsampleMode, ConstantPaddingLayerParams, CropLayerParams, CropResizeLayerParams, PaddingLayerParams,
     PoolingLayerParams, ResizeBilinearLayerParams, UpsampleLayerParams,
 };
 use crate::run::float::Float;
@@ -340,7 +340,11 @@ pub fn upsample<T: Float>(p: &UpsampleLayerParams, ins: &[&ArrayD<T>]) -> Result
 
 /// Grid points of `SamplingMode` for `n` samples on an axis of length `x`.
 pub fn sampling_grid(method: Method, x: usize, n: usize) -> Vec<f64> {
-    let xf = x as f64;
+    sampling_grid_f(method, x as f64, n)
+}
+
+/// [`sampling_grid`] on an interval `[0, x - 1]` of real length (crop boxes).
+fn sampling_grid_f(method: Method, xf: f64, n: usize) -> Vec<f64> {
     let nf = n as f64;
     let linspace = |a: f64, b: f64| -> Vec<f64> {
         (0..n).map(|i| if n == 1 { a } else { a + (b - a) * i as f64 / (nf - 1.0) }).collect()
@@ -364,16 +368,75 @@ pub fn sampling_grid(method: Method, x: usize, n: usize) -> Vec<f64> {
     }
 }
 
+fn method_of(m: Option<&crate::proto::coreml::SamplingMode>) -> Method {
+    m.map(|m| Method::try_from(m.sampling_method).unwrap_or(Method::StrictAlignEndpointsMode))
+        .unwrap_or(Method::StrictAlignEndpointsMode)
+}
+
+/// cropResize: image `[1, B, C, H, W]`, boxes `[N, 1, 4|5, 1, 1]`; each box is sampled on
+/// a `targetSize` grid (the SamplingMode applied to the box interval `[start, end]`) with
+/// bilinear interpolation. Output `[N, B, C, Ho, Wo]` (4 coordinates: every box from every
+/// batch image) or `[N, 1, C, Ho, Wo]` (5: the first value picks the batch image).
+pub fn crop_resize<T: Float>(p: &CropResizeLayerParams, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
+    use crate::proto::coreml::box_coordinates_mode::Coordinates;
+    arity(ins, 2, 2)?;
+    let (x, rois) = (ins[0], ins[1]);
+    let (batch, c, h, w) = bchw(x.shape(), 3)?;
+    let rs = rois.shape();
+    if rs.len() != 5 || rs[1] != 1 || rs[3] != 1 || rs[4] != 1 || (rs[2] != 4 && rs[2] != 5) {
+        kbail!("boxes must have shape [N, 1, 4 or 5, 1, 1], got {:?}", rs);
+    }
+    let (n, per) = (rs[0], rs[2]);
+    let t = two(&p.target_size, 1, "targetSize")?;
+    let method = method_of(p.mode.as_ref());
+    let mode = p.box_indices_mode.as_ref().map(|m| m.box_mode).unwrap_or(0);
+    let scale = if p.spatial_scale == 0.0 { 1.0 } else { p.spatial_scale as f64 };
+    let rv: Vec<f64> = rois.iter().map(|v| v.to_f64()).collect();
+    let xs = values(x);
+    let plane = h * w;
+    let mut out = Vec::new();
+    let out_batch = if per == 5 { 1 } else { batch };
+    for r in 0..n {
+        let b = &rv[r * per..(r + 1) * per];
+        let (images, coords): (Vec<usize>, &[f64]) = if per == 5 {
+            let id = b[0];
+            if id < 0.0 || id as usize >= batch {
+                kbail!("box {r} names batch image {id}, but there are {batch}");
+            }
+            (vec![id as usize], &b[1..])
+        } else {
+            ((0..batch).collect(), b)
+        };
+        let [y0, x0, y1, x1] = match Coordinates::try_from(mode) {
+            Ok(Coordinates::CornersHeightFirst) => [coords[0], coords[1], coords[2], coords[3]],
+            Ok(Coordinates::CornersWidthFirst) => [coords[1], coords[0], coords[3], coords[2]],
+            Ok(Coordinates::CenterSizeHeightFirst) => {
+                [coords[0] - coords[2] / 2.0, coords[1] - coords[3] / 2.0, coords[0] + coords[2] / 2.0, coords[1] + coords[3] / 2.0]
+            }
+            Ok(Coordinates::CenterSizeWidthFirst) => {
+                [coords[1] - coords[3] / 2.0, coords[0] - coords[2] / 2.0, coords[1] + coords[3] / 2.0, coords[0] + coords[2] / 2.0]
+            }
+            Err(_) => kbail!("unknown box coordinates mode {mode}"),
+        };
+        let (ny, nx) = if p.normalized_coordinates { ((h - 1) as f64, (w - 1) as f64) } else { (1.0, 1.0) };
+        let (y0, y1) = (y0 * ny * scale, y1 * ny * scale);
+        let (x0, x1) = (x0 * nx * scale, x1 * nx * scale);
+        let gy: Vec<f64> = sampling_grid_f(method, y1 - y0 + 1.0, t[0]).into_iter().map(|g| y0 + g).collect();
+        let gx: Vec<f64> = sampling_grid_f(method, x1 - x0 + 1.0, t[1]).into_iter().map(|g| x0 + g).collect();
+        for img in images {
+            let sub = from_vec(vec![1, c, h, w], xs[img * c * plane..(img + 1) * c * plane].to_vec())?;
+            out.extend(bilinear(&sub, &gy, &gx)?.iter().copied());
+        }
+    }
+    from_vec(vec![n, out_batch, c, t[0], t[1]], out)
+}
+
 pub fn resize_bilinear<T: Float>(p: &ResizeBilinearLayerParams, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
     arity(ins, 1, 1)?;
     let x = ins[0];
     let (_, _, h, w) = bchw(x.shape(), 3)?;
     let t = two(&p.target_size, 1, "targetSize")?;
-    let method = p
-        .mode
-        .as_ref()
-        .map(|m| Method::try_from(m.sampling_method).unwrap_or(Method::StrictAlignEndpointsMode))
-        .unwrap_or(Method::StrictAlignEndpointsMode);
+    let method = method_of(p.mode.as_ref());
     bilinear(x, &sampling_grid(method, h, t[0]), &sampling_grid(method, w, t[1]))
 }
 
@@ -450,5 +513,21 @@ mod tests {
         let p = PoolingLayerParams { avg_pool_exclude_padding: false, ..p };
         let y = pooling(&p, &[&x]).unwrap();
         assert_eq!(y.iter().copied().collect::<Vec<_>>(), vec![2.5, 1.5, 1.75, 1.0]);
+    }
+
+    #[test]
+    fn crop_resize_strict_align_samples_box_corners() {
+        // 1 image 1x3x3 holding 0..9; box corners (0,0)-(2,2) unnormalized, target 2x2 with
+        // STRICT_ALIGN_ENDPOINTS: samples the four corners 0, 2, 6, 8. A 5-value box with
+        // batch id 0 and box (1,1)-(1,2) samples [4, 5] (2 columns), [4, 5] rows.
+        let x = ArrayD::from_shape_vec(IxDyn(&[1, 1, 1, 3, 3]), (0..9).map(|v| v as f32).collect()).unwrap();
+        let rois = ArrayD::from_shape_vec(IxDyn(&[1, 1, 4, 1, 1]), vec![0.0f32, 0.0, 2.0, 2.0]).unwrap();
+        let p = CropResizeLayerParams { target_size: vec![2, 2], ..Default::default() };
+        let y = crop_resize(&p, &[&x, &rois]).unwrap();
+        assert_eq!(y.shape(), &[1, 1, 1, 2, 2]);
+        assert_eq!(y.iter().copied().collect::<Vec<_>>(), vec![0.0, 2.0, 6.0, 8.0]);
+        let rois = ArrayD::from_shape_vec(IxDyn(&[1, 1, 5, 1, 1]), vec![0.0f32, 1.0, 1.0, 1.0, 2.0]).unwrap();
+        let y = crop_resize(&p, &[&x, &rois]).unwrap();
+        assert_eq!(y.iter().copied().collect::<Vec<_>>(), vec![4.0, 5.0, 4.0, 5.0]);
     }
 }

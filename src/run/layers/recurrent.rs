@@ -286,10 +286,10 @@ pub fn gru<T: Float>(p: &GruLayerParams, ins: &[&ArrayD<T>], n_out: usize) -> Re
     for k in 0..n {
         let t = if p.reverse_input { n - 1 - k } else { k };
         let x = &xs[t];
-        let z = pre(x, &wz, &h, &rz, &bz).mapv(|v| f(v));
-        let r = pre(x, &wr, &h, &rr, &br).mapv(|v| f(v));
+        let z = pre(x, &wz, &h, &rz, &bz).mapv(f);
+        let r = pre(x, &wr, &h, &rr, &br).mapv(f);
         let c = &h * &r;
-        let o = pre(x, &wo, &c, &ro, &bo).mapv(|v| g(v));
+        let o = pre(x, &wo, &c, &ro, &bo).mapv(g);
         h = (z.mapv(|v| T::one() - v) * &o) + &z * &h;
         ys[t] = h.clone();
     }
@@ -312,7 +312,7 @@ pub fn simple_rnn<T: Float>(p: &SimpleRecurrentLayerParams, ins: &[&ArrayD<T>], 
     let mut ys = vec![Array2::zeros((batch, hs)); n];
     for k in 0..n {
         let t = if p.reverse_input { n - 1 - k } else { k };
-        h = pre(&xs[t], &w, &h, &r, &b).mapv(|v| f(v));
+        h = pre(&xs[t], &w, &h, &r, &b).mapv(&f);
         ys[t] = h.clone();
     }
     let rank = ins[0].ndim();

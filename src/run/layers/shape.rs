@@ -53,7 +53,7 @@ fn resolve_shape(target: &[i64], input: &[usize], n: usize, zero_copies: bool) -
     }
     if let Some(i) = infer {
         let known: usize = out.iter().product();
-        if known == 0 || n % known != 0 {
+        if known == 0 || !n.is_multiple_of(known) {
             kbail!("cannot infer the -1 of {:?} for {n} values", target);
         }
         out[i] = n / known;
@@ -111,7 +111,7 @@ pub fn reshape_legacy<T: Float>(p: &ReshapeLayerParams, ins: &[&ArrayD<T>]) -> R
         _ => kbail!("targetShape must have 3 or 4 values, got {:?}", p.target_shape),
     };
     let per = s2 * c2 * h2 * w2;
-    if per == 0 || x.len() % per != 0 {
+    if per == 0 || !x.len().is_multiple_of(per) {
         kbail!("cannot reshape {:?} to sequence {s2} x [{c2}, {h2}, {w2}]", x.shape());
     }
     let b2 = x.len() / per;
@@ -298,7 +298,7 @@ fn split_sizes<T: Float>(x: &ArrayD<T>, a: usize, sizes: &[usize]) -> Result<Vec
 }
 
 fn equal_split(len: usize, n: usize) -> Result<Vec<usize>, KernelError> {
-    if n == 0 || len % n != 0 {
+    if n == 0 || !len.is_multiple_of(n) {
         kbail!("an axis of length {len} does not split into {n} equal parts");
     }
     Ok(vec![len / n; n])
@@ -721,6 +721,64 @@ pub fn where_non_zero<T: Float>(ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelE
     from_vec(vec![n, r], out)
 }
 
+/// reverseSeq: for each batch element b (along `batchAxis`), reverses the first
+/// `seq_lengths[b]` entries along `sequenceAxis`; the rest is copied.
+pub fn reverse_seq<T: Float>(batch_axis: i64, seq_axis: i64, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
+    arity(ins, 2, 2)?;
+    let x = ins[0];
+    let (ba, sa) = (axis(batch_axis, x.ndim())?, axis(seq_axis, x.ndim())?);
+    if ba == sa {
+        kbail!("batchAxis and sequenceAxis must differ");
+    }
+    let lens = ints(ins[1]);
+    if lens.len() != x.shape()[ba] {
+        kbail!("seq_lengths has {} values, the batch axis {}", lens.len(), x.shape()[ba]);
+    }
+    let n = x.shape()[sa];
+    let mut out = x.to_owned();
+    for (b, &l) in lens.iter().enumerate() {
+        if l < 0 || l as usize > n {
+            kbail!("sequence length {l} is out of range for an axis of size {n}");
+        }
+        let l = l as usize;
+        let src = x.index_axis(Axis(ba), b);
+        let mut dst = out.index_axis_mut(Axis(ba), b);
+        let sa2 = if sa > ba { sa - 1 } else { sa };
+        for j in 0..l {
+            dst.index_axis_mut(Axis(sa2), j).assign(&src.index_axis(Axis(sa2), l - 1 - j));
+        }
+    }
+    Ok(out)
+}
+
+/// slidingWindows: the axis of length L becomes (M, W) with M = (L - W) / step + 1.
+pub fn sliding_windows<T: Float>(ax: i64, window: u64, step: u64, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
+    arity(ins, 1, 1)?;
+    let x = ins[0];
+    let a = axis(ax, x.ndim())?;
+    let (outer, len, inner) = outer_inner(x.shape(), a);
+    let (w, s) = (window as usize, step.max(1) as usize);
+    if w == 0 || w > len {
+        kbail!("windowSize {w} must be between 1 and the axis length {len}");
+    }
+    let m = (len - w) / s + 1;
+    let xs = values(x);
+    let mut out = Vec::with_capacity(outer * m * w * inner);
+    for o in 0..outer {
+        for k in 0..m {
+            for j in 0..w {
+                let at = (o * len + k * s + j) * inner;
+                out.extend_from_slice(&xs[at..at + inner]);
+            }
+        }
+    }
+    let mut shape = x.shape()[..a].to_vec();
+    shape.push(m);
+    shape.push(w);
+    shape.extend_from_slice(&x.shape()[a + 1..]);
+    from_vec(shape, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -786,62 +844,4 @@ mod tests {
             assert_eq!(flatten_to_2d(a, &[&arange_arr(s)]).unwrap().shape(), &want);
         }
     }
-}
-
-/// reverseSeq: for each batch element b (along `batchAxis`), reverses the first
-/// `seq_lengths[b]` entries along `sequenceAxis`; the rest is copied.
-pub fn reverse_seq<T: Float>(batch_axis: i64, seq_axis: i64, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
-    arity(ins, 2, 2)?;
-    let x = ins[0];
-    let (ba, sa) = (axis(batch_axis, x.ndim())?, axis(seq_axis, x.ndim())?);
-    if ba == sa {
-        kbail!("batchAxis and sequenceAxis must differ");
-    }
-    let lens = ints(ins[1]);
-    if lens.len() != x.shape()[ba] {
-        kbail!("seq_lengths has {} values, the batch axis {}", lens.len(), x.shape()[ba]);
-    }
-    let n = x.shape()[sa];
-    let mut out = x.to_owned();
-    for (b, &l) in lens.iter().enumerate() {
-        if l < 0 || l as usize > n {
-            kbail!("sequence length {l} is out of range for an axis of size {n}");
-        }
-        let l = l as usize;
-        let src = x.index_axis(Axis(ba), b);
-        let mut dst = out.index_axis_mut(Axis(ba), b);
-        let sa2 = if sa > ba { sa - 1 } else { sa };
-        for j in 0..l {
-            dst.index_axis_mut(Axis(sa2), j).assign(&src.index_axis(Axis(sa2), l - 1 - j));
-        }
-    }
-    Ok(out)
-}
-
-/// slidingWindows: the axis of length L becomes (M, W) with M = (L - W) / step + 1.
-pub fn sliding_windows<T: Float>(ax: i64, window: u64, step: u64, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
-    arity(ins, 1, 1)?;
-    let x = ins[0];
-    let a = axis(ax, x.ndim())?;
-    let (outer, len, inner) = outer_inner(x.shape(), a);
-    let (w, s) = (window as usize, step.max(1) as usize);
-    if w == 0 || w > len {
-        kbail!("windowSize {w} must be between 1 and the axis length {len}");
-    }
-    let m = (len - w) / s + 1;
-    let xs = values(x);
-    let mut out = Vec::with_capacity(outer * m * w * inner);
-    for o in 0..outer {
-        for k in 0..m {
-            for j in 0..w {
-                let at = (o * len + k * s + j) * inner;
-                out.extend_from_slice(&xs[at..at + inner]);
-            }
-        }
-    }
-    let mut shape = x.shape()[..a].to_vec();
-    shape.push(m);
-    shape.push(w);
-    shape.extend_from_slice(&x.shape()[a + 1..]);
-    from_vec(shape, out)
 }
