@@ -23,3 +23,5 @@ pub mod proto {
 
 pub mod ir;
 pub mod lower;
+pub mod rewrite;
+pub mod rules;

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 pub mod inspect;
+pub mod rules;
 
 /// Convert TensorFlow frozen graphs into Core ML Neural Network models, with rules written as data.
 #[derive(Debug, Parser)]
@@ -17,10 +18,13 @@ pub struct Cli {
 pub enum Command {
     /// Summarise a TensorFlow GraphDef (.pb) or a Core ML model (.mlmodel).
     Inspect(inspect::Args),
+    /// Check and list conversion rules (rules/*.rules and --rules DIR).
+    Rules(rules::Args),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
+        Command::Rules(args) => rules::run(args),
     }
 }

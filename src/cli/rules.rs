@@ -1,0 +1,147 @@
+//! `mlrewrite rules check|list`: parse and check rule files, list rules.
+
+use anyhow::Result;
+use clap::{Args as ClapArgs, Subcommand};
+use mlrewrite::rules::ast::Item;
+use mlrewrite::rules::diag::{render_all, Origin};
+use mlrewrite::rules::{LoadOptions, RuleSet};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+/// Options shared by the rules subcommands.
+#[derive(Debug, ClapArgs)]
+pub struct Source {
+    /// Add the rule files of this directory (or file) on top of the standard library.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Use only the user's rules, not the embedded standard library.
+    #[arg(long)]
+    pub no_std_rules: bool,
+    /// Say which standard rules user rules replace.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Parse and check rule files; print every diagnostic and a summary. Exits 1 on errors.
+    Check {
+        /// Check only the files of this directory (or file) instead of the standard library.
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        source: Source,
+    },
+    /// List the rules in effect.
+    List {
+        /// Only rules and registrations whose pattern is rooted at this TF op.
+        #[arg(long)]
+        op: Option<String>,
+        #[command(flatten)]
+        source: Source,
+    },
+}
+
+fn load(dir: Option<PathBuf>, source: &Source) -> Result<RuleSet> {
+    let mut opts = LoadOptions { user: source.rules.clone(), no_std: source.no_std_rules };
+    if let Some(d) = dir {
+        opts.user.insert(0, d);
+        opts.no_std = true;
+    }
+    Ok(RuleSet::load(&opts)?)
+}
+
+fn root_op(item: &Item) -> Option<String> {
+    use mlrewrite::rules::ast::Pattern;
+    fn go(p: &Pattern) -> Option<String> {
+        match p {
+            Pattern::Op(o) => Some(o.op.name.clone()),
+            Pattern::Bind(_, p) | Pattern::Proj(p, _, _) => go(p),
+            _ => None,
+        }
+    }
+    match item {
+        Item::Rule(r) => go(&r.lhs),
+        Item::Custom(c) => go(&c.lhs),
+        Item::Infer(i) => Some(i.op.name.clone()),
+    }
+}
+
+fn replaced_notes(set: &RuleSet, verbose: bool) {
+    if verbose {
+        for (name, file) in &set.replaced {
+            let f = set.sources.get(*file).map_or("?", |f| f.name.as_str());
+            eprintln!("note: standard rule `{name}` is replaced by the one in {f}");
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    match args.command {
+        RulesCommand::Check { dir, source } => {
+            let set = load(dir, &source)?;
+            replaced_notes(&set, source.verbose);
+            if !set.diagnostics.is_empty() {
+                eprintln!("{}", render_all(&set.diagnostics, &set.sources, 100));
+            }
+            let mut per_op: BTreeMap<String, usize> = BTreeMap::new();
+            let (mut rules, mut regs, mut overrides, mut infers) = (0, 0, 0, 0);
+            for (_, item) in set.items() {
+                match item {
+                    Item::Rule(_) => {
+                        rules += 1;
+                        if let Some(op) = root_op(item) {
+                            *per_op.entry(op).or_default() += 1;
+                        }
+                    }
+                    Item::Custom(c) => {
+                        regs += 1;
+                        if c.override_.is_some() {
+                            overrides += 1;
+                        }
+                    }
+                    Item::Infer(_) => infers += 1,
+                }
+            }
+            let files = set.sources.files.len();
+            let std = set.sources.files.iter().filter(|f| f.origin == Origin::Std).count();
+            println!("{files} file(s) ({std} standard), {rules} rule(s), {regs} registration(s) ({overrides} override), {infers} output declaration(s)");
+            println!("rules per op:");
+            for (op, n) in &per_op {
+                println!("  {op:<28} {n}");
+            }
+            println!("{} error(s), {} warning(s)", set.errors(), set.warnings());
+            Ok(if set.errors() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        RulesCommand::List { op, source } => {
+            let set = load(None, &source)?;
+            replaced_notes(&set, source.verbose);
+            for (file, item) in set.items() {
+                let root = root_op(item);
+                if op.as_ref().is_some_and(|o| root.as_ref() != Some(o)) {
+                    continue;
+                }
+                let kind = match item {
+                    Item::Rule(_) => "rule",
+                    Item::Custom(c) if c.override_.is_some() => "custom override",
+                    Item::Custom(_) => "custom",
+                    Item::Infer(_) => "infer",
+                };
+                let (l, _) = set.sources.line_col(file, item.span().start);
+                let f = set.sources.get(file).map_or("?", |f| f.name.as_str());
+                println!("{:<16} {:<32} {:<24} {f}:{l}", kind, item.name().name, root.unwrap_or_default());
+            }
+            if set.errors() > 0 {
+                eprintln!("{}", render_all(&set.diagnostics, &set.sources, 100));
+                return Ok(ExitCode::from(1));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,922 @@
+//! Compiles checked rules into egg rewrites over [`Node`]: a [`RuleSearcher`] that matches a
+//! pattern including attributes and binds node and attribute variables, and a [`RuleApplier`]
+//! that evaluates guards on e-class facts and builds the right-hand side.
+//!
+//! The matcher is instrumentable: [`CompiledRule::try_class`] runs the same code on one
+//! e-class and, when nothing applies, returns the deepest [`MatchFailure`] (which input path,
+//! which op was expected and which were found, which guard failed with which values) for
+//! `explain`. egg's `Subst` only holds `Id`s, so attribute bindings are recomputed by the
+//! applier from the matched e-class rather than smuggled through the substitution.
+
+use super::ast::{self, AttrPat, BinOp, Clause, Expr, Lit, Pattern, Rhs, Term, UnOp};
+use super::check::{is_tf_name, PARAM_TYPES};
+use super::functions::{self, ClassFacts, NoFacts, Ty};
+use super::layers::{self, ParamType};
+use super::value::{DType, Tensor, Value};
+use crate::rewrite::lang::{Attrs, ClassData, EGraphFacts, Name, Node};
+use egg::{Analysis, EGraph, Id, Language, Rewrite, SearchMatches, Subst, Var};
+use ordered_float::OrderedFloat;
+use std::fmt;
+use std::sync::Arc;
+
+/// Values bound by a match, in binding order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bindings(pub Vec<(String, Value)>);
+
+impl Bindings {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+    fn with(&self, name: &str, v: Value) -> Bindings {
+        let mut b = self.clone();
+        b.0.push((name.to_string(), v));
+        b
+    }
+}
+
+impl fmt::Display for Bindings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|(n, v)| format!("{n} = {v}")).collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// Why a rule did not apply to an e-class.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FailReason {
+    /// No node in the class has the expected op (or it has a different number of inputs).
+    NoOp { expected: String, found: Vec<String> },
+    /// The op is there but an attribute differs.
+    Attr { op: String, attr: String, expected: String, found: Option<String> },
+    /// A variable used twice is bound to two different e-classes or values.
+    Conflict { var: String, first: String, second: String },
+    /// A guard evaluated to false (with the values it saw) or failed to evaluate.
+    Guard { guard: String, detail: String },
+    /// The right-hand side could not be computed (e.g. a constant could not be permuted).
+    Build { detail: String },
+}
+
+/// The deepest place a match attempt got to before failing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchFailure {
+    /// Input indices from the pattern root to the failing sub-pattern.
+    pub path: Vec<usize>,
+    pub reason: FailReason,
+}
+
+impl MatchFailure {
+    fn depth(&self) -> (u8, usize) {
+        let stage = match self.reason {
+            FailReason::NoOp { .. } | FailReason::Attr { .. } | FailReason::Conflict { .. } => 0,
+            FailReason::Guard { .. } => 1,
+            FailReason::Build { .. } => 2,
+        };
+        (stage, self.path.len())
+    }
+}
+
+impl fmt::Display for MatchFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.path.is_empty() {
+            "at the root".to_string()
+        } else {
+            format!("at input {}", self.path.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("."))
+        };
+        match &self.reason {
+            FailReason::NoOp { expected, found } => write!(f, "{at}: expected {expected}, found {}", found.join(" | ")),
+            FailReason::Attr { op, attr, expected, found } => write!(
+                f,
+                "{at}: {op}.{attr} should be {expected}, is {}",
+                found.as_deref().unwrap_or("missing")
+            ),
+            FailReason::Conflict { var, first, second } => write!(f, "{at}: `{var}` is {first} and also {second}"),
+            FailReason::Guard { guard, detail } => write!(f, "guard `{guard}` failed: {detail}"),
+            FailReason::Build { detail } => write!(f, "right-hand side failed: {detail}"),
+        }
+    }
+}
+
+struct Tracker {
+    best: Option<MatchFailure>,
+}
+
+impl Tracker {
+    fn fail(&mut self, path: &[usize], reason: FailReason) {
+        let f = MatchFailure { path: path.to_vec(), reason };
+        if self.best.as_ref().is_none_or(|b| f.depth() > b.depth()) {
+            self.best = Some(f);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expression evaluation
+
+/// An evaluation failure (the rule does not apply), as text for `explain`.
+pub type EvalError = String;
+
+/// Evaluates an expression that mentions no variable (used by the checker).
+pub fn eval_const(e: &Expr) -> Result<Value, EvalError> {
+    eval(e, &Bindings::default(), &NoFacts)
+}
+
+/// Evaluates an expression under bindings, reading e-class facts through `facts`.
+pub fn eval(e: &Expr, env: &Bindings, facts: &dyn ClassFacts) -> Result<Value, EvalError> {
+    match e {
+        Expr::Lit(l, _) => Ok(lit_value(l)),
+        Expr::Var(id) => {
+            if let Some(d) = DType::from_name(&id.name) {
+                return Ok(Value::DType(d));
+            }
+            env.get(&id.name).cloned().ok_or_else(|| format!("`{}` is not bound", id.name))
+        }
+        Expr::List(items, _) => items.iter().map(|i| eval(i, env, facts)).collect::<Result<_, _>>().map(Value::List),
+        Expr::Unary(op, a, _) => {
+            let v = eval(a, env, facts)?;
+            match (op, v) {
+                (UnOp::Neg, Value::Int(i)) => i.checked_neg().map(Value::Int).ok_or_else(|| "overflow".into()),
+                (UnOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
+                (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
+                (_, v) => Err(format!("cannot negate {v}")),
+            }
+        }
+        Expr::Binary(op, a, b, _) => {
+            let x = eval(a, env, facts)?;
+            // Short-circuit: `is_const(k) and int_value(k) > 0` must not evaluate the right side.
+            match (op, &x) {
+                (BinOp::And, Value::Bool(false)) => return Ok(Value::Bool(false)),
+                (BinOp::Or, Value::Bool(true)) => return Ok(Value::Bool(true)),
+                _ => {}
+            }
+            let y = eval(b, env, facts)?;
+            functions::binary(*op, &x, &y)
+        }
+        Expr::Call(name, args, _) => {
+            let f = functions::function(&name.name).ok_or_else(|| format!("unknown function `{}`", name.name))?;
+            let vals = args.iter().map(|a| eval(a, env, facts)).collect::<Result<Vec<_>, _>>()?;
+            (f.eval)(&vals, facts)
+        }
+    }
+}
+
+pub fn lit_value(l: &Lit) -> Value {
+    match l {
+        Lit::Int(i) => Value::Int(*i),
+        Lit::Float(f) => Value::Float(OrderedFloat(*f)),
+        Lit::Bool(b) => Value::Bool(*b),
+        Lit::Str(s) => Value::Str(s.clone()),
+    }
+}
+
+/// Explains a false guard: the values of the sides of the failing comparison.
+fn guard_detail(g: &Expr, env: &Bindings, facts: &dyn ClassFacts) -> String {
+    match g {
+        Expr::Binary(BinOp::And, a, b, _) => {
+            if !matches!(eval(a, env, facts), Ok(Value::Bool(true))) {
+                guard_detail(a, env, facts)
+            } else {
+                guard_detail(b, env, facts)
+            }
+        }
+        Expr::Binary(op, a, b, _) if op.precedence() == 3 => {
+            let show = |e: &Expr| match eval(e, env, facts) {
+                Ok(v) => format!("{e} = {v}"),
+                Err(m) => format!("{e}: {m}"),
+            };
+            format!("`{g}` is false: {}, {}", show(a), show(b))
+        }
+        _ => match eval(g, env, facts) {
+            Ok(v) => format!("`{g}` is {v}"),
+            Err(m) => format!("`{g}`: {m}"),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiled rules
+
+/// What a compiled rule builds.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Rhs(Rhs),
+    /// A custom layer from a registration.
+    Custom(Arc<Registration>),
+}
+
+/// A registration ready for the lowering stage: everything needed to write `CustomLayerParams`.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub name: String,
+    pub class_name: String,
+    pub description: String,
+    /// Variables (or root-op input names) in `input_order`.
+    pub input_order: Vec<String>,
+    /// `(name, CustomLayerParamValue case, expression)`.
+    pub parameters: Vec<(String, String, Expr)>,
+    /// Output dtypes when declared.
+    pub outputs: Option<Vec<DType>>,
+    pub override_: bool,
+    /// TF op at the root of the pattern.
+    pub root_op: Option<String>,
+    /// Root-op input names resolved to pattern variables.
+    input_aliases: Vec<(String, String)>,
+}
+
+/// One rule (or registration) ready to run.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    pub name: String,
+    pub lhs: Pattern,
+    pub clauses: Vec<Clause>,
+    pub action: Action,
+    /// Node variables, for egg's `Searcher::vars`.
+    node_vars: Vec<String>,
+}
+
+/// Attribute value stored in a node for a missing NN parameter (the proto3 default).
+fn param_default(p: ParamType) -> Value {
+    match p {
+        ParamType::Int | ParamType::UInt => Value::Int(0),
+        ParamType::Float => Value::float(0.0),
+        ParamType::Bool => Value::Bool(false),
+        ParamType::Str => Value::Str(String::new()),
+        ParamType::Enum(vs) => Value::Str(vs.first().copied().unwrap_or("").to_string()),
+        _ => Value::List(vec![]),
+    }
+}
+
+fn collect_node_vars(p: &Pattern, out: &mut Vec<String>) {
+    match p {
+        Pattern::Var(i) => {
+            if !out.contains(&i.name) {
+                out.push(i.name.clone())
+            }
+        }
+        Pattern::Wildcard(_) => {}
+        Pattern::Bind(i, p) => {
+            if !out.contains(&i.name) {
+                out.push(i.name.clone())
+            }
+            collect_node_vars(p, out)
+        }
+        Pattern::Op(o) => o.args.iter().for_each(|a| collect_node_vars(a, out)),
+        Pattern::Proj(p, _, _) => collect_node_vars(p, out),
+    }
+}
+
+fn root_op(p: &Pattern) -> Option<&ast::OpPattern> {
+    match p {
+        Pattern::Op(o) => Some(o),
+        Pattern::Bind(_, p) => root_op(p),
+        _ => None,
+    }
+}
+
+/// Plan of a right-hand side with every expression evaluated (built in a second step because
+/// evaluation reads the e-graph and building writes it).
+enum Plan {
+    Class(Id),
+    Const(Arc<Tensor>),
+    Node { node: Node, args: Vec<Plan> },
+    Proj(u32, Box<Plan>),
+}
+
+impl CompiledRule {
+    pub fn from_rule(r: &ast::Rule) -> CompiledRule {
+        let mut node_vars = vec![];
+        collect_node_vars(&r.lhs, &mut node_vars);
+        CompiledRule { name: r.name.name.clone(), lhs: r.lhs.clone(), clauses: r.clauses.clone(), action: Action::Rhs(r.rhs.clone()), node_vars }
+    }
+
+    /// Compiles a (checked) registration; `catalog` resolves OpDef input names in `input_order`.
+    pub fn from_registration(c: &ast::Registration, catalog: &dyn super::ops::OpCatalog) -> Result<CompiledRule, String> {
+        let mut node_vars = vec![];
+        collect_node_vars(&c.lhs, &mut node_vars);
+        let str_field = |n: &str| -> Result<String, String> {
+            match c.field(n).map(|f| &f.value) {
+                Some(ast::FieldValue::Expr(e)) => match eval_const(e)? {
+                    Value::Str(s) => Ok(s),
+                    v => Err(format!("`{n}` must be a string, is {v}")),
+                },
+                _ => Err(format!("registration `{}` has no `{n}`", c.name.name)),
+            }
+        };
+        let input_order = match c.field("input_order").map(|f| &f.value) {
+            Some(ast::FieldValue::Expr(Expr::List(items, _))) => items
+                .iter()
+                .map(|e| match e {
+                    Expr::Var(i) => Ok(i.name.clone()),
+                    e => Err(format!("`{e}` is not an input name")),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => return Err(format!("registration `{}` has no `input_order` list", c.name.name)),
+        };
+        let parameters = match c.field("parameters").map(|f| &f.value) {
+            Some(ast::FieldValue::Params(ps, _)) => ps.iter().map(|p| (p.name.name.clone(), p.ty.name.clone(), p.value.clone())).collect(),
+            _ => vec![],
+        };
+        let outputs = match c.field("outputs").map(|f| &f.value) {
+            Some(ast::FieldValue::Expr(e)) => match eval_const(e)? {
+                Value::List(vs) => Some(
+                    vs.into_iter()
+                        .map(|v| match v {
+                            Value::DType(d) => Ok(d),
+                            v => Err(format!("`{v}` is not a dtype")),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+                v => return Err(format!("`outputs` must be a list of dtypes, is {v}")),
+            },
+            _ => None,
+        };
+        let root = root_op(&c.lhs);
+        let mut input_aliases = vec![];
+        if let Some(o) = root {
+            if let Some(sig) = catalog.op(&o.op.name) {
+                for (name, arg) in sig.inputs.iter().zip(&o.args) {
+                    if let Pattern::Var(v) | Pattern::Bind(v, _) = arg {
+                        input_aliases.push((name.clone(), v.name.clone()));
+                    }
+                }
+            }
+        }
+        let reg = Registration {
+            name: c.name.name.clone(),
+            class_name: str_field("class_name")?,
+            description: str_field("description")?,
+            input_order,
+            parameters,
+            outputs,
+            override_: c.override_.is_some(),
+            root_op: root.map(|o| o.op.name.clone()),
+            input_aliases,
+        };
+        Ok(CompiledRule { name: c.name.name.clone(), lhs: c.lhs.clone(), clauses: c.clauses.clone(), action: Action::Custom(Arc::new(reg)), node_vars })
+    }
+
+    /// TF op at the root of the pattern, if any (`rules list --op`, overrides).
+    pub fn root_op(&self) -> Option<&str> {
+        root_op(&self.lhs).map(|o| o.op.name.as_str())
+    }
+
+    // ------------------------------------------------------------- matching
+
+    /// Every binding of the pattern (attributes included) on `class`, at most `limit`.
+    pub fn match_pattern<N: Analysis<Node>>(&self, egraph: &EGraph<Node, N>, class: Id, limit: usize) -> (Vec<Bindings>, Option<MatchFailure>) {
+        let mut t = Tracker { best: None };
+        let mut out = match_pat(egraph, &self.lhs, class, &mut vec![], Bindings::default(), &mut t);
+        out.truncate(limit);
+        (out, t.best)
+    }
+
+    /// Runs pattern, guards and right-hand-side evaluation on one e-class without changing
+    /// the e-graph: the bindings that would apply, or why none does.
+    pub fn try_class<N: Analysis<Node>>(&self, egraph: &EGraph<Node, N>, class: Id) -> Result<Vec<Bindings>, MatchFailure>
+    where
+        N::Data: ClassData,
+    {
+        let (matches, fail) = self.match_pattern(egraph, class, usize::MAX);
+        let mut t = Tracker { best: fail };
+        let facts = EGraphFacts(egraph);
+        let mut ok = vec![];
+        for b in matches {
+            if let Some(b) = self.run_clauses(b, &facts, &mut t) {
+                match self.plan(&b, egraph, &facts) {
+                    Ok(_) => ok.push(b),
+                    Err(detail) => t.fail(&[], FailReason::Build { detail }),
+                }
+            }
+        }
+        if ok.is_empty() {
+            Err(t.best.unwrap_or(MatchFailure { path: vec![], reason: FailReason::NoOp { expected: "a match".into(), found: vec![] } }))
+        } else {
+            Ok(ok)
+        }
+    }
+
+    fn run_clauses(&self, mut env: Bindings, facts: &dyn ClassFacts, t: &mut Tracker) -> Option<Bindings> {
+        for c in &self.clauses {
+            match c {
+                Clause::Where(gs) => {
+                    for g in gs {
+                        match eval(g, &env, facts) {
+                            Ok(Value::Bool(true)) => {}
+                            Ok(_) => {
+                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail: guard_detail(g, &env, facts) });
+                                return None;
+                            }
+                            Err(m) => {
+                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail: m });
+                                return None;
+                            }
+                        }
+                    }
+                }
+                Clause::Let(n, e) => match eval(e, &env, facts) {
+                    Ok(v) => env = env.with(&n.name, v),
+                    Err(m) => {
+                        t.fail(&[], FailReason::Guard { guard: format!("let {} = {e}", n.name), detail: m });
+                        return None;
+                    }
+                },
+            }
+        }
+        Some(env)
+    }
+
+    // ------------------------------------------------------------- building
+
+    fn plan<N: Analysis<Node>>(&self, env: &Bindings, egraph: &EGraph<Node, N>, facts: &dyn ClassFacts) -> Result<Vec<Plan>, String> {
+        match &self.action {
+            Action::Rhs(Rhs::Term(t)) => Ok(vec![plan_term(t, env, egraph, facts)?]),
+            Action::Rhs(Rhs::Outputs(ts, _)) => ts.iter().map(|t| plan_term(t, env, egraph, facts)).collect(),
+            Action::Custom(reg) => {
+                let mut args = vec![];
+                for name in &reg.input_order {
+                    let var = reg.input_aliases.iter().find(|(n, _)| n == name && env.get(name).is_none()).map_or(name.as_str(), |(_, v)| v.as_str());
+                    match env.get(var) {
+                        Some(Value::Class(id)) => args.push(Plan::Class(egraph.find(*id))),
+                        _ => return Err(format!("input `{name}` is not bound to a tensor")),
+                    }
+                }
+                let mut params = vec![];
+                for (n, ty, e) in &reg.parameters {
+                    let v = eval(e, env, facts)?;
+                    let want = PARAM_TYPES.iter().find(|(t, _)| t == ty).map(|(_, t)| t.clone()).unwrap_or(Ty::Any);
+                    params.push((Name::from(n.as_str()), coerce(v, &want, n)?));
+                }
+                Ok(vec![Plan::Node { node: Node::Custom { reg: reg.name.as_str().into(), params: Attrs::new(params), args: vec![] }, args }])
+            }
+        }
+    }
+
+    /// Applies the rule to every binding on `class`; returns the classes that changed.
+    fn apply_class<N: Analysis<Node>>(&self, egraph: &mut EGraph<Node, N>, class: Id) -> Vec<Id>
+    where
+        N::Data: ClassData,
+    {
+        let class = egraph.find(class);
+        let (matches, _) = self.match_pattern(egraph, class, usize::MAX);
+        let mut plans = vec![];
+        {
+            let facts = EGraphFacts(&*egraph);
+            let mut t = Tracker { best: None };
+            for b in matches {
+                if let Some(b) = self.run_clauses(b, &facts, &mut t) {
+                    if let Ok(p) = self.plan(&b, egraph, &facts) {
+                        plans.push(p);
+                    }
+                }
+            }
+        }
+        let mut changed = vec![];
+        for p in plans {
+            match (&self.action, p.len()) {
+                (Action::Rhs(Rhs::Outputs(..)), _) => {
+                    for (i, plan) in p.into_iter().enumerate() {
+                        let proj = egraph.add(Node::Proj { index: i as u32, arg: [class] });
+                        let id = add_plan(egraph, plan);
+                        if egraph.union(proj, id) {
+                            changed.push(proj);
+                        }
+                    }
+                }
+                _ => {
+                    for plan in p {
+                        let id = add_plan(egraph, plan);
+                        if egraph.union(class, id) {
+                            changed.push(class);
+                        }
+                    }
+                }
+            }
+        }
+        changed
+    }
+
+    /// The egg rewrite running this rule.
+    pub fn to_rewrite<N: Analysis<Node>>(self: &Arc<Self>) -> Result<Rewrite<Node, N>, String>
+    where
+        N::Data: ClassData,
+    {
+        Rewrite::new(self.name.as_str(), RuleSearcher(self.clone()), RuleApplier(self.clone()))
+    }
+}
+
+/// Converts a computed value to what a typed slot stores (ints widen to floats, lists of
+/// numbers to float lists), or says why it cannot.
+fn coerce(v: Value, want: &Ty, what: &str) -> Result<Value, String> {
+    Ok(match (want, v) {
+        (Ty::Float, Value::Int(i)) => Value::float(i as f64),
+        (Ty::Float, v @ Value::Float(_)) => v,
+        (Ty::Int, Value::Float(f)) if f.0.fract() == 0.0 => Value::Int(f.0 as i64),
+        (Ty::List(e), Value::List(items)) => Value::List(items.into_iter().map(|i| coerce(i, e, what)).collect::<Result<_, _>>()?),
+        (Ty::Any, v) => v,
+        (want, v) => {
+            let ok = matches!(
+                (want, &v),
+                (Ty::Int, Value::Int(_)) | (Ty::Bool, Value::Bool(_)) | (Ty::Str, Value::Str(_)) | (Ty::DType, Value::DType(_)) | (Ty::Tensor, Value::Tensor(_))
+            );
+            if !ok {
+                return Err(format!("`{what}` must be {want}, got {v}"));
+            }
+            v
+        }
+    })
+}
+
+fn to_tensor(v: Value) -> Result<Arc<Tensor>, String> {
+    match v {
+        Value::Tensor(t) => Ok(t),
+        Value::Int(i) => Ok(Arc::new(Tensor::scalar_i32(i))),
+        Value::Float(f) => Ok(Arc::new(Tensor::scalar_f32(f.0 as f32))),
+        Value::List(items) => {
+            if items.iter().all(|i| matches!(i, Value::Int(_))) {
+                let v: Vec<i64> = items.iter().filter_map(Value::as_int).collect();
+                Ok(Arc::new(Tensor::from_i64(DType::Int32, vec![v.len()], v)))
+            } else {
+                let v = items.iter().map(|i| i.as_f64().map(|x| x as f32).ok_or_else(|| format!("{i} is not a number"))).collect::<Result<Vec<_>, _>>()?;
+                Ok(Arc::new(Tensor::from_f32(vec![v.len()], v)))
+            }
+        }
+        v => Err(format!("cannot make a constant from {v}")),
+    }
+}
+
+fn plan_term<N: Analysis<Node>>(t: &Term, env: &Bindings, egraph: &EGraph<Node, N>, facts: &dyn ClassFacts) -> Result<Plan, String> {
+    match t {
+        Term::Var(id) => match env.get(&id.name) {
+            Some(Value::Class(c)) => Ok(Plan::Class(egraph.find(*c))),
+            Some(v) => Err(format!("`{}` is {v}, not a tensor", id.name)),
+            None => Err(format!("`{}` is not bound", id.name)),
+        },
+        Term::Const(e, _) => Ok(Plan::Const(to_tensor(eval(e, env, facts)?)?)),
+        Term::Proj(inner, n, _) => Ok(Plan::Proj(*n, Box::new(plan_term(inner, env, egraph, facts)?))),
+        Term::Op { op, args, params, .. } => {
+            let args = args.iter().map(|a| plan_term(a, env, egraph, facts)).collect::<Result<Vec<_>, _>>()?;
+            let mut vals = vec![];
+            let kind = if is_tf_name(&op.name) { None } else { layers::layer_kind(&op.name) };
+            for (n, e) in params {
+                let v = eval(e, env, facts)?;
+                let v = match kind.and_then(|k| k.param(&n.name)) {
+                    Some(pt) => {
+                        let v = coerce(v, &super::check::param_ty(pt), &n.name)?;
+                        match (pt, &v) {
+                            (ParamType::UInt, Value::Int(i)) if *i < 0 => return Err(format!("`{}` must be >= 0, got {i}", n.name)),
+                            (ParamType::UInts, Value::List(l)) if l.iter().any(|x| x.as_int().is_some_and(|i| i < 0)) => {
+                                return Err(format!("`{}` must not be negative, got {v}", n.name))
+                            }
+                            (ParamType::Enum(ok), Value::Str(s)) if !ok.contains(&s.as_str()) => {
+                                return Err(format!("`{}` must be one of {ok:?}, got {s:?}", n.name))
+                            }
+                            _ => v,
+                        }
+                    }
+                    None => v,
+                };
+                vals.push((Name::from(n.name.as_str()), v));
+            }
+            let attrs = Attrs::new(vals);
+            let node = if is_tf_name(&op.name) {
+                Node::Tf { op: op.name.as_str().into(), attrs, args: vec![] }
+            } else {
+                Node::Nn { kind: op.name.as_str().into(), params: attrs, args: vec![] }
+            };
+            Ok(Plan::Node { node, args })
+        }
+    }
+}
+
+fn add_plan<N: Analysis<Node>>(egraph: &mut EGraph<Node, N>, p: Plan) -> Id {
+    match p {
+        Plan::Class(id) => id,
+        Plan::Const(t) => egraph.add(Node::Const(t)),
+        Plan::Proj(n, inner) => {
+            let a = add_plan(egraph, *inner);
+            egraph.add(Node::Proj { index: n, arg: [a] })
+        }
+        Plan::Node { mut node, args } => {
+            let ids: Vec<Id> = args.into_iter().map(|a| add_plan(egraph, a)).collect();
+            match &mut node {
+                Node::Tf { args, .. } | Node::Nn { args, .. } | Node::Custom { args, .. } => *args = ids,
+                _ => {}
+            }
+            egraph.add(node)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The matcher
+
+fn bind_value(env: &Bindings, name: &str, v: Value, path: &[usize], t: &mut Tracker) -> Option<Bindings> {
+    match env.get(name) {
+        Some(prev) if prev.loose_eq(&v) => Some(env.clone()),
+        Some(prev) => {
+            t.fail(path, FailReason::Conflict { var: name.to_string(), first: prev.to_string(), second: v.to_string() });
+            None
+        }
+        None => Some(env.with(name, v)),
+    }
+}
+
+fn match_pat<N: Analysis<Node>>(egraph: &EGraph<Node, N>, p: &Pattern, class: Id, path: &mut Vec<usize>, env: Bindings, t: &mut Tracker) -> Vec<Bindings> {
+    let class = egraph.find(class);
+    match p {
+        Pattern::Wildcard(_) => vec![env],
+        Pattern::Var(id) => bind_value(&env, &id.name, Value::Class(class), path, t).into_iter().collect(),
+        Pattern::Bind(id, inner) => match bind_value(&env, &id.name, Value::Class(class), path, t) {
+            Some(env) => match_pat(egraph, inner, class, path, env, t),
+            None => vec![],
+        },
+        Pattern::Proj(inner, index, _) => {
+            let mut out = vec![];
+            let mut any = false;
+            for node in egraph[class].iter() {
+                if let Node::Proj { index: i, arg } = node {
+                    if i == index {
+                        any = true;
+                        out.extend(match_pat(egraph, inner, arg[0], path, env.clone(), t));
+                    }
+                }
+            }
+            if !any {
+                t.fail(path, FailReason::NoOp { expected: format!("output .{index}"), found: describe_class(egraph, class) });
+            }
+            out
+        }
+        Pattern::Op(o) => {
+            let tf = is_tf_name(&o.op.name);
+            let kind = if tf { None } else { layers::layer_kind(&o.op.name) };
+            let mut out = vec![];
+            let mut any = false;
+            for node in egraph[class].iter() {
+                let (name, attrs, args) = match node {
+                    Node::Tf { op, attrs, args } if tf => (op, attrs, args),
+                    Node::Nn { kind, params, args } if !tf => (kind, params, args),
+                    _ => continue,
+                };
+                if **name != *o.op.name || args.len() != o.args.len() {
+                    continue;
+                }
+                any = true;
+                // Attributes first: cheap, and they bind variables the inputs may share.
+                let mut envs = vec![env.clone()];
+                for ap in &o.attrs {
+                    let actual = attrs.get(&ap.name.name).cloned().or_else(|| kind.and_then(|k| k.param(&ap.name.name)).map(param_default));
+                    let mut next = vec![];
+                    for e in envs {
+                        match &actual {
+                            Some(v) => {
+                                if let Some(e) = match_attr(&ap.value, v, e, path, t, &o.op.name, &ap.name.name) {
+                                    next.push(e);
+                                }
+                            }
+                            None => t.fail(path, FailReason::Attr { op: o.op.name.clone(), attr: ap.name.name.clone(), expected: ap.value.to_string(), found: None }),
+                        }
+                    }
+                    envs = next;
+                }
+                for (i, (pa, child)) in o.args.iter().zip(args).enumerate() {
+                    let mut next = vec![];
+                    path.push(i);
+                    for e in envs {
+                        next.extend(match_pat(egraph, pa, *child, path, e, t));
+                    }
+                    path.pop();
+                    envs = next;
+                    if envs.is_empty() {
+                        break;
+                    }
+                }
+                out.extend(envs);
+            }
+            if !any {
+                t.fail(path, FailReason::NoOp { expected: format!("{} with {} input(s)", o.op.name, o.args.len()), found: describe_class(egraph, class) });
+            }
+            out
+        }
+    }
+}
+
+fn describe_class<N: Analysis<Node>>(egraph: &EGraph<Node, N>, class: Id) -> Vec<String> {
+    let mut v: Vec<String> = egraph[class].iter().map(|n| format!("{n}({})", n.children().len())).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn match_attr(p: &AttrPat, v: &Value, env: Bindings, path: &[usize], t: &mut Tracker, op: &str, attr: &str) -> Option<Bindings> {
+    let mismatch = |t: &mut Tracker| {
+        t.fail(path, FailReason::Attr { op: op.to_string(), attr: attr.to_string(), expected: p.to_string(), found: Some(v.to_string()) });
+        None
+    };
+    match p {
+        AttrPat::Wildcard(_) => Some(env),
+        AttrPat::Var(id) => match DType::from_name(&id.name) {
+            Some(d) => {
+                if *v == Value::DType(d) {
+                    Some(env)
+                } else {
+                    mismatch(t)
+                }
+            }
+            None => bind_value(&env, &id.name, v.clone(), path, t),
+        },
+        AttrPat::Lit(l, _) => {
+            if lit_value(l).loose_eq(v) {
+                Some(env)
+            } else {
+                mismatch(t)
+            }
+        }
+        AttrPat::List(items, _) => match v {
+            Value::List(vs) if vs.len() == items.len() => {
+                let mut env = env;
+                for (ip, iv) in items.iter().zip(vs) {
+                    env = match_attr(ip, iv, env, path, t, op, attr)?;
+                }
+                Some(env)
+            }
+            _ => mismatch(t),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// egg glue
+
+/// The left-hand side of a compiled rule as an egg `Searcher`.
+pub struct RuleSearcher(pub Arc<CompiledRule>);
+
+/// The right-hand side (guards + builder) as an egg `Applier`.
+pub struct RuleApplier(pub Arc<CompiledRule>);
+
+impl<N: Analysis<Node>> egg::Searcher<Node, N> for RuleSearcher
+where
+    N::Data: ClassData,
+{
+    fn search_eclass_with_limit(&self, egraph: &EGraph<Node, N>, eclass: Id, limit: usize) -> Option<SearchMatches<'_, Node>> {
+        let (ms, _) = self.0.match_pattern(egraph, eclass, limit);
+        if ms.is_empty() {
+            return None;
+        }
+        let vars = egg::Searcher::<Node, N>::vars(self);
+        let substs = ms
+            .iter()
+            .map(|b| {
+                let mut s = Subst::with_capacity(vars.len());
+                for (v, name) in vars.iter().zip(&self.0.node_vars) {
+                    if let Some(Value::Class(id)) = b.get(name) {
+                        s.insert(*v, *id);
+                    }
+                }
+                s
+            })
+            .collect();
+        Some(SearchMatches { eclass, substs, ast: None })
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        self.0.node_vars.iter().filter_map(|n| format!("?{n}").parse().ok()).collect()
+    }
+}
+
+impl<N: Analysis<Node>> egg::Applier<Node, N> for RuleApplier
+where
+    N::Data: ClassData,
+{
+    fn apply_matches(&self, egraph: &mut EGraph<Node, N>, matches: &[SearchMatches<Node>], _rule: egg::Symbol) -> Vec<Id> {
+        // Re-match each class once to recover attribute bindings (see the module comment).
+        let mut changed = vec![];
+        for m in matches {
+            changed.extend(self.0.apply_class(egraph, m.eclass));
+        }
+        changed
+    }
+
+    fn apply_one(&self, egraph: &mut EGraph<Node, N>, eclass: Id, _subst: &Subst, _ast: Option<&egg::PatternAst<Node>>, _rule: egg::Symbol) -> Vec<Id> {
+        self.0.apply_class(egraph, eclass)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rewrite::lang::BasicFacts;
+    use crate::rules::parser::parse_file;
+
+    fn rule(src: &str) -> Arc<CompiledRule> {
+        let (f, errs) = parse_file(src);
+        assert!(errs.is_empty(), "{errs:?}");
+        match &f.items[0] {
+            ast::Item::Rule(r) => Arc::new(CompiledRule::from_rule(r)),
+            _ => panic!("not a rule"),
+        }
+    }
+
+    fn run(eg: EGraph<Node, BasicFacts>, rules: &[Arc<CompiledRule>]) -> EGraph<Node, BasicFacts> {
+        let rws: Vec<Rewrite<Node, BasicFacts>> = rules.iter().map(|r| r.to_rewrite().unwrap()).collect();
+        egg::Runner::default().with_egraph(eg).with_iter_limit(5).run(&rws).egraph
+    }
+
+    #[test]
+    fn relu6_becomes_a_clip() {
+        let r = rule("rule relu6: Relu6(x) => clip(x) { minVal = 0.0, maxVal = 6.0 }");
+        let mut eg = EGraph::<Node, BasicFacts>::default();
+        let x = eg.add(Node::input("x", DType::Float32, Some(vec![Some(1), Some(4)])));
+        let relu6 = eg.add(Node::tf("Relu6", vec![("T", Value::DType(DType::Float32))], vec![x]));
+        let eg = run(eg, &[r]);
+        let clip = Node::nn("clip", vec![("minVal", Value::float(0.0)), ("maxVal", Value::float(6.0))], vec![x]);
+        let id = eg.lookup(clip).expect("clip node was added");
+        assert_eq!(eg.find(id), eg.find(relu6));
+    }
+
+    #[test]
+    fn transpose_pair_cancels() {
+        let r = rule(
+            "rule transpose_cancel: transpose(transpose(x) { axes = p }) { axes = q } \
+             where is_identity_perm(compose_perm(p, q)) => x",
+        );
+        let mut eg = EGraph::<Node, BasicFacts>::default();
+        let x = eg.add(Node::input("x", DType::Float32, None));
+        let t1 = eg.add(Node::nn("transpose", vec![("axes", Value::ints([0, 3, 1, 2]))], vec![x]));
+        let t2 = eg.add(Node::nn("transpose", vec![("axes", Value::ints([0, 2, 3, 1]))], vec![t1]));
+        // A pair that is not inverse must stay apart.
+        let t3 = eg.add(Node::nn("transpose", vec![("axes", Value::ints([0, 3, 1, 2]))], vec![t1]));
+        let eg = run(eg, &[r.clone()]);
+        assert_eq!(eg.find(t2), eg.find(x));
+        assert_ne!(eg.find(t3), eg.find(x));
+        // And the matcher says why for t3.
+        let why = r.try_class(&eg, t3).unwrap_err();
+        assert!(matches!(why.reason, FailReason::Guard { .. }), "{why}");
+        assert!(why.to_string().contains("is_identity_perm"), "{why}");
+    }
+
+    #[test]
+    fn failure_names_the_input_and_the_ops_found() {
+        let r = rule("rule fuse: BiasAdd(Conv2D(x, w), b) => x");
+        let mut eg = EGraph::<Node, BasicFacts>::default();
+        let x = eg.add(Node::input("x", DType::Float32, None));
+        let b = eg.add(Node::Const(Arc::new(Tensor::from_f32(vec![2], vec![1.0, 2.0]))));
+        let relu = eg.add(Node::tf("Relu", vec![], vec![x]));
+        let add = eg.add(Node::tf("BiasAdd", vec![], vec![relu, b]));
+        let why = r.try_class(&eg, add).unwrap_err();
+        assert_eq!(why.path, vec![0]);
+        assert_eq!(why.to_string(), "at input 0: expected Conv2D with 2 input(s), found Relu(1)");
+    }
+
+    #[test]
+    fn shared_variables_must_be_the_same_class() {
+        let r = rule("rule sq: Mul(x, x) => x");
+        let mut eg = EGraph::<Node, BasicFacts>::default();
+        let x = eg.add(Node::input("x", DType::Float32, None));
+        let y = eg.add(Node::input("y", DType::Float32, None));
+        let xx = eg.add(Node::tf("Mul", vec![], vec![x, x]));
+        let xy = eg.add(Node::tf("Mul", vec![], vec![x, y]));
+        assert!(r.try_class(&eg, xx).is_ok());
+        let why = r.try_class(&eg, xy).unwrap_err();
+        assert!(matches!(why.reason, FailReason::Conflict { .. }), "{why}");
+    }
+
+    #[test]
+    fn multi_output_rule_maps_each_output() {
+        let r = rule(
+            "rule topk: TopKV2(x, k) { sorted = true } where is_const(k) \
+             => (topK(x) { axis = -1, K = int_value(k) }.0, topK(x) { axis = -1, K = int_value(k) }.1)",
+        );
+        let mut eg = EGraph::<Node, BasicFacts>::default();
+        let x = eg.add(Node::input("x", DType::Float32, Some(vec![Some(2), Some(10)])));
+        let k = eg.add(Node::Const(Arc::new(Tensor::scalar_i32(3))));
+        let topk = eg.add(Node::tf("TopKV2", vec![("sorted", Value::Bool(true))], vec![x, k]));
+        let values = eg.add(Node::Proj { index: 0, arg: [topk] });
+        let indices = eg.add(Node::Proj { index: 1, arg: [topk] });
+        let eg = run(eg, &[r]);
+        let nn = eg.lookup(Node::nn("topK", vec![("axis", Value::Int(-1)), ("K", Value::Int(3))], vec![x])).expect("topK added");
+        assert_eq!(eg.find(values), eg.find(eg.lookup(Node::Proj { index: 0, arg: [nn] }).unwrap()));
+        assert_eq!(eg.find(indices), eg.find(eg.lookup(Node::Proj { index: 1, arg: [nn] }).unwrap()));
+    }
+
+    #[test]
+    fn const_filter_is_transposed_by_an_attribute_function() {
+        let r = rule(
+            "rule conv: Conv2D(x, w) { padding = \"VALID\" } where is_const(w) \
+             => convolution(x) { weights = permute(value(w), [3, 2, 0, 1]), outputChannels = dim(w, 3), padding = \"valid\" }",
+        );
+        let mut eg = EGraph::<Node, BasicFacts>::default();
+        let x = eg.add(Node::input("x", DType::Float32, None));
+        let w = eg.add(Node::Const(Arc::new(Tensor::from_f32(vec![1, 1, 2, 3], vec![0., 1., 2., 10., 11., 12.]))));
+        let conv = eg.add(Node::tf("Conv2D", vec![("padding", Value::Str("VALID".into()))], vec![x, w]));
+        let eg = run(eg, &[r]);
+        let conv_nn = eg[conv].iter().find_map(|n| match n {
+            Node::Nn { params, .. } => Some(params.clone()),
+            _ => None,
+        });
+        let params = conv_nn.expect("convolution added");
+        assert_eq!(params.get("outputChannels"), Some(&Value::Int(3)));
+        match params.get("weights") {
+            Some(Value::Tensor(t)) => assert_eq!(t.shape, vec![3, 2, 1, 1]),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,645 @@
+//! Attribute functions: the Rust-provided vocabulary of rule expressions (`dim(x, -1)`,
+//! `permute(value(w), [3, 2, 0, 1])`, `same_pad(...)`). Each has a name, an arity, argument and
+//! result types for the checker, and an implementation over [`Value`]s for guards and
+//! right-hand sides.
+//!
+//! Functions about e-classes (`dtype`, `shape`, `value`...) read facts through [`ClassFacts`],
+//! which the rewrite stage's e-class analysis provides. A function fails (never panics) when a
+//! fact is unknown or an argument is out of range; a failing guard means "the rule does not
+//! apply here", and the message is kept for `explain`.
+
+use super::value::{DType, Tensor, TensorData, Value};
+use ordered_float::OrderedFloat;
+use std::fmt;
+use std::sync::Arc;
+
+/// What the rule language knows about an e-class.
+pub trait ClassFacts {
+    fn dtype(&self, class: egg::Id) -> Option<DType>;
+    /// `None`: rank unknown; `Some(dims)` with `None` for an unknown dimension.
+    fn shape(&self, class: egg::Id) -> Option<Vec<Option<usize>>>;
+    fn constant(&self, class: egg::Id) -> Option<Arc<Tensor>>;
+}
+
+/// Facts about nothing: for evaluating expressions that mention no e-class.
+pub struct NoFacts;
+
+impl ClassFacts for NoFacts {
+    fn dtype(&self, _: egg::Id) -> Option<DType> {
+        None
+    }
+    fn shape(&self, _: egg::Id) -> Option<Vec<Option<usize>>> {
+        None
+    }
+    fn constant(&self, _: egg::Id) -> Option<Arc<Tensor>> {
+        None
+    }
+}
+
+/// Static types of rule expressions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    Int,
+    Float,
+    Bool,
+    Str,
+    DType,
+    Tensor,
+    /// An e-class (a pattern variable bound to a tensor-valued node).
+    Node,
+    List(Box<Ty>),
+    /// Not known until the rule runs (e.g. an attribute of an op without a signature).
+    Any,
+}
+
+impl Ty {
+    pub fn list(t: Ty) -> Ty {
+        Ty::List(Box::new(t))
+    }
+
+    /// Can a value of type `self` be used where `want` is expected? Ints widen to floats.
+    pub fn fits(&self, want: &Ty) -> bool {
+        match (self, want) {
+            (Ty::Any, _) | (_, Ty::Any) => true,
+            (Ty::Int, Ty::Float) => true,
+            (Ty::List(a), Ty::List(b)) => a.fits(b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// Least common type of two (for list literals and comparisons).
+    pub fn join(&self, other: &Ty) -> Option<Ty> {
+        match (self, other) {
+            (Ty::Any, t) | (t, Ty::Any) => Some(t.clone()),
+            (Ty::Int, Ty::Float) | (Ty::Float, Ty::Int) => Some(Ty::Float),
+            (Ty::List(a), Ty::List(b)) => a.join(b).map(Ty::list),
+            (a, b) if a == b => Some(a.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, Ty::Int | Ty::Float | Ty::Any)
+    }
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ty::Int => f.write_str("int"),
+            Ty::Float => f.write_str("float"),
+            Ty::Bool => f.write_str("bool"),
+            Ty::Str => f.write_str("string"),
+            Ty::DType => f.write_str("dtype"),
+            Ty::Tensor => f.write_str("tensor"),
+            Ty::Node => f.write_str("node"),
+            Ty::List(t) => write!(f, "list<{t}>"),
+            Ty::Any => f.write_str("any"),
+        }
+    }
+}
+
+/// Argument/result types in signatures; `T` is one type variable per signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigTy {
+    Int,
+    Float,
+    Bool,
+    Str,
+    DType,
+    Tensor,
+    Node,
+    Ints,
+    Floats,
+    T,
+    ListT,
+}
+
+impl SigTy {
+    fn concrete(self, t: &Ty) -> Ty {
+        match self {
+            SigTy::Int => Ty::Int,
+            SigTy::Float => Ty::Float,
+            SigTy::Bool => Ty::Bool,
+            SigTy::Str => Ty::Str,
+            SigTy::DType => Ty::DType,
+            SigTy::Tensor => Ty::Tensor,
+            SigTy::Node => Ty::Node,
+            SigTy::Ints => Ty::list(Ty::Int),
+            SigTy::Floats => Ty::list(Ty::Float),
+            SigTy::T => t.clone(),
+            SigTy::ListT => Ty::list(t.clone()),
+        }
+    }
+}
+
+type Impl = fn(&[Value], &dyn ClassFacts) -> Result<Value, String>;
+
+/// One attribute function.
+#[derive(Clone, Copy)]
+pub struct Function {
+    pub name: &'static str,
+    pub args: &'static [SigTy],
+    pub ret: SigTy,
+    pub doc: &'static str,
+    pub eval: Impl,
+}
+
+impl fmt::Debug for Function {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.signature())
+    }
+}
+
+impl Function {
+    /// `dim(node, int) -> int`
+    pub fn signature(&self) -> String {
+        let show = |s: SigTy| match s {
+            SigTy::T => "T".to_string(),
+            SigTy::ListT => "list<T>".to_string(),
+            s => s.concrete(&Ty::Any).to_string(),
+        };
+        let args: Vec<String> = self.args.iter().map(|a| show(*a)).collect();
+        format!("{}({}) -> {}", self.name, args.join(", "), show(self.ret))
+    }
+
+    /// Checks argument types; returns the result type or the index and expected type of the
+    /// first argument that does not fit.
+    pub fn result_type(&self, args: &[Ty]) -> Result<Ty, (usize, Ty)> {
+        // Infer T from the arguments first (the first argument that mentions it).
+        let mut t = Ty::Any;
+        for (s, a) in self.args.iter().zip(args) {
+            let cand = match (s, a) {
+                (SigTy::T, a) => Some(a.clone()),
+                (SigTy::ListT, Ty::List(e)) => Some((**e).clone()),
+                _ => None,
+            };
+            if let Some(c) = cand {
+                match t.join(&c) {
+                    Some(j) => t = j,
+                    None => {}
+                }
+            }
+        }
+        for (i, (s, a)) in self.args.iter().zip(args).enumerate() {
+            let want = s.concrete(&t);
+            if !a.fits(&want) {
+                return Err((i, want));
+            }
+        }
+        Ok(self.ret.concrete(&t))
+    }
+}
+
+/// Looks a function up by name.
+pub fn function(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for implementations
+
+fn int(v: &Value, what: &str) -> Result<i64, String> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        Value::Float(f) if f.0.fract() == 0.0 => Ok(f.0 as i64),
+        v => Err(format!("{what}: expected an int, got {v}")),
+    }
+}
+
+fn float(v: &Value, what: &str) -> Result<f64, String> {
+    v.as_f64().ok_or_else(|| format!("{what}: expected a number, got {v}"))
+}
+
+fn list<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], String> {
+    v.as_list().ok_or_else(|| format!("{what}: expected a list, got {v}"))
+}
+
+fn ints(v: &Value, what: &str) -> Result<Vec<i64>, String> {
+    list(v, what)?.iter().map(|x| int(x, what)).collect()
+}
+
+fn class(v: &Value, what: &str) -> Result<egg::Id, String> {
+    match v {
+        Value::Class(id) => Ok(*id),
+        v => Err(format!("{what}: expected a node, got {v}")),
+    }
+}
+
+fn tensor<'a>(v: &'a Value, what: &str) -> Result<&'a Arc<Tensor>, String> {
+    match v {
+        Value::Tensor(t) => Ok(t),
+        v => Err(format!("{what}: expected a tensor, got {v}")),
+    }
+}
+
+fn arg(a: &[Value], i: usize) -> Result<&Value, String> {
+    a.get(i).ok_or_else(|| format!("missing argument {}", i + 1))
+}
+
+/// Axis `axis` (negative counts from the end) of a rank-`rank` tensor.
+pub fn normalize_axis(axis: i64, rank: i64) -> Result<i64, String> {
+    let a = if axis < 0 { axis + rank } else { axis };
+    if a < 0 || a >= rank {
+        Err(format!("axis {axis} is out of range for rank {rank}"))
+    } else {
+        Ok(a)
+    }
+}
+
+fn shape_of(facts: &dyn ClassFacts, id: egg::Id) -> Result<Vec<Option<usize>>, String> {
+    facts.shape(id).ok_or_else(|| format!("the rank of e-class {id} is not known"))
+}
+
+fn constant(facts: &dyn ClassFacts, id: egg::Id) -> Result<Arc<Tensor>, String> {
+    facts.constant(id).ok_or_else(|| format!("e-class {id} is not a constant"))
+}
+
+fn check_perm(p: &[i64]) -> Result<Vec<usize>, String> {
+    let n = p.len() as i64;
+    let mut seen = vec![false; p.len()];
+    let mut out = Vec::with_capacity(p.len());
+    for &x in p {
+        if x < 0 || x >= n || seen[x as usize] {
+            return Err(format!("{p:?} is not a permutation"));
+        }
+        seen[x as usize] = true;
+        out.push(x as usize);
+    }
+    Ok(out)
+}
+
+/// Transposes a tensor: output dim `i` is input dim `perm[i]` (TF `Transpose` semantics).
+pub fn permute_tensor(t: &Tensor, perm: &[i64]) -> Result<Tensor, String> {
+    let perm = check_perm(perm)?;
+    if perm.len() != t.shape.len() {
+        return Err(format!("permutation of length {} for a tensor of rank {}", perm.len(), t.shape.len()));
+    }
+    let rank = t.shape.len();
+    let out_shape: Vec<usize> = perm.iter().map(|&p| t.shape[p]).collect();
+    let mut in_strides = vec![1usize; rank];
+    for d in (0..rank.saturating_sub(1)).rev() {
+        in_strides[d] = in_strides[d + 1] * t.shape[d + 1];
+    }
+    let n = t.num_elements();
+    let mut src_index = Vec::with_capacity(n);
+    let mut idx = vec![0usize; rank];
+    for _ in 0..n {
+        src_index.push(idx.iter().zip(&perm).map(|(i, &p)| i * in_strides[p]).sum::<usize>());
+        for d in (0..rank).rev() {
+            idx[d] += 1;
+            if idx[d] < out_shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    let data = match &t.data {
+        TensorData::Float(v) => TensorData::Float(src_index.iter().map(|&i| v.get(i).copied().unwrap_or_default()).collect()),
+        TensorData::Int(v) => TensorData::Int(src_index.iter().map(|&i| v.get(i).copied().unwrap_or_default()).collect()),
+        TensorData::Bool(v) => TensorData::Bool(src_index.iter().map(|&i| v.get(i).copied().unwrap_or_default()).collect()),
+    };
+    if data.len() != n {
+        return Err("tensor data does not match its shape".into());
+    }
+    Ok(Tensor { dtype: t.dtype, shape: out_shape, data })
+}
+
+/// TF `SAME` padding for one spatial dimension: `[before, after]`.
+pub fn same_padding(input: i64, kernel: i64, stride: i64, dilation: i64) -> Result<[i64; 2], String> {
+    if input < 0 || kernel < 1 || stride < 1 || dilation < 1 {
+        return Err(format!("same_pad({input}, {kernel}, {stride}, {dilation}): sizes must be positive"));
+    }
+    let out = (input + stride - 1) / stride;
+    let effective = (kernel - 1) * dilation + 1;
+    let total = ((out - 1) * stride + effective - input).max(0);
+    Ok([total / 2, total - total / 2])
+}
+
+fn py_index(len: usize, i: i64) -> Result<usize, String> {
+    let n = len as i64;
+    let j = if i < 0 { i + n } else { i };
+    if j < 0 || j >= n {
+        Err(format!("index {i} is out of range for a list of length {len}"))
+    } else {
+        Ok(j as usize)
+    }
+}
+
+fn py_bound(len: usize, i: i64) -> usize {
+    let n = len as i64;
+    (if i < 0 { (i + n).max(0) } else { i.min(n) }) as usize
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registry
+
+use SigTy as S;
+
+macro_rules! f {
+    ($name:literal, [$($a:ident),*], $ret:ident, $doc:literal, $body:expr) => {
+        Function { name: $name, args: &[$(S::$a),*], ret: S::$ret, doc: $doc, eval: $body }
+    };
+}
+
+/// Every attribute function, in documentation order.
+pub static FUNCTIONS: &[Function] = &[
+    // --- facts about e-classes
+    f!("dtype", [Node], DType, "element type of a tensor", |a, fx| {
+        let id = class(arg(a, 0)?, "dtype")?;
+        fx.dtype(id).map(Value::DType).ok_or_else(|| format!("the dtype of e-class {id} is not known"))
+    }),
+    f!("rank", [Node], Int, "number of dimensions (fails if unknown)", |a, fx| {
+        Ok(Value::Int(shape_of(fx, class(arg(a, 0)?, "rank")?)?.len() as i64))
+    }),
+    f!("shape", [Node], Ints, "all dimensions (fails unless every one is known)", |a, fx| {
+        let id = class(arg(a, 0)?, "shape")?;
+        let s = shape_of(fx, id)?;
+        s.iter()
+            .map(|d| d.map(|d| Value::Int(d as i64)).ok_or_else(|| format!("the shape of e-class {id} is not fully known")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::List)
+    }),
+    f!("dim", [Node, Int], Int, "dimension i (negative from the end; fails if unknown)", |a, fx| {
+        let id = class(arg(a, 0)?, "dim")?;
+        let s = shape_of(fx, id)?;
+        let i = normalize_axis(int(arg(a, 1)?, "dim")?, s.len() as i64)?;
+        s[i as usize].map(|d| Value::Int(d as i64)).ok_or_else(|| format!("dimension {i} of e-class {id} is not known"))
+    }),
+    f!("known_dim", [Node, Int], Bool, "is dimension i known?", |a, fx| {
+        let id = class(arg(a, 0)?, "known_dim")?;
+        let s = shape_of(fx, id)?;
+        let i = normalize_axis(int(arg(a, 1)?, "known_dim")?, s.len() as i64)?;
+        Ok(Value::Bool(s[i as usize].is_some()))
+    }),
+    f!("is_static", [Node], Bool, "is every dimension known?", |a, fx| {
+        let id = class(arg(a, 0)?, "is_static")?;
+        Ok(Value::Bool(fx.shape(id).is_some_and(|s| s.iter().all(Option::is_some))))
+    }),
+    f!("is_const", [Node], Bool, "is the tensor a constant?", |a, fx| {
+        Ok(Value::Bool(fx.constant(class(arg(a, 0)?, "is_const")?).is_some()))
+    }),
+    f!("value", [Node], Tensor, "the constant tensor (fails if not constant)", |a, fx| {
+        Ok(Value::Tensor(constant(fx, class(arg(a, 0)?, "value")?)?))
+    }),
+    f!("int_value", [Node], Int, "the single element of an integer constant", |a, fx| {
+        let t = constant(fx, class(arg(a, 0)?, "int_value")?)?;
+        match (&t.data, t.num_elements()) {
+            (TensorData::Int(v), 1) => v.first().map(|x| Value::Int(*x)).ok_or_else(|| "empty constant".into()),
+            _ => Err(format!("expected an integer constant with one element, got {} {:?}", t.dtype, t.shape)),
+        }
+    }),
+    f!("float_value", [Node], Float, "the single element of a numeric constant", |a, fx| {
+        let t = constant(fx, class(arg(a, 0)?, "float_value")?)?;
+        if t.num_elements() != 1 {
+            return Err(format!("expected a constant with one element, got shape {:?}", t.shape));
+        }
+        t.get_f64(0).map(Value::float).ok_or_else(|| "empty constant".into())
+    }),
+    f!("ints", [Node], Ints, "the elements of an integer constant, flattened", |a, fx| {
+        let t = constant(fx, class(arg(a, 0)?, "ints")?)?;
+        match &t.data {
+            TensorData::Int(v) => Ok(Value::ints(v.iter().copied())),
+            _ => Err(format!("expected an integer constant, got {}", t.dtype)),
+        }
+    }),
+    f!("floats", [Node], Floats, "the elements of a numeric constant, flattened", |a, fx| {
+        let t = constant(fx, class(arg(a, 0)?, "floats")?)?;
+        Ok(Value::List((0..t.num_elements()).filter_map(|i| t.get_f64(i)).map(Value::float).collect()))
+    }),
+    // --- constant tensors
+    f!("permute", [Tensor, Ints], Tensor, "transpose a constant: output dim i is input dim perm[i]", |a, _| {
+        let t = tensor(arg(a, 0)?, "permute")?;
+        Ok(Value::Tensor(Arc::new(permute_tensor(t, &ints(arg(a, 1)?, "permute")?)?)))
+    }),
+    f!("reshape", [Tensor, Ints], Tensor, "reshape a constant (one -1 is inferred)", |a, _| {
+        let t = tensor(arg(a, 0)?, "reshape")?;
+        let dims = ints(arg(a, 1)?, "reshape")?;
+        let n = t.num_elements() as i64;
+        let known: i64 = dims.iter().filter(|d| **d != -1).product();
+        let holes = dims.iter().filter(|d| **d == -1).count();
+        let shape: Vec<i64> = match holes {
+            0 => dims.clone(),
+            1 if known > 0 && n % known == 0 => dims.iter().map(|&d| if d == -1 { n / known } else { d }).collect(),
+            _ => return Err(format!("cannot reshape {:?} to {dims:?}", t.shape)),
+        };
+        if shape.iter().any(|d| *d < 0) || shape.iter().product::<i64>() != n {
+            return Err(format!("cannot reshape {:?} to {dims:?}", t.shape));
+        }
+        Ok(Value::Tensor(Arc::new(Tensor { shape: shape.iter().map(|d| *d as usize).collect(), ..(**t).clone() })))
+    }),
+    f!("tensor_shape", [Tensor], Ints, "the shape of a constant", |a, _| {
+        Ok(Value::ints(tensor(arg(a, 0)?, "tensor_shape")?.shape.iter().map(|d| *d as i64)))
+    }),
+    f!("fill", [Ints, Float], Tensor, "a float32 tensor of the given shape filled with one value", |a, _| {
+        let shape = ints(arg(a, 0)?, "fill")?;
+        if shape.iter().any(|d| *d < 0) {
+            return Err(format!("fill: negative dimension in {shape:?}"));
+        }
+        let n: usize = shape.iter().map(|d| *d as usize).product();
+        if n > 1 << 26 {
+            return Err(format!("fill: {n} elements is too many"));
+        }
+        let v = float(arg(a, 1)?, "fill")? as f32;
+        Ok(Value::Tensor(Arc::new(Tensor::from_f32(shape.iter().map(|d| *d as usize).collect(), vec![v; n]))))
+    }),
+    // --- lists
+    f!("len", [ListT], Int, "length of a list", |a, _| Ok(Value::Int(list(arg(a, 0)?, "len")?.len() as i64))),
+    f!("range", [Int], Ints, "[0, 1, ..., n-1]", |a, _| {
+        let n = int(arg(a, 0)?, "range")?;
+        if !(0..=1 << 20).contains(&n) {
+            return Err(format!("range({n}): out of bounds"));
+        }
+        Ok(Value::ints(0..n))
+    }),
+    f!("at", [ListT, Int], T, "element i (negative from the end)", |a, _| {
+        let l = list(arg(a, 0)?, "at")?;
+        let i = py_index(l.len(), int(arg(a, 1)?, "at")?)?;
+        Ok(l[i].clone())
+    }),
+    f!("slice", [ListT, Int, Int], ListT, "elements [start, end) with Python's negative indices", |a, _| {
+        let l = list(arg(a, 0)?, "slice")?;
+        let s = py_bound(l.len(), int(arg(a, 1)?, "slice")?);
+        let e = py_bound(l.len(), int(arg(a, 2)?, "slice")?);
+        Ok(Value::List(if s < e { l[s..e].to_vec() } else { vec![] }))
+    }),
+    f!("concat", [ListT, ListT], ListT, "two lists one after the other", |a, _| {
+        let mut l = list(arg(a, 0)?, "concat")?.to_vec();
+        l.extend_from_slice(list(arg(a, 1)?, "concat")?);
+        Ok(Value::List(l))
+    }),
+    f!("reverse", [ListT], ListT, "a list backwards", |a, _| {
+        Ok(Value::List(list(arg(a, 0)?, "reverse")?.iter().rev().cloned().collect()))
+    }),
+    f!("set_at", [ListT, Int, T], ListT, "a copy with element i replaced", |a, _| {
+        let mut l = list(arg(a, 0)?, "set_at")?.to_vec();
+        let i = py_index(l.len(), int(arg(a, 1)?, "set_at")?)?;
+        l[i] = arg(a, 2)?.clone();
+        Ok(Value::List(l))
+    }),
+    f!("contains", [ListT, T], Bool, "is the value in the list?", |a, _| {
+        let x = arg(a, 1)?;
+        Ok(Value::Bool(list(arg(a, 0)?, "contains")?.iter().any(|v| v.loose_eq(x))))
+    }),
+    f!("index_of", [ListT, T], Int, "position of the first element equal to the value", |a, _| {
+        let x = arg(a, 1)?;
+        list(arg(a, 0)?, "index_of")?.iter().position(|v| v.loose_eq(x)).map(|i| Value::Int(i as i64)).ok_or_else(|| format!("{x} is not in the list"))
+    }),
+    f!("sum", [Ints], Int, "sum of a list of ints", |a, _| {
+        ints(arg(a, 0)?, "sum")?.iter().try_fold(0i64, |s, x| s.checked_add(*x)).map(Value::Int).ok_or_else(|| "sum overflows".into())
+    }),
+    f!("product", [Ints], Int, "product of a list of ints", |a, _| {
+        ints(arg(a, 0)?, "product")?.iter().try_fold(1i64, |s, x| s.checked_mul(*x)).map(Value::Int).ok_or_else(|| "product overflows".into())
+    }),
+    f!("max", [Int, Int], Int, "larger of two ints", |a, _| Ok(Value::Int(int(arg(a, 0)?, "max")?.max(int(arg(a, 1)?, "max")?)))),
+    f!("min", [Int, Int], Int, "smaller of two ints", |a, _| Ok(Value::Int(int(arg(a, 0)?, "min")?.min(int(arg(a, 1)?, "min")?)))),
+    f!("abs", [Int], Int, "absolute value", |a, _| Ok(Value::Int(int(arg(a, 0)?, "abs")?.wrapping_abs()))),
+    f!("float", [Float], Float, "an int as a float", |a, _| Ok(Value::float(float(arg(a, 0)?, "float")?))),
+    f!("round", [Float], Int, "nearest int", |a, _| {
+        let x = float(arg(a, 0)?, "round")?.round();
+        if x.is_finite() && x.abs() < 9.0e18 { Ok(Value::Int(x as i64)) } else { Err(format!("round({x}): out of range")) }
+    }),
+    // --- axes and permutations
+    f!("norm_axis", [Int, Int], Int, "norm_axis(axis, rank): a negative axis counted from the end", |a, _| {
+        Ok(Value::Int(normalize_axis(int(arg(a, 0)?, "norm_axis")?, int(arg(a, 1)?, "norm_axis")?)?))
+    }),
+    f!("norm_axes", [Ints, Int], Ints, "norm_axis on every element, sorted", |a, _| {
+        let r = int(arg(a, 1)?, "norm_axes")?;
+        let mut v = ints(arg(a, 0)?, "norm_axes")?.iter().map(|x| normalize_axis(*x, r)).collect::<Result<Vec<_>, _>>()?;
+        v.sort_unstable();
+        Ok(Value::ints(v))
+    }),
+    f!("inverse_perm", [Ints], Ints, "the permutation that undoes p", |a, _| {
+        let p = check_perm(&ints(arg(a, 0)?, "inverse_perm")?)?;
+        let mut inv = vec![0i64; p.len()];
+        for (i, &x) in p.iter().enumerate() {
+            inv[x] = i as i64;
+        }
+        Ok(Value::ints(inv))
+    }),
+    f!("compose_perm", [Ints, Ints], Ints, "transposing by p then by q equals transposing by compose_perm(p, q)", |a, _| {
+        let p = check_perm(&ints(arg(a, 0)?, "compose_perm")?)?;
+        let q = check_perm(&ints(arg(a, 1)?, "compose_perm")?)?;
+        if p.len() != q.len() {
+            return Err(format!("permutations of different lengths {} and {}", p.len(), q.len()));
+        }
+        Ok(Value::ints(q.iter().map(|&i| p[i] as i64)))
+    }),
+    f!("is_identity_perm", [Ints], Bool, "is p = [0, 1, ..., n-1]?", |a, _| {
+        let p = ints(arg(a, 0)?, "is_identity_perm")?;
+        Ok(Value::Bool(p.iter().enumerate().all(|(i, &x)| x == i as i64)))
+    }),
+    f!("same_pad", [Int, Int, Int, Int], Ints, "same_pad(size, kernel, stride, dilation): TF SAME padding [before, after]", |a, _| {
+        let v: Vec<i64> = (0..4).map(|i| int(arg(a, i)?, "same_pad")).collect::<Result<_, _>>()?;
+        Ok(Value::ints(same_padding(v[0], v[1], v[2], v[3])?))
+    }),
+    // --- strings
+    f!("lower", [Str], Str, "lowercase", |a, _| match arg(a, 0)? {
+        Value::Str(s) => Ok(Value::Str(s.to_ascii_lowercase())),
+        v => Err(format!("lower: expected a string, got {v}")),
+    }),
+    f!("upper", [Str], Str, "uppercase", |a, _| match arg(a, 0)? {
+        Value::Str(s) => Ok(Value::Str(s.to_ascii_uppercase())),
+        v => Err(format!("upper: expected a string, got {v}")),
+    }),
+];
+
+/// Evaluates a binary operator on two values (shared by guards and right-hand sides).
+pub fn binary(op: super::ast::BinOp, a: &Value, b: &Value) -> Result<Value, String> {
+    use super::ast::BinOp::*;
+    let num = |f: fn(i64, i64) -> Option<i64>, g: fn(f64, f64) -> f64| -> Result<Value, String> {
+        match (a, b) {
+            (Value::Int(x), Value::Int(y)) => f(*x, *y).map(Value::Int).ok_or_else(|| format!("{x} {} {y}: overflow or division by zero", op.symbol())),
+            _ => match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => Ok(Value::Float(OrderedFloat(g(x, y)))),
+                _ => Err(format!("{a} {} {b}: not numbers", op.symbol())),
+            },
+        }
+    };
+    let cmp = || -> Result<std::cmp::Ordering, String> {
+        match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => x.partial_cmp(&y).ok_or_else(|| "NaN in comparison".into()),
+            _ => match (a, b) {
+                (Value::Str(x), Value::Str(y)) => Ok(x.cmp(y)),
+                _ => Err(format!("{a} {} {b}: cannot compare", op.symbol())),
+            },
+        }
+    };
+    let bool_of = |v: &Value| match v {
+        Value::Bool(x) => Ok(*x),
+        v => Err(format!("expected a bool, got {v}")),
+    };
+    match op {
+        Or => Ok(Value::Bool(bool_of(a)? || bool_of(b)?)),
+        And => Ok(Value::Bool(bool_of(a)? && bool_of(b)?)),
+        Eq => Ok(Value::Bool(a.loose_eq(b))),
+        Ne => Ok(Value::Bool(!a.loose_eq(b))),
+        Lt => Ok(Value::Bool(cmp()?.is_lt())),
+        Le => Ok(Value::Bool(cmp()?.is_le())),
+        Gt => Ok(Value::Bool(cmp()?.is_gt())),
+        Ge => Ok(Value::Bool(cmp()?.is_ge())),
+        Add => match (a, b) {
+            (Value::List(x), Value::List(y)) if x.len() == y.len() => {
+                x.iter().zip(y).map(|(p, q)| binary(op, p, q)).collect::<Result<_, _>>().map(Value::List)
+            }
+            _ => num(i64::checked_add, |x, y| x + y),
+        },
+        Sub => num(i64::checked_sub, |x, y| x - y),
+        Mul => num(i64::checked_mul, |x, y| x * y),
+        Div => num(|x, y| if y == 0 { None } else { x.checked_div(y) }, |x, y| x / y),
+        Rem => num(|x, y| if y == 0 { None } else { x.checked_rem_euclid(y) }, |x, y| x.rem_euclid(y)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, args: &[Value]) -> Result<Value, String> {
+        (function(name).unwrap().eval)(args, &NoFacts)
+    }
+
+    #[test]
+    fn same_pad_matches_tensorflow() {
+        // Worked by hand from TF's formula: in=5, k=3, s=2 -> out=3, total=(3-1)*2+3-5=2 -> [1,1].
+        assert_eq!(same_padding(5, 3, 2, 1).unwrap(), [1, 1]);
+        // in=4, k=3, s=2 -> out=2, total=(2-1)*2+3-4=1 -> [0,1] (TF puts the extra after).
+        assert_eq!(same_padding(4, 3, 2, 1).unwrap(), [0, 1]);
+    }
+
+    #[test]
+    fn permute_hwio_to_oihw() {
+        // HWIO shape [1,1,2,3]: element (0,0,i,o) = 10*i + o. OIHW element (o,i,0,0) must equal it.
+        let t = Tensor::from_f32(vec![1, 1, 2, 3], vec![0., 1., 2., 10., 11., 12.]);
+        let p = permute_tensor(&t, &[3, 2, 0, 1]).unwrap();
+        assert_eq!(p.shape, vec![3, 2, 1, 1]);
+        let got: Vec<f64> = (0..6).map(|i| p.get_f64(i).unwrap()).collect();
+        assert_eq!(got, vec![0., 10., 1., 11., 2., 12.]);
+    }
+
+    #[test]
+    fn perms_compose_and_invert() {
+        let p = Value::ints([0, 2, 3, 1]);
+        let inv = call("inverse_perm", &[p.clone()]).unwrap();
+        assert_eq!(inv, Value::ints([0, 3, 1, 2]));
+        assert_eq!(call("compose_perm", &[p, inv]).unwrap(), Value::ints([0, 1, 2, 3]));
+        assert!(call("inverse_perm", &[Value::ints([0, 0])]).is_err());
+    }
+
+    #[test]
+    fn generic_signatures_infer_t() {
+        let at = function("at").unwrap();
+        assert_eq!(at.result_type(&[Ty::list(Ty::Int), Ty::Int]), Ok(Ty::Int));
+        assert!(at.result_type(&[Ty::Int, Ty::Int]).is_err());
+        assert_eq!(at.signature(), "at(list<T>, int) -> T");
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut n: Vec<_> = FUNCTIONS.iter().map(|f| f.name).collect();
+        n.sort();
+        let len = n.len();
+        n.dedup();
+        assert_eq!(len, n.len());
+    }
+}

@@ -1,0 +1,236 @@
+//! Assembles a rule set: the standard library embedded in the binary, then the files of a
+//! user's `--rules` directory on top. A user item with the name of a standard one replaces it
+//! (reported, so `-v` can say so); `--no-std-rules` leaves the standard library out.
+//! Everything is parsed and checked together, so every diagnostic of every file comes out of
+//! one load.
+
+use super::ast::{File, Item};
+use super::check::{self, CheckResult};
+use super::compile::CompiledRule;
+use super::diag::{self, Diagnostic, FileId, Origin, Sources};
+use super::ops::{BuiltinOps, OpCatalog};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The standard library, embedded at build time (`rules/*.rules`; a test checks the list is
+/// complete).
+pub const STD_RULES: &[(&str, &str)] = &[
+    ("activations.rules", include_str!("../../rules/activations.rules")),
+    ("conv.rules", include_str!("../../rules/conv.rules")),
+    ("elementwise.rules", include_str!("../../rules/elementwise.rules")),
+    ("layout.rules", include_str!("../../rules/layout.rules")),
+    ("matmul.rules", include_str!("../../rules/matmul.rules")),
+    ("normalization.rules", include_str!("../../rules/normalization.rules")),
+    ("reduce.rules", include_str!("../../rules/reduce.rules")),
+    ("topk.rules", include_str!("../../rules/topk.rules")),
+    ("custom.rules", include_str!("../../rules/custom.rules")),
+];
+
+/// Where rules come from.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Directories (or single files) of user rules, loaded after the standard library.
+    pub user: Vec<PathBuf>,
+    /// Leave the standard library out.
+    pub no_std: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("cannot read rules from {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{count} error(s) in the rule files")]
+    Invalid { count: usize },
+    #[error("rule `{name}`: {message}")]
+    Compile { name: String, message: String },
+}
+
+/// A parsed and checked set of rule files.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub sources: Sources,
+    /// Parsed files (items of every file, including those that were replaced).
+    pub files: Vec<(FileId, File)>,
+    /// Errors and warnings, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Standard items replaced by a user item of the same name: (name, user file).
+    pub replaced: Vec<(String, FileId)>,
+    dead: HashSet<(FileId, usize)>,
+    skipped: HashSet<(FileId, usize)>,
+}
+
+/// Reads the `.rules` files of a directory (sorted by name) or a single file.
+fn read_user(path: &Path, sources: &mut Sources) -> Result<Vec<FileId>, RulesError> {
+    let io = |source| RulesError::Io { path: path.to_path_buf(), source };
+    let mut files = vec![];
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(io)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "rules"))
+            .collect();
+        entries.sort();
+        for p in entries {
+            let text = std::fs::read_to_string(&p).map_err(|source| RulesError::Io { path: p.clone(), source })?;
+            files.push(sources.add(p.display().to_string(), text, Origin::User));
+        }
+    } else {
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        files.push(sources.add(path.display().to_string(), text, Origin::User));
+    }
+    Ok(files)
+}
+
+impl RuleSet {
+    /// Loads with the built-in op catalog.
+    pub fn load(opts: &LoadOptions) -> Result<RuleSet, RulesError> {
+        Self::load_with(opts, &BuiltinOps)
+    }
+
+    pub fn load_with(opts: &LoadOptions, catalog: &dyn OpCatalog) -> Result<RuleSet, RulesError> {
+        let mut sources = Sources::default();
+        if !opts.no_std {
+            for (name, text) in STD_RULES {
+                sources.add(format!("std:{name}"), *text, Origin::Std);
+            }
+        }
+        for p in &opts.user {
+            read_user(p, &mut sources)?;
+        }
+        Ok(Self::from_sources(sources, catalog))
+    }
+
+    /// Parses and checks already-loaded sources.
+    pub fn from_sources(sources: Sources, catalog: &dyn OpCatalog) -> RuleSet {
+        let mut diagnostics = vec![];
+        let mut files = vec![];
+        for (id, f) in sources.files.iter().enumerate() {
+            let (file, errors) = super::parser::parse_file(&f.text);
+            for e in errors {
+                let end = (e.offset + super::parser::found_token(&f.text, e.offset).trim_matches('`').len().max(1)).min(f.text.len().max(e.offset));
+                diagnostics.push(
+                    Diagnostic::error("rules::syntax", id, super::ast::Span::new(e.offset, end.max(e.offset)), e.describe(&f.text))
+                        .label("here")
+                        .help("see docs/rules.md for the syntax; this item was skipped, the rest of the file is still checked"),
+                );
+            }
+            files.push((id, file));
+        }
+        // User items replace standard items of the same name.
+        let mut replaced = vec![];
+        let mut skipped = HashSet::new();
+        let user_names: Vec<(String, FileId)> = files
+            .iter()
+            .filter(|(id, _)| sources.files[*id].origin == Origin::User)
+            .flat_map(|(id, f)| f.items.iter().filter(|i| !matches!(i, Item::Infer(_))).map(move |i| (i.name().name.clone(), *id)))
+            .collect();
+        for (id, f) in &files {
+            if sources.files[*id].origin != Origin::Std {
+                continue;
+            }
+            for (idx, item) in f.items.iter().enumerate() {
+                if let Some((_, uf)) = user_names.iter().find(|(n, _)| *n == item.name().name) {
+                    if !matches!(item, Item::Infer(_)) {
+                        skipped.insert((*id, idx));
+                        replaced.push((item.name().name.clone(), *uf));
+                    }
+                }
+            }
+        }
+        let kept: Vec<(FileId, File)> = files
+            .iter()
+            .map(|(id, f)| {
+                let items = f.items.iter().enumerate().filter(|(i, _)| !skipped.contains(&(*id, *i))).map(|(_, it)| it.clone()).collect();
+                (*id, File { items })
+            })
+            .collect();
+        let refs: Vec<(FileId, &File)> = kept.iter().map(|(id, f)| (*id, f)).collect();
+        let CheckResult { diagnostics: checked, dead } = check::check_files(&refs, catalog);
+        // `dead` indexes the kept files; map back to original item indices.
+        let mut dead_orig = HashSet::new();
+        for (fid, kidx) in dead {
+            let orig = (0..files[fid].1.items.len()).filter(|i| !skipped.contains(&(fid, *i))).nth(kidx);
+            if let Some(o) = orig {
+                dead_orig.insert((fid, o));
+            }
+        }
+        diagnostics.extend(checked);
+        diag::sort(&mut diagnostics);
+        RuleSet { sources, files, diagnostics, replaced, dead: dead_orig, skipped }
+    }
+
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+
+    /// Items in effect (not replaced by a user item), with their file.
+    pub fn items(&self) -> impl Iterator<Item = (FileId, &Item)> {
+        self.files.iter().flat_map(move |(id, f)| {
+            f.items.iter().enumerate().filter(move |(i, _)| !self.skipped.contains(&(*id, *i))).map(move |(_, it)| (*id, it))
+        })
+    }
+
+    /// Compiles every live rule and registration. Registrations marked `override` remove the
+    /// rules rooted at the same TF op, so the custom layer is the only way to convert it.
+    pub fn compile(&self) -> Result<Compiled, RulesError> {
+        self.compile_with(&BuiltinOps)
+    }
+
+    pub fn compile_with(&self, catalog: &dyn OpCatalog) -> Result<Compiled, RulesError> {
+        if self.errors() > 0 {
+            return Err(RulesError::Invalid { count: self.errors() });
+        }
+        let mut rules = vec![];
+        let mut registrations = vec![];
+        for (id, f) in &self.files {
+            for (idx, item) in f.items.iter().enumerate() {
+                if self.skipped.contains(&(*id, idx)) || self.dead.contains(&(*id, idx)) {
+                    continue;
+                }
+                match item {
+                    Item::Rule(r) => rules.push(Arc::new(CompiledRule::from_rule(r))),
+                    Item::Custom(c) => registrations.push(Arc::new(
+                        CompiledRule::from_registration(c, catalog).map_err(|message| RulesError::Compile { name: c.name.name.clone(), message })?,
+                    )),
+                    Item::Infer(_) => {}
+                }
+            }
+        }
+        let overridden: Vec<String> = registrations
+            .iter()
+            .filter(|r| matches!(&r.action, super::compile::Action::Custom(c) if c.override_))
+            .filter_map(|r| r.root_op().map(str::to_string))
+            .collect();
+        let (rules, disabled): (Vec<_>, Vec<_>) = rules.into_iter().partition(|r| !r.root_op().is_some_and(|op| overridden.iter().any(|o| o == op)));
+        Ok(Compiled { rules, registrations, disabled_by_override: disabled.iter().map(|r| r.name.clone()).collect() })
+    }
+}
+
+/// Rules and registrations ready for the e-graph.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub rules: Vec<Arc<CompiledRule>>,
+    pub registrations: Vec<Arc<CompiledRule>>,
+    /// Rules left out because an `override` registration claims their op.
+    pub disabled_by_override: Vec<String>,
+}
+
+impl Compiled {
+    /// egg rewrites for every rule and registration.
+    pub fn rewrites<N>(&self) -> Result<Vec<egg::Rewrite<crate::rewrite::lang::Node, N>>, RulesError>
+    where
+        N: egg::Analysis<crate::rewrite::lang::Node>,
+        N::Data: crate::rewrite::lang::ClassData,
+    {
+        self.rules
+            .iter()
+            .chain(&self.registrations)
+            .map(|r| r.to_rewrite().map_err(|message| RulesError::Compile { name: r.name.clone(), message }))
+            .collect()
+    }
+}
