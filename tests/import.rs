@@ -1,6 +1,8 @@
 //! Import of GraphDefs: the public corpus imports with the node counts and op histograms its
 //! metadata records, and every kind of bad input is an error naming the file and node.
 
+#![allow(clippy::result_large_err)]
+
 mod common;
 
 use common::*;

@@ -6,6 +6,7 @@
 //! OpDef or shape function still import (so every unsupported op can be listed at once); only
 //! constructs the IR cannot represent are refused: function libraries and control flow.
 
+
 use super::attr::{Attr, AttrDecodeError, Attrs};
 use super::graph::{Edge, Fact, Graph, Node, NodeId};
 use super::opdefs::{self, OpDef};
@@ -22,6 +23,7 @@ pub const CONTROL_FLOW_OPS: &[&str] =
     &["While", "StatelessWhile", "If", "StatelessIf", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"];
 
 /// Why a GraphDef could not be imported. Every variant names the file; most name the node.
+/// (The variants are large because they carry names; they are built once, on failure.)
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("cannot read {path}: {cause}")]

@@ -8,6 +8,9 @@
 //! Errors carry the underlying error in a field named `cause`, printed in their message, and
 //! not as `source`: the binary prints `{err:#}`, which would repeat a `source` a second time.
 
+// Errors carry file, node and attribute names: large, but built once, on the failure path.
+#![allow(clippy::result_large_err)]
+
 pub mod attr;
 pub mod dtype;
 pub mod eval;

@@ -234,6 +234,28 @@ fn default_value(v: &serde_json::Value) -> Option<Attr> {
     })
 }
 
+/// How many tensors an argument list stands for, and their dtypes when known, given a node's
+/// attrs: `N×T` expands to N entries, `list(Tin)` to one per listed type.
+pub fn expand_args(args: &[ArgDef], attrs: &super::attr::Attrs) -> Option<Vec<Option<DType>>> {
+    let mut out = Vec::new();
+    for a in args {
+        let dtype = |ty: &ArgType| match ty {
+            ArgType::Fixed(d) => Some(*d),
+            ArgType::Attr(t) => attrs.get_type(t).ok(),
+            ArgType::List(_) => None,
+        };
+        match (&a.ty, &a.number_attr) {
+            (ArgType::List(l), _) => out.extend(attrs.get_list_type(l).ok()?.into_iter().map(Some)),
+            (ty, Some(n)) => {
+                let n = attrs.get_usize(n).ok()?;
+                out.extend(std::iter::repeat_n(dtype(ty), n));
+            }
+            (ty, None) => out.push(dtype(ty)),
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,26 +289,4 @@ mod tests {
         assert!(lookup("NoSuchOp").is_none());
         assert!(without_opdef().contains_key("ELU"));
     }
-}
-
-/// How many tensors an argument list stands for, and their dtypes when known, given a node's
-/// attrs: `N×T` expands to N entries, `list(Tin)` to one per listed type.
-pub fn expand_args(args: &[ArgDef], attrs: &super::attr::Attrs) -> Option<Vec<Option<DType>>> {
-    let mut out = Vec::new();
-    for a in args {
-        let dtype = |ty: &ArgType| match ty {
-            ArgType::Fixed(d) => Some(*d),
-            ArgType::Attr(t) => attrs.get_type(t).ok(),
-            ArgType::List(_) => None,
-        };
-        match (&a.ty, &a.number_attr) {
-            (ArgType::List(l), _) => out.extend(attrs.get_list_type(l).ok()?.into_iter().map(Some)),
-            (ty, Some(n)) => {
-                let n = attrs.get_usize(n).ok()?;
-                out.extend(std::iter::repeat_n(dtype(ty), n));
-            }
-            (ty, None) => out.push(dtype(ty)),
-        }
-    }
-    Some(out)
 }

@@ -46,7 +46,7 @@ impl Dim {
     /// The most precise dim compatible with both, or `None` when two known sizes differ.
     pub fn merge(&self, other: &Dim) -> Option<Dim> {
         match (self, other) {
-            (Dim::Known(a), Dim::Known(b)) => (a == b).then(|| Dim::Known(*a)),
+            (Dim::Known(a), Dim::Known(b)) => (a == b).then_some(Dim::Known(*a)),
             (Dim::Known(_), _) => Some(self.clone()),
             (_, Dim::Known(_)) => Some(other.clone()),
             (Dim::Sym(_), _) => Some(self.clone()),

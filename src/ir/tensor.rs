@@ -437,7 +437,7 @@ fn proto_shape(p: Option<&TensorShapeProto>) -> Result<Vec<usize>, TensorError> 
 }
 
 fn complex_pairs<F: Copy>(field: &'static str, v: &[F]) -> Result<Vec<[F; 2]>, TensorError> {
-    if v.len() % 2 != 0 {
+    if !v.len().is_multiple_of(2) {
         return Err(TensorError::OddComplex { field, got: v.len() });
     }
     Ok(v.chunks_exact(2).map(|c| [c[0], c[1]]).collect())

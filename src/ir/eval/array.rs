@@ -298,7 +298,7 @@ pub(super) fn eval(cx: &Cx<'_>) -> Result<Option<Vec<Tensor>>, EvalError> {
                 let axis = cx.int_scalar(0)?;
                 let ax = normalize_axis(axis, ins[1].rank()).ok_or_else(|| cx.invalid(format!("axis {axis} out of range")))?;
                 let d = ins[1].shape()[ax];
-                if n == 0 || d % n != 0 {
+                if n == 0 || !d.is_multiple_of(n) {
                     return Err(cx.invalid(format!("cannot split a dim of {d} into {n} equal parts")));
                 }
                 (&ins[1], ax, vec![(d / n) as i64; n])

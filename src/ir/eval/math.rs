@@ -80,7 +80,10 @@ fn zip_with<A: Clone, B: Clone, R: Clone + 'static>(
     Ok(out.mapv(|r| r.expect("no error means every element computed")))
 }
 
-fn int_binary(op: &str) -> Option<fn(i64, i64) -> Result<i64, String>> {
+/// An integer operation that may fail (division by zero).
+type IntOp = fn(i64, i64) -> Result<i64, String>;
+
+fn int_binary(op: &str) -> Option<IntOp> {
     Some(match op {
         "Add" | "AddV2" => |a: i64, b: i64| Ok(a.wrapping_add(b)),
         "Sub" => |a: i64, b: i64| Ok(a.wrapping_sub(b)),

@@ -15,7 +15,7 @@ fn v32(v: &[i32]) -> Tensor {
 fn shape_strided_slice_pack_reshape_chain() {
     // The transformer pattern: batch = shape(x)[0]; reshape(y, [batch, 16, 4, 8]).
     let x = Tensor::from_vec(&[1, 16, 32], vec![0f32; 512]).unwrap();
-    let shape = ev("Shape", &Attrs::new(), &[x.clone()]).remove(0);
+    let shape = ev("Shape", &Attrs::new(), std::slice::from_ref(&x)).remove(0);
     assert_eq!(shape, v32(&[1, 16, 32]));
     let attrs = Attrs::new().with("shrink_axis_mask", Attr::I(1));
     let batch = ev("StridedSlice", &attrs, &[shape, v32(&[0]), v32(&[1]), v32(&[1])]).remove(0);
@@ -85,7 +85,7 @@ fn array_ops() {
     assert_eq!(e.shape(), &[2, 3, 1]);
     let sq = ev("Squeeze", &Attrs::new(), &[e]).remove(0);
     assert_eq!(sq, x);
-    let cast = ev("Cast", &Attrs::new().with("DstT", Attr::Type(DType::F32)), &[x.clone()]).remove(0);
+    let cast = ev("Cast", &Attrs::new().with("DstT", Attr::Type(DType::F32)), std::slice::from_ref(&x)).remove(0);
     assert_eq!(cast.dtype(), DType::F32);
     let tile = ev("Tile", &Attrs::new(), &[v32(&[1, 2]), v32(&[3])]).remove(0);
     assert_eq!(tile, v32(&[1, 2, 1, 2, 1, 2]));

@@ -117,10 +117,9 @@ fn shape_of(cx: &InferCtx<'_>) -> R {
 
 fn size(cx: &InferCtx<'_>) -> R {
     let mut f = Fact::new(cx.out_dtype(0), Shape::scalar());
-    if let Some(d) = cx.dims(0)? {
-        if let [one] = d {
-            f.partial = Some(vec![one.clone()]);
-        }
+    // The size of a vector is its one dim.
+    if let Some([one]) = cx.dims(0)? {
+        f.partial = Some(vec![one.clone()]);
     }
     Ok(vec![f])
 }
@@ -384,7 +383,7 @@ fn range(cx: &InferCtx<'_>) -> R {
             }
             Dim::Known(n as u64)
         }
-        (_, _, Some(d)) if d == 0.0 => return Err(invalid("range with delta 0")),
+        (_, _, Some(0.0)) => return Err(invalid("range with delta 0")),
         _ => Dim::Unknown,
     };
     cx.one(Shape::Ranked(vec![n]))

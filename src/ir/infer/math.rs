@@ -239,7 +239,7 @@ fn einsum(cx: &InferCtx<'_>) -> R {
         };
         let pre: Vec<char> = pre.chars().collect();
         let post: Vec<char> = post.map(|p| p.chars().collect()).unwrap_or_default();
-        if pre.len() + post.len() > d.len() || (term.contains("...") == false && pre.len() != d.len()) {
+        if pre.len() + post.len() > d.len() || (!term.contains("...") && pre.len() != d.len()) {
             return Err(invalid(format!("operand {i} of rank {} does not fit `{term}`", d.len())));
         }
         let mut bind = |c: char, x: &Dim| -> Result<(), ShapeError> {
