@@ -21,6 +21,7 @@ pub mod proto {
     }
 }
 
+pub mod ir;
 pub mod lower;
 pub mod rewrite;
 pub mod rules;

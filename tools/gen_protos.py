@@ -42,10 +42,13 @@ def parse_table(path):
             kind, current = m.group(1), m.group(2)
             (enums if kind == "enum" else messages)[current] = []
             continue
-        if current is None or not line.startswith("| ") or line.startswith("| field") \
-                or line.startswith("| name |") or line.startswith("|---"):
+        if current is None or not line.startswith("| ") or line.startswith("|---"):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        # Header rows (`| field | number |`, `| name | number |`) have no number; a field
+        # or enum value may itself be called `name`, so test the number column, not the text.
+        if len(cells) < 2 or not re.fullmatch(r"-?\d+", cells[1]):
+            continue
         if kind == "enum":
             enums[current].append((cells[0], int(cells[1])))
         else:
@@ -77,7 +80,7 @@ def referenced(typ):
 def build_tree(pkg, enums, messages):
     """Nest messages and enums under their parents by full name."""
     tree = {"children": {}, "kind": "package"}
-    for full in sorted(set(enums) | set(messages), key=lambda n: n.count(".")):
+    for full in sorted(set(enums) | set(messages), key=lambda n: (n.count("."), n)):
         rel = full[len(pkg) + 1:].split(".")
         node = tree
         for part in rel[:-1]:

@@ -1,13 +1,277 @@
-//! `mlrewrite inspect`.
-use std::path::PathBuf;
+//! `mlrewrite inspect`: a summary of a TensorFlow GraphDef (`.pb`) or a Core ML model
+//! (`.mlmodel`), as text or JSON. The summary is built once as a serializable value and
+//! rendered either way, so the two formats cannot disagree.
+
+use mlrewrite::ir::{self, Graph, InferReport, ShapeRegistry};
+use mlrewrite::proto::coreml::{self, feature_type, model, FeatureDescription, Model, NeuralNetworkLayer};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A frozen TensorFlow graph (.pb) or a Core ML model (.mlmodel).
     pub model: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("inspect of {} is not implemented yet", args.model.display())
+    let ext = args.model.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let out = match ext.as_str() {
+        "mlmodel" => {
+            let m = mlrewrite::lower::mlmodel::read_model(&args.model)?;
+            render(&coreml_summary(&args.model, &m), args.format, render_coreml)?
+        }
+        "pb" | "pbtxt" | "graphdef" => {
+            let (g, report) = ir::load(&args.model, &ShapeRegistry::tensorflow())?;
+            render(&graph_summary(&args.model, &g, &report), args.format, render_graph)?
+        }
+        _ => anyhow::bail!("{}: unknown model format (expected a .pb GraphDef or a .mlmodel)", args.model.display()),
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render<T: Serialize>(s: &T, format: Format, text: fn(&T) -> String) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Text => text(s),
+        Format::Json => serde_json::to_string_pretty(s)? + "\n",
+    })
+}
+
+/// One tensor of a graph's interface.
+#[derive(Debug, Serialize)]
+pub struct TensorSummary {
+    pub name: String,
+    pub dtype: String,
+    pub shape: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GraphSummary {
+    pub file: String,
+    pub format: &'static str,
+    pub nodes: usize,
+    pub ops: BTreeMap<String, usize>,
+    pub inputs: Vec<TensorSummary>,
+    pub outputs: Vec<TensorSummary>,
+    pub constants: usize,
+    pub constant_bytes: usize,
+    /// Ops with a used output whose dtype or shape stayed unknown, with their node counts.
+    pub unknown_shapes: BTreeMap<String, usize>,
+    /// Ops with no shape function (they still import).
+    pub no_shape_function: Vec<String>,
+}
+
+fn tensor_summaries(g: &Graph, ids: &[ir::NodeId]) -> Vec<TensorSummary> {
+    let mut v = Vec::new();
+    for &id in ids {
+        let n = g.node(id);
+        for (k, f) in n.outputs.iter().enumerate() {
+            v.push(TensorSummary {
+                name: g.outlet_name(ir::Outlet { node: id, output: k }),
+                dtype: f.dtype.map_or("?".into(), |d| d.to_string()),
+                shape: f.shape.to_string(),
+            });
+        }
+    }
+    v
+}
+
+pub fn graph_summary(path: &Path, g: &Graph, report: &InferReport) -> GraphSummary {
+    let mut ops = BTreeMap::new();
+    let (mut constants, mut constant_bytes) = (0, 0);
+    for id in g.node_ids() {
+        let n = g.node(id);
+        *ops.entry(n.op.clone()).or_insert(0) += 1;
+        if n.op == "Const" {
+            constants += 1;
+            constant_bytes += n.get_attr_tensor("value").map_or(0, |t| t.byte_size());
+        }
+    }
+    GraphSummary {
+        file: path.display().to_string(),
+        format: "TensorFlow GraphDef",
+        nodes: g.len(),
+        ops,
+        inputs: tensor_summaries(g, &g.inputs_of_graph()),
+        outputs: tensor_summaries(g, &g.outputs_of_graph()),
+        constants,
+        constant_bytes,
+        unknown_shapes: report.incomplete.iter().map(|(k, v)| (k.clone(), v.len())).collect(),
+        no_shape_function: report.no_shape_fn.keys().cloned().collect(),
+    }
+}
+
+fn table(out: &mut String, rows: &[(String, String)]) {
+    let w = rows.iter().map(|(a, _)| a.chars().count()).max().unwrap_or(0);
+    for (a, b) in rows {
+        let _ = writeln!(out, "  {a:<w$}  {b}");
+    }
+}
+
+fn render_graph(s: &GraphSummary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}: {}, {} nodes", s.file, s.format, s.nodes);
+    let _ = writeln!(o, "constants: {} Const nodes, {} bytes", s.constants, s.constant_bytes);
+    for (title, ts) in [("inputs", &s.inputs), ("outputs", &s.outputs)] {
+        let _ = writeln!(o, "{title} ({}):", ts.len());
+        table(&mut o, &ts.iter().map(|t| (t.name.clone(), format!("{} {}", t.dtype, t.shape))).collect::<Vec<_>>());
+    }
+    let _ = writeln!(o, "ops ({} kinds):", s.ops.len());
+    table(&mut o, &s.ops.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<Vec<_>>());
+    if s.unknown_shapes.is_empty() {
+        let _ = writeln!(o, "shapes: every used tensor has a known dtype and shape");
+    } else {
+        let _ = writeln!(o, "unknown shapes ({} ops):", s.unknown_shapes.len());
+        table(&mut o, &s.unknown_shapes.iter().map(|(k, v)| (k.clone(), format!("{v} nodes"))).collect::<Vec<_>>());
+    }
+    if !s.no_shape_function.is_empty() {
+        let _ = writeln!(o, "ops without a shape function: {}", s.no_shape_function.join(", "));
+    }
+    o
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeatureSummary {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CustomLayerSummary {
+    pub layer: String,
+    pub class_name: String,
+    pub description: String,
+    pub parameters: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CoreMlSummary {
+    pub file: String,
+    pub format: &'static str,
+    pub specification_version: i32,
+    pub model_type: String,
+    pub inputs: Vec<FeatureSummary>,
+    pub outputs: Vec<FeatureSummary>,
+    pub layers: usize,
+    pub layer_kinds: BTreeMap<String, usize>,
+    pub custom_layers: Vec<CustomLayerSummary>,
+}
+
+fn feature_type(f: &FeatureDescription) -> String {
+    let Some(t) = f.r#type.as_ref().and_then(|t| t.r#type.as_ref()) else { return "?".into() };
+    match t {
+        feature_type::Type::MultiArrayType(a) => {
+            let dt = coreml::array_feature_type::ArrayDataType::try_from(a.data_type)
+                .map_or_else(|_| format!("dtype {}", a.data_type), |d| d.as_str_name().to_ascii_lowercase());
+            let flex = if a.shape_flexibility.is_some() { " (flexible)" } else { "" };
+            format!("multiArray {dt} {:?}{flex}", a.shape)
+        }
+        feature_type::Type::ImageType(i) => format!("image {}x{}", i.width, i.height),
+        feature_type::Type::Int64Type(_) => "int64".into(),
+        feature_type::Type::DoubleType(_) => "double".into(),
+        feature_type::Type::StringType(_) => "string".into(),
+        feature_type::Type::DictionaryType(_) => "dictionary".into(),
+        feature_type::Type::SequenceType(_) => "sequence".into(),
+        feature_type::Type::StateType(_) => "state".into(),
+    }
+}
+
+/// The variant name of a layer (`Convolution`, `InnerProduct`, `Custom`...). prost generates
+/// no name table, so this formats the variant with `Debug` and stops at the first `(`,
+/// without formatting the layer's weights.
+pub fn layer_kind(layer: &NeuralNetworkLayer) -> String {
+    struct UpToParen(String);
+    impl std::fmt::Write for UpToParen {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            match s.find(['(', ' ', '{']) {
+                Some(i) => {
+                    self.0.push_str(&s[..i]);
+                    Err(std::fmt::Error)
+                }
+                None => {
+                    self.0.push_str(s);
+                    Ok(())
+                }
+            }
+        }
+    }
+    let Some(l) = &layer.layer else { return "(none)".into() };
+    let mut w = UpToParen(String::new());
+    let _ = write!(w, "{l:?}");
+    w.0
+}
+
+pub fn coreml_summary(path: &Path, m: &Model) -> CoreMlSummary {
+    let (model_type, layers): (&str, &[NeuralNetworkLayer]) = match &m.r#type {
+        Some(model::Type::NeuralNetwork(n)) => ("neuralNetwork", &n.layers),
+        Some(model::Type::NeuralNetworkClassifier(n)) => ("neuralNetworkClassifier", &n.layers),
+        Some(model::Type::NeuralNetworkRegressor(n)) => ("neuralNetworkRegressor", &n.layers),
+        Some(model::Type::Pipeline(_)) => ("pipeline", &[]),
+        Some(model::Type::PipelineClassifier(_)) => ("pipelineClassifier", &[]),
+        Some(model::Type::PipelineRegressor(_)) => ("pipelineRegressor", &[]),
+        Some(model::Type::SerializedModel(_)) => ("serializedModel", &[]),
+        None => ("(none)", &[]),
+    };
+    let mut layer_kinds = BTreeMap::new();
+    let mut custom_layers = Vec::new();
+    for l in layers {
+        *layer_kinds.entry(layer_kind(l)).or_insert(0) += 1;
+        if let Some(coreml::neural_network_layer::Layer::Custom(c)) = &l.layer {
+            custom_layers.push(CustomLayerSummary {
+                layer: l.name.clone(),
+                class_name: c.class_name.clone(),
+                description: c.description.clone(),
+                parameters: c.parameters.keys().cloned().collect(),
+            });
+        }
+    }
+    let features = |v: &[FeatureDescription]| v.iter().map(|f| FeatureSummary { name: f.name.clone(), ty: feature_type(f) }).collect();
+    let d = m.description.clone().unwrap_or_default();
+    CoreMlSummary {
+        file: path.display().to_string(),
+        format: "Core ML model",
+        specification_version: m.specification_version,
+        model_type: model_type.into(),
+        inputs: features(&d.input),
+        outputs: features(&d.output),
+        layers: layers.len(),
+        layer_kinds,
+        custom_layers,
+    }
+}
+
+fn render_coreml(s: &CoreMlSummary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}: {} (specification version {}), {}, {} layers", s.file, s.format, s.specification_version, s.model_type, s.layers);
+    for (title, fs) in [("inputs", &s.inputs), ("outputs", &s.outputs)] {
+        let _ = writeln!(o, "{title} ({}):", fs.len());
+        table(&mut o, &fs.iter().map(|f| (f.name.clone(), f.ty.clone())).collect::<Vec<_>>());
+    }
+    let _ = writeln!(o, "layers by kind ({} kinds):", s.layer_kinds.len());
+    table(&mut o, &s.layer_kinds.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<Vec<_>>());
+    if !s.custom_layers.is_empty() {
+        let _ = writeln!(o, "custom layers ({}):", s.custom_layers.len());
+        table(
+            &mut o,
+            &s.custom_layers
+                .iter()
+                .map(|c| (c.layer.clone(), format!("class {} parameters [{}] {}", c.class_name, c.parameters.join(", "), c.description)))
+                .collect::<Vec<_>>(),
+        );
+    }
+    o
 }

@@ -1,0 +1,261 @@
+//! GraphDef → [`Graph`]: decoding, attribute conversion, input wiring, validation.
+//!
+//! The file is read once into a `bytes::Bytes`; prost decodes `bytes` fields as slices of that
+//! buffer, so a weight is copied exactly once, from the buffer into its ndarray. Every failure
+//! is an [`ImportError`] naming the file and, where there is one, the node. Ops without an
+//! OpDef or shape function still import (so every unsupported op can be listed at once); only
+//! constructs the IR cannot represent are refused: function libraries and control flow.
+
+use super::attr::{Attr, AttrDecodeError, Attrs};
+use super::graph::{Edge, Fact, Graph, Node, NodeId};
+use super::opdefs::{self, OpDef};
+use super::shape::Shape;
+use crate::proto::tensorflow::{GraphDef, NodeDef};
+use bytes::Bytes;
+use indexmap::IndexMap;
+use petgraph::graph::DiGraph;
+use prost::Message;
+use std::path::{Path, PathBuf};
+
+/// Control-flow ops: their semantics (frames, functions as branches) have no IR form yet.
+pub const CONTROL_FLOW_OPS: &[&str] =
+    &["While", "StatelessWhile", "If", "StatelessIf", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"];
+
+/// Why a GraphDef could not be imported. Every variant names the file; most name the node.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
+    #[error("{path} is not a TensorFlow GraphDef (truncated or another format): {cause}")]
+    Decode { path: PathBuf, cause: prost::DecodeError },
+    #[error("{path} holds no nodes: not a TensorFlow GraphDef, or an empty graph")]
+    NoNodes { path: PathBuf },
+    #[error("{path}: the GraphDef has a FunctionDefLibrary ({functions} functions): functions are not supported; freeze the graph with its functions inlined")]
+    FunctionLibrary { path: PathBuf, functions: usize },
+    #[error("{path}: a node has an empty name (op {op})")]
+    EmptyName { path: PathBuf, op: String },
+    #[error("{path}: two nodes are named `{node}`")]
+    DuplicateNode { path: PathBuf, node: String },
+    #[error("{path}: node `{node}` ({op}): control-flow op {op} is not supported")]
+    ControlFlow { path: PathBuf, node: String, op: String },
+    #[error("{path}: node `{node}` ({op}): attribute `{attr}`: {cause}")]
+    Attr { path: PathBuf, node: String, op: String, attr: String, cause: AttrDecodeError },
+    #[error("{path}: node `{node}` ({op}): attribute `{attr}` should be {expected}, found {found}")]
+    AttrKind { path: PathBuf, node: String, op: String, attr: String, expected: String, found: &'static str },
+    #[error("{path}: node `{node}` ({op}): required attribute `{attr}` is missing")]
+    MissingAttr { path: PathBuf, node: String, op: String, attr: String },
+    #[error("{path}: node `{node}`: input `{input}` is not a valid tensor name")]
+    BadInputName { path: PathBuf, node: String, input: String },
+    #[error("{path}: node `{node}`: input `{input}` points at no node")]
+    MissingInput { path: PathBuf, node: String, input: String },
+    #[error("{path}: node `{node}`: input `{input}` asks for output {output}, but {producer} ({op}) has {count} outputs")]
+    NoSuchOutput { path: PathBuf, node: String, input: String, output: usize, producer: String, op: String, count: usize },
+    #[error("{path}: node `{node}`: data input `{input}` comes after a control input")]
+    DataAfterControl { path: PathBuf, node: String, input: String },
+    #[error("{path}: node `{node}` ({op}) has {got} data inputs, its OpDef wants {expected}")]
+    InputCount { path: PathBuf, node: String, op: String, got: usize, expected: usize },
+    #[error("{path}: the graph has a cycle through node `{node}`")]
+    Cycle { path: PathBuf, node: String },
+}
+
+/// Reads and imports a frozen GraphDef file.
+pub fn import_file(path: &Path) -> Result<Graph, ImportError> {
+    let data = std::fs::read(path).map_err(|cause| ImportError::Read { path: path.to_owned(), cause })?;
+    import_bytes(Bytes::from(data), path)
+}
+
+/// Decodes a GraphDef from `bytes` (zero-copy for weights) and imports it; `path` only names
+/// the source in errors.
+pub fn import_bytes(bytes: Bytes, path: &Path) -> Result<Graph, ImportError> {
+    let gd = decode_graph_def(bytes, path)?;
+    import_graph_def(&gd, path)
+}
+
+/// Decodes without importing.
+pub fn decode_graph_def(bytes: Bytes, path: &Path) -> Result<GraphDef, ImportError> {
+    GraphDef::decode(bytes).map_err(|cause| ImportError::Decode { path: path.to_owned(), cause })
+}
+
+/// Splits a NodeDef input: `name`, `name:3` or `^name` (control).
+#[derive(Debug, PartialEq, Eq)]
+enum InputRef<'a> {
+    Data { node: &'a str, output: usize },
+    Control(&'a str),
+}
+
+fn parse_input(s: &str) -> Option<InputRef<'_>> {
+    if let Some(c) = s.strip_prefix('^') {
+        return (!c.is_empty()).then_some(InputRef::Control(c));
+    }
+    match s.rsplit_once(':') {
+        Some((node, idx)) if !idx.is_empty() && idx.bytes().all(|b| b.is_ascii_digit()) => {
+            let output = idx.parse().ok()?;
+            (!node.is_empty()).then_some(InputRef::Data { node, output })
+        }
+        _ => (!s.is_empty()).then_some(InputRef::Data { node: s, output: 0 }),
+    }
+}
+
+/// Converts a NodeDef's attrs, checks them against the OpDef when there is one, and fills
+/// the OpDef's defaults (so later stages never guess a default).
+fn convert_attrs(nd: &NodeDef, def: Option<&OpDef>, path: &Path) -> Result<Attrs, ImportError> {
+    let mut attrs = Attrs::new();
+    for (name, value) in &nd.attr {
+        let attr = Attr::from_proto(value).map_err(|cause| ImportError::Attr {
+            path: path.to_owned(),
+            node: nd.name.clone(),
+            op: nd.op.clone(),
+            attr: name.clone(),
+            cause,
+        })?;
+        attrs.insert(name.clone(), attr);
+    }
+    let Some(def) = def else { return Ok(attrs) };
+    for ad in &def.attrs {
+        match attrs.get(&ad.name) {
+            None => match &ad.default {
+                Some(d) => {
+                    attrs.insert(ad.name.clone(), d.clone());
+                }
+                None => {
+                    return Err(ImportError::MissingAttr {
+                        path: path.to_owned(),
+                        node: nd.name.clone(),
+                        op: nd.op.clone(),
+                        attr: ad.name.clone(),
+                    })
+                }
+            },
+            Some(Attr::EmptyList) => {
+                if let Some(empty) = Attr::empty_list_of(&ad.kind) {
+                    attrs.insert(ad.name.clone(), empty);
+                }
+            }
+            Some(a) => {
+                // A function-body placeholder could stand for any kind.
+                if a.kind() != ad.kind && !matches!(a, Attr::Placeholder(_)) {
+                    return Err(ImportError::AttrKind {
+                        path: path.to_owned(),
+                        node: nd.name.clone(),
+                        op: nd.op.clone(),
+                        attr: ad.name.clone(),
+                        expected: ad.kind.clone(),
+                        found: a.kind(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(attrs)
+}
+
+/// Imports a decoded GraphDef.
+pub fn import_graph_def(gd: &GraphDef, path: &Path) -> Result<Graph, ImportError> {
+    let p = || path.to_owned();
+    if let Some(lib) = &gd.library {
+        if !lib.function.is_empty() {
+            return Err(ImportError::FunctionLibrary { path: p(), functions: lib.function.len() });
+        }
+    }
+    if gd.node.is_empty() {
+        return Err(ImportError::NoNodes { path: p() });
+    }
+    let mut graph: DiGraph<Node, Edge> = DiGraph::with_capacity(gd.node.len(), gd.node.len() * 2);
+    let mut names: IndexMap<String, NodeId> = IndexMap::with_capacity(gd.node.len());
+    // Output dtypes from the OpDef, or `None` when the op has none (count found from consumers).
+    let mut declared: Vec<Option<Vec<Option<super::dtype::DType>>>> = Vec::with_capacity(gd.node.len());
+    for nd in &gd.node {
+        if nd.name.is_empty() {
+            return Err(ImportError::EmptyName { path: p(), op: nd.op.clone() });
+        }
+        if CONTROL_FLOW_OPS.contains(&nd.op.as_str()) {
+            return Err(ImportError::ControlFlow { path: p(), node: nd.name.clone(), op: nd.op.clone() });
+        }
+        let def = opdefs::lookup(&nd.op);
+        let attrs = convert_attrs(nd, def, path)?;
+        declared.push(def.and_then(|d| opdefs::expand_args(&d.outputs, &attrs)));
+        let node = Node { name: nd.name.clone(), op: nd.op.clone(), attrs, device: nd.device.clone(), outputs: Vec::new() };
+        let id = graph.add_node(node);
+        if names.insert(nd.name.clone(), id).is_some() {
+            return Err(ImportError::DuplicateNode { path: p(), node: nd.name.clone() });
+        }
+    }
+    // Outputs used by consumers, for ops whose output count no OpDef gives.
+    let mut used: Vec<usize> = vec![0; gd.node.len()];
+    for (i, nd) in gd.node.iter().enumerate() {
+        let id = NodeId::new(i);
+        let mut slot = 0;
+        let mut seen_control = false;
+        for input in &nd.input {
+            let bad = || ImportError::BadInputName { path: p(), node: nd.name.clone(), input: input.clone() };
+            let missing = || ImportError::MissingInput { path: p(), node: nd.name.clone(), input: input.clone() };
+            match parse_input(input).ok_or_else(bad)? {
+                InputRef::Control(src) => {
+                    seen_control = true;
+                    let s = *names.get(src).ok_or_else(missing)?;
+                    graph.add_edge(s, id, Edge::Control);
+                }
+                InputRef::Data { node: src, output } => {
+                    if seen_control {
+                        return Err(ImportError::DataAfterControl { path: p(), node: nd.name.clone(), input: input.clone() });
+                    }
+                    let s = *names.get(src).ok_or_else(missing)?;
+                    if let Some(outs) = &declared[s.index()] {
+                        if output >= outs.len() {
+                            return Err(ImportError::NoSuchOutput {
+                                path: p(),
+                                node: nd.name.clone(),
+                                input: input.clone(),
+                                output,
+                                producer: graph[s].name.clone(),
+                                op: graph[s].op.clone(),
+                                count: outs.len(),
+                            });
+                        }
+                    }
+                    used[s.index()] = used[s.index()].max(output + 1);
+                    graph.add_edge(s, id, Edge::Data { output, input: slot });
+                    slot += 1;
+                }
+            }
+        }
+        if let Some(expected) = opdefs::lookup(&nd.op).and_then(|d| opdefs::expand_args(&d.inputs, &graph[id].attrs)) {
+            if expected.len() != slot {
+                return Err(ImportError::InputCount {
+                    path: p(),
+                    node: nd.name.clone(),
+                    op: nd.op.clone(),
+                    got: slot,
+                    expected: expected.len(),
+                });
+            }
+        }
+    }
+    for (i, decl) in declared.into_iter().enumerate() {
+        let outputs = match decl {
+            Some(dtypes) => dtypes.into_iter().map(|d| Fact::new(d, Shape::Unknown)).collect(),
+            // An op we know nothing about has at least one output.
+            None => vec![Fact::unknown(); used[i].max(1)],
+        };
+        graph[NodeId::new(i)].outputs = outputs;
+    }
+    let order = petgraph::algo::toposort(&graph, None)
+        .map_err(|c| ImportError::Cycle { path: p(), node: graph[c.node_id()].name.clone() })?;
+    Ok(Graph::from_parts(graph, names, order))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_names_parse() {
+        assert_eq!(parse_input("a"), Some(InputRef::Data { node: "a", output: 0 }));
+        assert_eq!(parse_input("a/b:2"), Some(InputRef::Data { node: "a/b", output: 2 }));
+        assert_eq!(parse_input("^c"), Some(InputRef::Control("c")));
+        assert_eq!(parse_input(""), None);
+        assert_eq!(parse_input("^"), None);
+        assert_eq!(parse_input(":1"), None);
+        assert_eq!(parse_input("a:99999999999999999999999"), None);
+    }
+}

@@ -1,0 +1,166 @@
+//! Import of GraphDefs: the public corpus imports with the node counts and op histograms its
+//! metadata records, and every kind of bad input is an error naming the file and node.
+
+mod common;
+
+use common::*;
+use mlrewrite::ir::{import_bytes, import_file, import_graph_def, Attr, DType, ImportError, Shape};
+use mlrewrite::proto::tensorflow::{FunctionDef, FunctionDefLibrary, GraphDef};
+use prost::Message;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn import(gd: &GraphDef) -> Result<mlrewrite::ir::Graph, ImportError> {
+    import_graph_def(gd, Path::new("test.pb"))
+}
+
+#[test]
+fn corpus_graphs_import_with_their_recorded_histogram() {
+    let Some(dir) = corpus_dir() else { return };
+    for name in corpus_names() {
+        let g = import_file(&dir.join(format!("{name}.pb"))).unwrap_or_else(|e| panic!("{e}"));
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap()).unwrap();
+        assert_eq!(g.len() as u64, meta["nodes"].as_u64().unwrap(), "{name}: node count");
+        let mut hist: BTreeMap<String, u64> = BTreeMap::new();
+        for id in g.node_ids() {
+            *hist.entry(g.node(id).op.clone()).or_default() += 1;
+        }
+        let want: BTreeMap<String, u64> =
+            meta["ops"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect();
+        assert_eq!(hist, want, "{name}: op histogram");
+        let inputs: Vec<String> = g.inputs_of_graph().iter().map(|&i| g.node(i).name.clone()).collect();
+        let want_inputs: Vec<String> =
+            meta["inputs"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_string()).collect();
+        assert_eq!(inputs, want_inputs, "{name}: graph inputs");
+        let outputs: Vec<String> = g.outputs_of_graph().iter().map(|&i| g.node(i).name.clone()).collect();
+        let want_outputs: Vec<String> =
+            meta["outputs"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_string()).collect();
+        assert_eq!(outputs, want_outputs, "{name}: graph outputs");
+    }
+}
+
+#[test]
+fn data_and_control_inputs_are_kept_apart() {
+    let gd = graph(vec![
+        placeholder("x", &[1, 4]),
+        node("dep", "NoOp", &[], &[]),
+        node("y", "Identity", &["x:0", "^dep"], &[("T", a_type(F32))]),
+    ]);
+    let g = import(&gd).unwrap();
+    let y = g.find("y").unwrap();
+    assert_eq!(g.inputs(y).len(), 1);
+    assert_eq!(g.inputs(y)[0].node, g.find("x").unwrap());
+    assert_eq!(g.control_inputs(y), vec![g.find("dep").unwrap()]);
+    // The OpDef's defaults are filled in: Placeholder has only `dtype` and `shape`, and
+    // Conv2D-like defaults are checked in the opdefs tests; here the dtype attr is typed.
+    assert_eq!(g.node(g.find("x").unwrap()).attrs.get("dtype"), Some(&Attr::Type(DType::F32)));
+    assert_eq!(g.node(y).outputs[0].dtype, Some(DType::F32));
+}
+
+#[test]
+fn defaults_from_the_opdef_are_filled() {
+    let gd = graph(vec![
+        placeholder("x", &[1, 8, 8, 3]),
+        const_f32("w", &[3, 3, 3, 4], &[0.5]),
+        node("c", "Conv2D", &["x", "w"], &[("T", a_type(F32)), ("strides", a_ints(&[1, 1, 1, 1])), ("padding", a_str("SAME"))]),
+    ]);
+    let g = import(&gd).unwrap();
+    let c = g.node(g.find("c").unwrap());
+    assert_eq!(c.get_attr_str("data_format").unwrap(), "NHWC");
+    assert_eq!(c.get_attr_list_int("dilations").unwrap(), vec![1, 1, 1, 1]);
+    assert!(c.get_attr_bool("use_cudnn_on_gpu").unwrap());
+    let err = c.get_attr_int("padding").unwrap_err();
+    assert_eq!(err.to_string(), "node `c` (Conv2D): attribute `padding` should be int, found string");
+}
+
+#[test]
+fn unknown_ops_still_import() {
+    let gd = graph(vec![placeholder("x", &[2]), node("m", "MyCustomOp", &["x"], &[]), node("o", "Identity", &["m:1"], &[("T", a_type(F32))])]);
+    let g = import(&gd).unwrap();
+    let m = g.node(g.find("m").unwrap());
+    assert_eq!(m.outputs.len(), 2, "output count of an op without OpDef comes from its consumers");
+}
+
+fn err_of(gd: &GraphDef) -> String {
+    import(gd).unwrap_err().to_string()
+}
+
+#[test]
+fn an_input_naming_no_node_is_an_error_naming_the_node() {
+    let gd = graph(vec![placeholder("x", &[1]), node("y", "Identity", &["nowhere:0"], &[("T", a_type(F32))])]);
+    assert_eq!(err_of(&gd), "test.pb: node `y`: input `nowhere:0` points at no node");
+}
+
+#[test]
+fn an_output_index_beyond_the_opdef_is_an_error() {
+    let gd = graph(vec![placeholder("x", &[1]), node("y", "Identity", &["x:1"], &[("T", a_type(F32))])]);
+    assert_eq!(err_of(&gd), "test.pb: node `y`: input `x:1` asks for output 1, but x (Placeholder) has 1 outputs");
+}
+
+#[test]
+fn a_cycle_is_an_error() {
+    let gd = graph(vec![
+        node("a", "Identity", &["b"], &[("T", a_type(F32))]),
+        node("b", "Identity", &["a"], &[("T", a_type(F32))]),
+    ]);
+    let e = err_of(&gd);
+    assert!(e.starts_with("test.pb: the graph has a cycle through node `"), "{e}");
+}
+
+#[test]
+fn control_flow_is_not_supported_naming_the_node() {
+    for op in ["While", "StatelessIf", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"] {
+        let gd = graph(vec![node("loop", op, &[], &[])]);
+        assert_eq!(err_of(&gd), format!("test.pb: node `loop` ({op}): control-flow op {op} is not supported"));
+    }
+}
+
+#[test]
+fn a_function_library_is_not_supported() {
+    let mut gd = graph(vec![placeholder("x", &[1])]);
+    gd.library = Some(FunctionDefLibrary { function: vec![FunctionDef::default()], ..Default::default() });
+    assert!(err_of(&gd).contains("FunctionDefLibrary (1 functions): functions are not supported"));
+}
+
+#[test]
+fn wrong_attr_kind_and_unknown_dtype_are_errors() {
+    let gd = graph(vec![node("x", "Placeholder", &[], &[("dtype", a_int(1))])]);
+    assert_eq!(err_of(&gd), "test.pb: node `x` (Placeholder): attribute `dtype` should be type, found int");
+    let gd = graph(vec![node("x", "Placeholder", &[], &[("dtype", a_type(11))])]);
+    assert_eq!(err_of(&gd), "test.pb: node `x` (Placeholder): attribute `dtype`: unknown dtype 11 (DataType number)");
+    let gd = graph(vec![node("x", "Placeholder", &[], &[])]);
+    assert_eq!(err_of(&gd), "test.pb: node `x` (Placeholder): required attribute `dtype` is missing");
+}
+
+#[test]
+fn duplicate_names_and_input_counts_are_checked() {
+    let gd = graph(vec![placeholder("x", &[1]), placeholder("x", &[1])]);
+    assert_eq!(err_of(&gd), "test.pb: two nodes are named `x`");
+    let gd = graph(vec![placeholder("x", &[1]), node("y", "AddV2", &["x"], &[("T", a_type(F32))])]);
+    assert_eq!(err_of(&gd), "test.pb: node `y` (AddV2) has 1 data inputs, its OpDef wants 2");
+    let gd = graph(vec![placeholder("x", &[1]), node("n", "NoOp", &[], &[]), node("y", "Identity", &["^n", "x"], &[("T", a_type(F32))])]);
+    assert_eq!(err_of(&gd), "test.pb: node `y`: data input `x` comes after a control input");
+}
+
+#[test]
+fn truncated_and_foreign_files_are_errors_naming_the_file() {
+    let gd = graph(vec![placeholder("input", &[1, 3]), const_f32("w", &[3], &[1.0, 2.0, 3.0])]);
+    let bytes = gd.encode_to_vec();
+    let e = import_bytes(bytes[..bytes.len() - 3].to_vec().into(), Path::new("cut.pb")).unwrap_err();
+    assert!(matches!(e, ImportError::Decode { .. }), "{e}");
+    assert!(e.to_string().starts_with("cut.pb is not a TensorFlow GraphDef"), "{e}");
+    let e = import_bytes(b"not a graph at all".to_vec().into(), Path::new("notes.txt")).unwrap_err();
+    assert!(e.to_string().starts_with("notes.txt"), "{e}");
+    let e = import_file(Path::new("/nonexistent/model.pb")).unwrap_err();
+    assert!(e.to_string().starts_with("cannot read /nonexistent/model.pb"), "{e}");
+}
+
+#[test]
+fn placeholder_shape_attr_is_typed() {
+    let gd = graph(vec![placeholder("x", &[-1, 3])]);
+    let g = import(&gd).unwrap();
+    let s = g.node(g.find("x").unwrap()).get_attr_shape("shape").unwrap().clone();
+    assert_eq!(s.to_string(), "[?, 3]");
+    assert_eq!(s, Shape::from_proto(&shape_proto(&[-1, 3])));
+}
