@@ -4,7 +4,7 @@
 use mlrewrite::rules::ast::*;
 use mlrewrite::rules::diag::{render_all, Origin, Sources};
 use mlrewrite::rules::load::STD_RULES;
-use mlrewrite::rules::ops::BuiltinOps;
+use mlrewrite::rules::ops::TfOpDefs;
 use mlrewrite::rules::parser::parse_file;
 use mlrewrite::rules::RuleSet;
 use proptest::prelude::*;
@@ -186,7 +186,7 @@ proptest! {
         }
         let mut sources = Sources::default();
         sources.add("edited.rules", text, Origin::User);
-        let set = RuleSet::from_sources(sources, &BuiltinOps);
+        let set = RuleSet::from_sources(sources, &TfOpDefs);
         let _ = render_all(&set.diagnostics, &set.sources, 100);
         if set.errors() == 0 {
             let _ = set.compile();
