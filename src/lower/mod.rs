@@ -54,6 +54,19 @@ impl LowerOptions {
         }
         self
     }
+
+    /// Adds the bindings of every registration of a compiled rule set.
+    pub fn with_compiled(self, compiled: &crate::rules::load::Compiled) -> LowerOptions {
+        let regs: Vec<_> = compiled
+            .registrations
+            .iter()
+            .filter_map(|r| match &r.action {
+                crate::rules::compile::Action::Custom(reg) => Some(reg.clone()),
+                _ => None,
+            })
+            .collect();
+        self.with_registrations(regs.iter().map(|r| &**r))
+    }
 }
 
 /// Lowers an extracted program into a Core ML Neural Network model. Deterministic: the same
