@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 pub mod inspect;
 pub mod rules;
+pub mod run;
 
 /// Convert TensorFlow frozen graphs into Core ML Neural Network models, with rules written as data.
 #[derive(Debug, Parser)]
@@ -20,11 +21,14 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Check and list conversion rules (rules/*.rules and --rules DIR).
     Rules(rules::Args),
+    /// Run a Core ML Neural Network model on .npz inputs with the reference interpreter.
+    Run(run::Args),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Rules(args) => rules::run(args),
+        Command::Run(args) => run::run(args),
     }
 }
