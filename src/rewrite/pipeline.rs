@@ -168,18 +168,26 @@ pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Res
     let extraction = extract_dag(&egraph, &all_roots, &cost_model).map_err(|e| {
         let mut ops: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for &class in &e.frontier {
+            // The ops to blame: TF nodes of the class that do not just forward the class
+            // itself (an `Identity` a rule merged with its input is not the problem).
+            let blamed: Vec<&str> = egraph[class]
+                .nodes
+                .iter()
+                .filter_map(|n| match n {
+                    Node::Tf { op, args, .. } if !args.iter().any(|&a| egraph.find(a) == class) => Some(&**op),
+                    _ => None,
+                })
+                .collect();
             let mut found = false;
             for (name, n) in &nodes {
-                if egraph.find(n.class) == class && !matches!(n.op.as_str(), "Placeholder" | "PlaceholderV2" | "Const") {
+                if egraph.find(n.class) == class && blamed.contains(&n.op.as_str()) {
                     ops.entry(n.op.clone()).or_default().push(name.clone());
                     found = true;
                 }
             }
             if !found {
-                for node in &egraph[class].nodes {
-                    if let Node::Tf { op, .. } = node {
-                        ops.entry(op.to_string()).or_default().push("(built by a rule)".into());
-                    }
+                for op in &blamed {
+                    ops.entry(op.to_string()).or_default().push("(built by a rule)".into());
                 }
             }
         }
