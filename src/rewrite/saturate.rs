@@ -83,9 +83,10 @@ pub fn saturate(egraph: EGraph<Node, TfAnalysis>, rewrites: &[Rewrite<Node, TfAn
         .run(rewrites);
     let stop = match &runner.stop_reason {
         Some(egg::StopReason::Saturated) | None => StopReason::Saturated,
-        Some(egg::StopReason::IterationLimit(n)) => StopReason::IterationLimit(*n),
-        Some(egg::StopReason::NodeLimit(n)) => StopReason::NodeLimit(*n),
-        Some(egg::StopReason::TimeLimit(s)) => StopReason::TimeLimit(Duration::from_secs_f64(*s)),
+        // egg reports what it measured; the report names the budget the user set.
+        Some(egg::StopReason::IterationLimit(_)) => StopReason::IterationLimit(limits.iterations),
+        Some(egg::StopReason::NodeLimit(_)) => StopReason::NodeLimit(limits.nodes),
+        Some(egg::StopReason::TimeLimit(_)) => StopReason::TimeLimit(limits.time),
         Some(egg::StopReason::Other(m)) => StopReason::Other(m.clone()),
     };
     let mut applied = BTreeMap::new();
