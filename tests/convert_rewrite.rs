@@ -45,6 +45,8 @@ const CONVERTED: &[&str] = &[
     "residual_add",
     "se_block",
     "separable_conv",
+    "layer_norm",
+    "matmul",
     "topk",
 ];
 
