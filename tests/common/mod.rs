@@ -1,6 +1,5 @@
-//! Helpers shared by the integration tests: locating `../shared`, building small GraphDefs, the
-//! custom-layer kernels the corpus needs (`CustomTopK`, `MatrixDeterminant`) and the
-//! numpy.allclose comparison.
+//! Helpers shared by the integration tests: locating `../shared`, building small GraphDefs, and the
+//! custom-layer kernels and numpy.allclose comparison the interpreter tests need.
 #![allow(dead_code)]
 
 use mlrewrite::proto::tensorflow::{attr_value, tensor_shape_proto, AttrValue, GraphDef, NodeDef, TensorProto, TensorShapeProto};
