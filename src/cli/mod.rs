@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod convert;
 pub mod inspect;
 pub mod rules;
 pub mod run;
@@ -17,6 +18,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Convert a TensorFlow frozen graph (.pb) into a Core ML model (.mlmodel).
+    Convert(convert::Args),
     /// Summarise a TensorFlow GraphDef (.pb) or a Core ML model (.mlmodel).
     Inspect(inspect::Args),
     /// Check and list conversion rules (rules/*.rules and --rules DIR).
@@ -27,6 +30,7 @@ pub enum Command {
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Convert(args) => convert::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Run(args) => run::run(args),
