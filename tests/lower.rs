@@ -342,7 +342,7 @@ fn output_is_deterministic_and_options_apply() {
 
 /// `../shared/corpus/coremltools/NAME` or `None` after saying so.
 fn corpus_model(name: &str) -> Option<Model> {
-    let Some(dir) = common::corpus_dir() else { return None };
+    let dir = common::corpus_dir()?;
     Some(mlmodel::read_model(&dir.join("coremltools").join(name)).unwrap())
 }
 
