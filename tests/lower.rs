@@ -498,3 +498,25 @@ fn structural_errors_are_typed() {
     // No outputs.
     assert_eq!(lower(&TermDag::default(), &LowerOptions::default()).unwrap_err(), LowerError::NoOutputs);
 }
+
+// ------------------------------------------------------------------------------ spec version
+
+/// The committed layer fixtures were built with coremltools' NN builder, which raises
+/// `specificationVersion` for iOS 14 features: our rule must agree on every one of them.
+#[test]
+fn spec_version_agrees_with_coremltools_builder_on_layer_fixtures() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layers");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let mut checked = 0;
+    for case in manifest.as_array().unwrap() {
+        if case["rank5_mapping"].as_bool() == Some(true) {
+            continue; // legacy models: version 1-3 rules, not what lowering emits
+        }
+        let name = case["name"].as_str().unwrap();
+        let m = mlmodel::read_model(&dir.join(format!("{name}.mlmodel"))).unwrap();
+        let ours = mlrewrite::lower::version::model_version(layers(&m), None);
+        assert_eq!(ours, m.specification_version, "{name}: {}", case["description"]);
+        checked += 1;
+    }
+    assert!(checked > 50, "only {checked} fixtures checked");
+}
