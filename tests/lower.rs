@@ -520,3 +520,21 @@ fn spec_version_agrees_with_coremltools_builder_on_layer_fixtures() {
     }
     assert!(checked > 50, "only {checked} fixtures checked");
 }
+
+/// The built-in path of `topk_static` (rule `topk_builtin`): the same layer coremltools emits.
+#[test]
+fn builtin_topk_matches_coremltools_field_for_field() {
+    let mut d = Dag::default();
+    let x = d.input("x", &[2, 10]);
+    let t = d.nn("topK", vec![("axis", Value::Int(-1)), ("K", Value::Int(3))], &[x], Some("TopKV2"));
+    let (values, indices) = (d.proj(0, t), d.proj(1, t));
+    d.output("Identity", indices, &[2, 3]);
+    d.output("Identity_1", values, &[2, 3]);
+    let m = lower(&d.dag, &LowerOptions::default()).unwrap();
+    let Some(want) = corpus_model("topk_static.mlmodel") else {
+        eprintln!("skipping: ../shared not present");
+        return;
+    };
+    assert_eq!(layers(&m), layers(&want));
+    assert_eq!(m.specification_version, want.specification_version);
+}
