@@ -25,3 +25,4 @@ pub mod ir;
 pub mod lower;
 pub mod rewrite;
 pub mod rules;
+pub mod run;

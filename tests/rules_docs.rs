@@ -4,7 +4,7 @@
 
 use mlrewrite::rewrite::lang::BasicFacts;
 use mlrewrite::rules::diag::{render_all, Origin, Severity, Sources};
-use mlrewrite::rules::ops::BuiltinOps;
+use mlrewrite::rules::ops::TfOpDefs;
 use mlrewrite::rules::RuleSet;
 
 struct Block {
@@ -45,7 +45,7 @@ fn every_rules_block_in_the_reference_checks_as_marked() {
     for b in &bs {
         let mut sources = Sources::default();
         sources.add(format!("docs/rules.md:{}", b.line), b.text.clone(), Origin::User);
-        let set = RuleSet::from_sources(sources, &BuiltinOps);
+        let set = RuleSet::from_sources(sources, &TfOpDefs);
         let codes = |sev: Severity| set.diagnostics.iter().filter(|d| d.severity == sev).map(|d| d.code).collect::<Vec<_>>();
         let errors = codes(Severity::Error);
         let warnings = codes(Severity::Warning);

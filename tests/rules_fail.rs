@@ -3,7 +3,7 @@
 //! width) are snapshot-tested.
 
 use mlrewrite::rules::diag::{render_all, Origin, Sources};
-use mlrewrite::rules::ops::BuiltinOps;
+use mlrewrite::rules::ops::TfOpDefs;
 use mlrewrite::rules::RuleSet;
 use std::path::Path;
 
@@ -12,7 +12,7 @@ fn check(name: &str) -> (RuleSet, String) {
     let text = std::fs::read_to_string(&path).unwrap();
     let mut sources = Sources::default();
     sources.add(format!("fail/{name}"), text, Origin::User);
-    let set = RuleSet::from_sources(sources, &BuiltinOps);
+    let set = RuleSet::from_sources(sources, &TfOpDefs);
     let rendered = render_all(&set.diagnostics, &set.sources, 100);
     (set, rendered)
 }

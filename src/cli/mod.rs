@@ -3,8 +3,10 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod convert;
 pub mod inspect;
 pub mod rules;
+pub mod run;
 
 /// Convert TensorFlow frozen graphs into Core ML Neural Network models, with rules written as data.
 #[derive(Debug, Parser)]
@@ -16,15 +18,21 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Convert a TensorFlow frozen graph (.pb) into a Core ML model (.mlmodel).
+    Convert(convert::Args),
     /// Summarise a TensorFlow GraphDef (.pb) or a Core ML model (.mlmodel).
     Inspect(inspect::Args),
     /// Check and list conversion rules (rules/*.rules and --rules DIR).
     Rules(rules::Args),
+    /// Run a Core ML Neural Network model on .npz inputs with the reference interpreter.
+    Run(run::Args),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Convert(args) => convert::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Rules(args) => rules::run(args),
+        Command::Run(args) => run::run(args),
     }
 }

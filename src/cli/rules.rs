@@ -122,12 +122,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
         RulesCommand::List { op, source } => {
             let set = load(None, &source)?;
             replaced_notes(&set, source.verbose);
+            let overridden: Vec<(String, String)> = set
+                .items()
+                .filter_map(|(_, i)| match i {
+                    Item::Custom(c) if c.override_.is_some() => root_op(i).map(|op| (op, c.name.name.clone())),
+                    _ => None,
+                })
+                .collect();
             for (file, item) in set.items() {
                 let root = root_op(item);
                 if op.as_ref().is_some_and(|o| root.as_ref() != Some(o)) {
                     continue;
                 }
+                let by = overridden.iter().find(|(o, _)| Some(o) == root.as_ref()).map(|(_, n)| n.clone());
                 let kind = match item {
+                    Item::Rule(_) if by.is_some() => "rule (off)",
                     Item::Rule(_) => "rule",
                     Item::Custom(c) if c.override_.is_some() => "custom override",
                     Item::Custom(_) => "custom",
@@ -135,7 +144,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 };
                 let (l, _) = set.sources.line_col(file, item.span().start);
                 let f = set.sources.get(file).map_or("?", |f| f.name.as_str());
-                println!("{:<16} {:<32} {:<24} {f}:{l}", kind, item.name().name, root.unwrap_or_default());
+                let note = match (&by, item) {
+                    (Some(reg), Item::Rule(_)) => format!("  (overridden by custom {reg})"),
+                    _ => String::new(),
+                };
+                println!("{:<16} {:<32} {:<24} {f}:{l}{note}", kind, item.name().name, root.unwrap_or_default());
             }
             if set.errors() > 0 {
                 eprintln!("{}", render_all(&set.diagnostics, &set.sources, 100));

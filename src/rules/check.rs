@@ -250,6 +250,14 @@ impl Checker<'_> {
                     },
                     None => Ty::Any,
                 };
+                if let (Some(s), AttrPat::Lit(Lit::Str(v), span)) = (&sig, &ap.value) {
+                    if let Some(allowed) = s.allowed(&ap.name.name) {
+                        if !allowed.contains(v) {
+                            let d = self.err("rules::type-mismatch", *span, format!("\"{v}\" is not a value `{name}.{}` can take", ap.name.name));
+                            *d = d.clone().label("never matches").help(format!("allowed: {}", allowed.join(", ")));
+                        }
+                    }
+                }
                 self.attr_pat(&ap.value, &ty, env);
             }
             if sig.is_none() {

@@ -8,7 +8,7 @@ use super::ast::{File, Item};
 use super::check::{self, CheckResult};
 use super::compile::CompiledRule;
 use super::diag::{self, Diagnostic, FileId, Origin, Sources};
-use super::ops::{BuiltinOps, OpCatalog};
+use super::ops::{OpCatalog, TfOpDefs};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,9 +83,9 @@ fn read_user(path: &Path, sources: &mut Sources) -> Result<Vec<FileId>, RulesErr
 }
 
 impl RuleSet {
-    /// Loads with the built-in op catalog.
+    /// Loads with the full TF OpDef catalog.
     pub fn load(opts: &LoadOptions) -> Result<RuleSet, RulesError> {
-        Self::load_with(opts, &BuiltinOps)
+        Self::load_with(opts, &TfOpDefs)
     }
 
     pub fn load_with(opts: &LoadOptions, catalog: &dyn OpCatalog) -> Result<RuleSet, RulesError> {
@@ -178,7 +178,7 @@ impl RuleSet {
     /// Compiles every live rule and registration. Registrations marked `override` remove the
     /// rules rooted at the same TF op, so the custom layer is the only way to convert it.
     pub fn compile(&self) -> Result<Compiled, RulesError> {
-        self.compile_with(&BuiltinOps)
+        self.compile_with(&TfOpDefs)
     }
 
     pub fn compile_with(&self, catalog: &dyn OpCatalog) -> Result<Compiled, RulesError> {

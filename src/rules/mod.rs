@@ -8,6 +8,7 @@
 //! signatures). [`load`] assembles the standard library and user directories.
 
 pub mod ast;
+pub mod bridge;
 pub mod check;
 pub mod compile;
 pub mod diag;

@@ -3,7 +3,8 @@
 //!
 //! The checker depends only on the [`OpCatalog`] trait. [`BuiltinOps`] is a small built-in
 //! catalog of the ops the standard rules use, in a compact text form taken from the TF 2.12
-//! OpDefs; the full catalog (`ir::opdefs`) implements the same trait when it lands.
+//! OpDefs (for tests that need no JSON); [`TfOpDefs`] serves the importer's full table and is
+//! what rule loading uses.
 
 use super::functions::Ty;
 
@@ -18,9 +19,15 @@ pub struct OpSig {
     /// The op has a variable number of outputs (`Split`, `Unpack`).
     pub variadic_output: bool,
     pub attrs: Vec<(String, Ty)>,
+    /// Allowed values of string attributes, when restricted (`padding`: SAME, VALID, EXPLICIT).
+    pub allowed: Vec<(String, Vec<String>)>,
 }
 
 impl OpSig {
+    pub fn allowed(&self, attr: &str) -> Option<&[String]> {
+        self.allowed.iter().find(|(n, _)| n == attr).map(|(_, v)| v.as_slice())
+    }
+
     pub fn attr(&self, name: &str) -> Option<&Ty> {
         self.attrs.iter().find(|(n, _)| n == name).map(|(_, t)| t)
     }
@@ -165,6 +172,7 @@ fn parse_line(line: &str) -> Option<OpSig> {
             .filter_map(|a| a.split_once(':'))
             .map(|(n, k)| (n.to_string(), attr_ty(k)))
             .collect(),
+        allowed: vec![],
     })
 }
 
@@ -200,5 +208,55 @@ mod tests {
     fn concat_is_variadic() {
         let s = BuiltinOps.op("ConcatV2").unwrap();
         assert!(s.accepts_inputs(3) && s.accepts_inputs(5) && !s.accepts_inputs(0));
+    }
+}
+
+/// The full TF 2.12 OpDef table of the importer (`ir::opdefs`), falling back to
+/// [`BuiltinOps`] for any op it lacks. This is the catalog `RuleSet::load` uses.
+#[derive(Debug, Clone, Default)]
+pub struct TfOpDefs;
+
+fn attr_kind_ty(kind: &str) -> Ty {
+    match kind {
+        "list(shape)" => Ty::list(Ty::list(Ty::Int)),
+        "func" => Ty::Any,
+        k => attr_ty(k),
+    }
+}
+
+impl OpCatalog for TfOpDefs {
+    fn op(&self, name: &str) -> Option<OpSig> {
+        let Some(def) = crate::ir::opdefs::lookup(name) else {
+            return BuiltinOps.op(name);
+        };
+        Some(OpSig {
+            name: def.name.clone(),
+            inputs: def.inputs.iter().map(|a| a.name.clone()).collect(),
+            variadic_input: def.inputs.iter().position(|a| a.is_list()),
+            outputs: def.outputs.iter().map(|a| a.name.clone()).collect(),
+            variadic_output: def.outputs.iter().any(|a| a.is_list()),
+            attrs: def.attrs.iter().map(|a| (a.name.clone(), attr_kind_ty(&a.kind))).collect(),
+            allowed: def
+                .attrs
+                .iter()
+                .filter(|a| a.kind == "string")
+                .filter_map(|a| a.allowed.clone().map(|v| (a.name.clone(), v)))
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod opdef_tests {
+    use super::*;
+
+    #[test]
+    fn full_catalog_agrees_with_the_builtin_one() {
+        for name in BuiltinOps::names() {
+            let (a, b) = (TfOpDefs.op(name).unwrap(), BuiltinOps.op(name).unwrap());
+            assert_eq!((&a.inputs, &a.outputs, a.variadic_input.is_some()), (&b.inputs, &b.outputs, b.variadic_input.is_some()), "{name}");
+        }
+        let conv = TfOpDefs.op("Conv2D").unwrap();
+        assert!(conv.allowed.iter().any(|(n, v)| n == "padding" && v.contains(&"EXPLICIT".to_string())));
     }
 }

@@ -221,12 +221,15 @@ fn string_lit(i: In) -> PResult<(Lit, Span)> {
     }
 }
 
+/// Splits off the first `n` bytes (clamped to the input and to a char boundary).
 fn take_n(i: In, n: usize) -> (In, In) {
-    let r: PResult<In> = nom::bytes::complete::take(n).parse(i);
-    match r {
-        Ok(x) => x,
-        Err(_) => (i, i),
+    use nom::Input;
+    let frag = *i.fragment();
+    let mut n = n.min(frag.len());
+    while n < frag.len() && !frag.is_char_boundary(n) {
+        n += 1;
     }
+    i.take_split(n)
 }
 
 fn literal(i: In) -> PResult<(Lit, Span)> {
@@ -707,6 +710,16 @@ mod tests {
         let f = ok("# c\nrule relu6:\n  Relu6(x) => clip(x) { minVal = 0.0, maxVal = 6.0 }\n");
         assert_eq!(f.items.len(), 1);
         assert_eq!(f.items[0].name().name, "relu6");
+    }
+
+    #[test]
+    fn non_ascii_strings_and_recovery_offsets() {
+        // Regression: `take` counts chars, not bytes; a multi-byte char once looped forever.
+        let f = ok("rule a: Foo(x) { s = \"é€\" } => x\n");
+        assert_eq!(f.items.len(), 1);
+        let src = "rule é: x\nrule b: Relu(x) => x\n";
+        let (f, errs) = parse_file(src);
+        assert_eq!((f.items.len(), errs.len()), (1, 1));
     }
 
     #[test]

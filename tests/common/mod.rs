@@ -88,3 +88,6 @@ pub fn const_f32(name: &str, dims: &[i64], values: &[f32]) -> NodeDef {
 pub fn graph(nodes: Vec<NodeDef>) -> GraphDef {
     GraphDef { node: nodes, ..Default::default() }
 }
+
+pub mod kernels;
+pub use kernels::*;

@@ -1,0 +1,177 @@
+//! `mlrewrite convert`: TF frozen graph -> `.mlmodel`, through import, rules, seeding,
+//! saturation, extraction, lowering and an atomic write; prints a short summary (layers by
+//! kind, custom layers and the TF nodes they replace, time) and, with `--stats`, the phases.
+
+use anyhow::{Context, Result};
+use clap::Args as ClapArgs;
+use mlrewrite::ir::{self, ShapeRegistry};
+use mlrewrite::lower::{self, mlmodel::write_model, LowerOptions};
+use mlrewrite::rewrite::lang::Node;
+use mlrewrite::rewrite::pipeline::ConvertError;
+use mlrewrite::rewrite::term::TermDag;
+use mlrewrite::rewrite::{convert, ConvertOptions, Limits, Stats};
+use mlrewrite::rules::compile::Action;
+use mlrewrite::rules::load::Compiled;
+use mlrewrite::rules::{LoadOptions, RuleSet};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The frozen TensorFlow graph (GraphDef .pb).
+    pub model: PathBuf,
+    /// Where to write the Core ML model (default: the model path with `.mlmodel`).
+    #[arg(short, long, value_name = "OUT.mlmodel")]
+    pub output: Option<PathBuf>,
+    /// Add the rule files of this directory (or file) on top of the standard library.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Use only the rules of --rules, not the embedded standard library.
+    #[arg(long)]
+    pub no_std_rules: bool,
+    /// Extra model outputs: TF tensors (`name` or `name:i`), in TF's layout.
+    #[arg(long, value_delimiter = ',', value_name = "TENSOR,...")]
+    pub outputs: Vec<String>,
+    /// Store float weights as float16.
+    #[arg(long)]
+    pub fp16_weights: bool,
+    /// Core ML specification version to target.
+    #[arg(long, value_name = "N")]
+    pub target: Option<i32>,
+    /// Print per-phase timings and e-graph statistics.
+    #[arg(long)]
+    pub stats: bool,
+    /// Stop saturation when the e-graph has this many e-nodes.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().nodes)]
+    pub node_limit: usize,
+    /// Stop saturation after this many iterations.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().iterations)]
+    pub iter_limit: usize,
+    /// Stop saturation after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().time.as_secs_f64())]
+    pub time_limit: f64,
+}
+
+/// Timings of the phases the library does not time itself.
+struct Phases {
+    import: Duration,
+    rules: Duration,
+    lower: Duration,
+    write: Duration,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let start = Instant::now();
+    let t = Instant::now();
+    let (graph, _) = ir::load(&args.model, &ShapeRegistry::tensorflow())?;
+    let import = t.elapsed();
+
+    let t = Instant::now();
+    let set = RuleSet::load(&LoadOptions { user: args.rules.clone(), no_std: args.no_std_rules })?;
+    if set.errors() > 0 {
+        eprint!("{}", mlrewrite::rules::diag::render_all(&set.diagnostics, &set.sources, 100));
+    }
+    let rules = set.compile()?;
+    let rules_time = t.elapsed();
+
+    if !(args.time_limit >= 0.0 && args.time_limit.is_finite()) {
+        anyhow::bail!("--time-limit must be a number of seconds >= 0, got {}", args.time_limit);
+    }
+    let limits = Limits { nodes: args.node_limit, iterations: args.iter_limit, time: Duration::from_secs_f64(args.time_limit) };
+    let options = ConvertOptions { limits, outputs: args.outputs.clone() };
+    let (dag, stats) = match convert(&graph, &rules, &options) {
+        Ok(r) => r,
+        Err(e @ ConvertError::Unsupported(_)) => {
+            eprintln!("error: {}: {e}", args.model.display());
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e).with_context(|| format!("converting {}", args.model.display())),
+    };
+
+    let t = Instant::now();
+    let regs = rules.registrations.iter().filter_map(|r| match &r.action {
+        Action::Custom(reg) => Some(&**reg),
+        _ => None,
+    });
+    let lower_options = LowerOptions { fp16_weights: args.fp16_weights, target: args.target, ..LowerOptions::default() }.with_registrations(regs);
+    let model = lower::lower(&dag, &lower_options).with_context(|| format!("lowering {}", args.model.display()))?;
+    let lower_time = t.elapsed();
+
+    let out = args.output.clone().unwrap_or_else(|| args.model.with_extension("mlmodel"));
+    let t = Instant::now();
+    write_model(&out, &model)?;
+    let write = t.elapsed();
+
+    print!("{}", summary(&args, &out, &model, &dag, &rules, start.elapsed()));
+    if args.stats {
+        print!("{}", stats_text(&stats, &Phases { import, rules: rules_time, lower: lower_time, write }));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Layers by kind, custom layers with their classes and the TF nodes they replace.
+fn summary(args: &Args, out: &std::path::Path, model: &mlrewrite::proto::coreml::Model, dag: &TermDag, rules: &Compiled, elapsed: Duration) -> String {
+    use mlrewrite::proto::coreml::model::Type;
+    let layers = match &model.r#type {
+        Some(Type::NeuralNetwork(nn)) => nn.layers.as_slice(),
+        _ => &[],
+    };
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in layers {
+        if let Some(layer) = &l.layer {
+            *kinds.entry(mlrewrite::run::layer_kind(layer)).or_default() += 1;
+        }
+    }
+    let mut s = format!("{} -> {}: {} layers in {} ms\n", args.model.display(), out.display(), layers.len(), elapsed.as_millis());
+    let by_kind: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    s += &format!("  layers: {}\n", by_kind.join(", "));
+    let class_of: BTreeMap<&str, &str> = rules
+        .registrations
+        .iter()
+        .filter_map(|r| match &r.action {
+            Action::Custom(reg) => Some((reg.name.as_str(), reg.class_name.as_str())),
+            _ => None,
+        })
+        .collect();
+    let mut customs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for t in &dag.nodes {
+        if let Node::Custom { reg, .. } = &t.node {
+            let class = class_of.get(&**reg).copied().unwrap_or(&**reg);
+            customs.entry(class).or_default().push(t.origin.as_deref().unwrap_or("?"));
+        }
+    }
+    for (class, nodes) in customs {
+        s += &format!("  custom layer {class} (the app must provide it) replaces: {}\n", nodes.join(", "));
+    }
+    s
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn stats_text(stats: &Stats, p: &Phases) -> String {
+    let sat = &stats.saturation;
+    let mut s = String::from("stats:\n");
+    for (phase, d) in [
+        ("import", p.import),
+        ("rules", p.rules),
+        ("seed", stats.seed),
+        ("saturate", stats.saturate),
+        ("extract", stats.extract),
+        ("lower", p.lower),
+        ("write", p.write),
+    ] {
+        s += &format!("  {phase:<9} {}\n", ms(d));
+    }
+    s += &format!("  seeded TF nodes: {}\n", stats.seeded_nodes);
+    s += &format!("  e-graph: {} e-nodes, {} e-classes after {} iteration(s); {}\n", sat.nodes, sat.classes, sat.iterations, sat.stop);
+    s += &format!("  extracted cost: {:.2}\n", stats.cost);
+    if !sat.applied.is_empty() {
+        let applied: Vec<String> = sat.applied.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        s += &format!("  rules applied: {}\n", applied.join(", "));
+    }
+    s
+}

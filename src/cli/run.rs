@@ -1,0 +1,214 @@
+//! `mlrewrite run`: runs a Core ML Neural Network model on `.npz` inputs with the reference
+//! interpreter, optionally writes the outputs and compares them with golden arrays.
+//!
+//! Comparison rule (numpy.allclose): `|a - b| <= atol + rtol * |b|` elementwise, where `b`
+//! is the golden value; two NaNs count as equal. Shapes must be equal exactly: `[1, 10]`
+//! against `[10]` is a mismatch even though the sizes agree. Exit status: 0 when every output
+//! matches, 2 when one does not or has no golden, 1 on errors.
+
+use mlrewrite::run::{lookup, npz, Interpreter, Precision, RunOptions};
+use ndarray::ArrayD;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The Core ML model (.mlmodel, Neural Network type).
+    pub model: PathBuf,
+    /// Inputs: an .npz with one array per model input, named `NAME` or `NAME:0`.
+    #[arg(long)]
+    pub inputs: PathBuf,
+    /// Write the model outputs to this .npz (arrays named after the outputs, f32).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Compare every output with the golden array `NAME` or `NAME:0` of this .npz.
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
+    /// Relative tolerance of the comparison.
+    #[arg(long, default_value_t = 1e-3)]
+    pub rtol: f64,
+    /// Absolute tolerance of the comparison.
+    #[arg(long, default_value_t = 1e-4)]
+    pub atol: f64,
+    /// Print each layer's output shapes and checksums (sum, sum of magnitudes).
+    #[arg(long)]
+    pub trace: bool,
+    /// Compute in f64 instead of f32.
+    #[arg(long)]
+    pub f64: bool,
+    /// Also compare goldens that name inner blobs of the model (same shape only).
+    #[arg(long)]
+    pub probes: bool,
+}
+
+/// Per-array comparison figures.
+struct Diff {
+    max_abs: f64,
+    max_rel: f64,
+    bad: usize,
+}
+
+fn diff(got: &ArrayD<f32>, want: &ArrayD<f32>, rtol: f64, atol: f64) -> Diff {
+    let mut d = Diff { max_abs: 0.0, max_rel: 0.0, bad: 0 };
+    for (&a, &b) in got.iter().zip(want.iter()) {
+        let (a, b) = (a as f64, b as f64);
+        if a.is_nan() && b.is_nan() {
+            continue;
+        }
+        let e = (a - b).abs();
+        let e = if e.is_nan() { f64::INFINITY } else { e };
+        d.max_abs = d.max_abs.max(e);
+        if b != 0.0 {
+            d.max_rel = d.max_rel.max(e / b.abs());
+        } else if e > 0.0 {
+            d.max_rel = f64::INFINITY;
+        }
+        if e > atol + rtol * b.abs() {
+            d.bad += 1;
+        }
+    }
+    d
+}
+
+fn fmt_shape(s: &[usize]) -> String {
+    format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let model = mlrewrite::lower::mlmodel::read_model(&args.model)?;
+    let given = npz::read_npz(&args.inputs)?;
+    let goldens = match &args.compare {
+        Some(p) => Some(npz::read_npz(p)?),
+        None => None,
+    };
+    let mut options = RunOptions {
+        precision: if args.f64 { Precision::F64 } else { Precision::F32 },
+        missing_kernel_hint: "; the mlrewrite binary has no custom-layer kernels compiled in \
+                              (register one with mlrewrite::run::RunOptions::custom_kernels)"
+            .into(),
+        ..Default::default()
+    };
+    // Probe candidates: golden names that are neither outputs nor inputs.
+    let io: BTreeSet<String> = {
+        let probe = Interpreter::new(&model, RunOptions::default())?;
+        probe.input_names().iter().chain(probe.output_names().iter()).map(|s| s.to_string()).collect()
+    };
+    if args.probes {
+        if let Some(g) = &goldens {
+            for k in g.keys() {
+                let name = k.strip_suffix(":0").unwrap_or(k);
+                if !io.contains(name) {
+                    options.keep_blobs.insert(name.to_string());
+                }
+            }
+        }
+    }
+    let interp = Interpreter::new(&model, options)?;
+    let mut inputs = BTreeMap::new();
+    for name in interp.input_names() {
+        match lookup(&given, name) {
+            Some((_, a)) => {
+                inputs.insert(name.to_string(), a.clone());
+            }
+            None => anyhow::bail!(
+                "{} has no array for model input `{name}` (looked for `{name}` and `{name}:0`; it has {})",
+                args.inputs.display(),
+                given.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+    let trace = args.trace;
+    let outputs = interp.run_traced(inputs, &mut |e| {
+        if trace {
+            for (name, shape, sum, abs) in &e.outputs {
+                println!("[{:4}] {} `{}` -> `{}` {} sum={:.6e} abs={:.6e}", e.index, e.kind, e.layer, name, fmt_shape(shape), sum, abs);
+            }
+        }
+    })?;
+    let output_names: Vec<String> = interp.output_names().iter().map(|s| s.to_string()).collect();
+    if let Some(path) = &args.out {
+        let only: BTreeMap<String, ArrayD<f32>> =
+            outputs.iter().filter(|(k, _)| output_names.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        npz::write_npz(path, &only)?;
+    }
+    let Some(goldens) = goldens else {
+        if args.out.is_none() && !trace {
+            for name in &output_names {
+                if let Some(a) = outputs.get(name) {
+                    println!("output `{name}`: shape {}", fmt_shape(a.shape()));
+                }
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut failed = 0;
+    let mut used = BTreeSet::new();
+    let check = |kind: &str, name: &str, got: &ArrayD<f32>, gname: &str, want: &ArrayD<f32>, failed: &mut usize| {
+        if got.shape() != want.shape() {
+            *failed += 1;
+            println!(
+                "{kind} `{name}`: FAIL shape mismatch: got {}, golden `{gname}` has {}",
+                fmt_shape(got.shape()),
+                fmt_shape(want.shape())
+            );
+            return;
+        }
+        let d = diff(got, want, args.rtol, args.atol);
+        let verdict = if d.bad == 0 { "ok" } else { "FAIL" };
+        if d.bad > 0 {
+            *failed += 1;
+        }
+        println!(
+            "{kind} `{name}`: {verdict} shape {} max_abs_err {:.3e} max_rel_err {:.3e}{}",
+            fmt_shape(got.shape()),
+            d.max_abs,
+            d.max_rel,
+            if d.bad > 0 { format!(" ({} of {} values beyond atol {} + rtol {})", d.bad, got.len(), args.atol, args.rtol) } else { String::new() }
+        );
+    };
+    for name in &output_names {
+        let Some(got) = outputs.get(name) else { continue };
+        match lookup(&goldens, name) {
+            Some((gname, want)) => {
+                used.insert(gname.clone());
+                check("output", name, got, gname, want, &mut failed);
+            }
+            None => {
+                failed += 1;
+                println!("output `{name}`: FAIL no golden array (looked for `{name}` and `{name}:0`)");
+            }
+        }
+    }
+    let mut probes_compared = 0;
+    for (gname, want) in &goldens {
+        if used.contains(gname) {
+            continue;
+        }
+        let name = gname.strip_suffix(":0").unwrap_or(gname);
+        if io.contains(name) {
+            println!("golden `{gname}`: not compared (a model input)");
+        } else if let Some(got) = outputs.get(name).filter(|_| args.probes) {
+            if got.shape() == want.shape() {
+                probes_compared += 1;
+                check("probe", name, got, gname, want, &mut failed);
+            } else {
+                println!(
+                    "golden `{gname}`: not compared (inner blob `{name}` has shape {}, golden {})",
+                    fmt_shape(got.shape()),
+                    fmt_shape(want.shape())
+                );
+            }
+        } else {
+            println!("golden `{gname}`: not compared (matches no model output)");
+        }
+    }
+    let total = output_names.len() + probes_compared;
+    if failed == 0 {
+        println!("PASS: {total} compared within rtol {} atol {}", args.rtol, args.atol);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("FAIL: {failed} of {total} compared arrays differ (rtol {} atol {})", args.rtol, args.atol);
+        Ok(ExitCode::from(2))
+    }
+}

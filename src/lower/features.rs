@@ -1,0 +1,60 @@
+//! Model inputs and outputs as `FeatureDescription`s with multi-array types.
+//!
+//! Element types: Neural Network layers compute in floating point, and coremltools 8.3 declares
+//! every NN output `FLOAT32` — even TopKV2's int32 indices (`topk_static*.mlmodel` in the
+//! corpus). We mirror that: outputs are always `FLOAT32` (an integer output holds exact
+//! integers up to 2^24). Inputs keep their kind: float placeholders are `FLOAT32`, integer and
+//! bool placeholders `INT32`, which Core ML converts to float on entry.
+//!
+//! Shapes: an input with every dim known declares that shape. An input with unknown dims
+//! declares a default shape (1 for each unknown dim) plus a `shapeRange` (known dims fixed,
+//! unknown dims `[1, unbounded)`), as coremltools' flexible shapes do; an input of unknown
+//! rank is an error. Outputs declare their shape when every dim is known and no shape
+//! otherwise (coremltools declares none; Core ML does not need one).
+
+use super::error::LowerError;
+use crate::ir::{DType, Dim, Shape};
+use crate::proto::coreml::array_feature_type::{ArrayDataType, ShapeFlexibility, ShapeRange};
+use crate::proto::coreml::feature_type::Type;
+use crate::proto::coreml::{ArrayFeatureType, FeatureDescription, FeatureType, SizeRange};
+
+fn array_feature(name: &str, array: ArrayFeatureType) -> FeatureDescription {
+    FeatureDescription { name: name.into(), r#type: Some(FeatureType { r#type: Some(Type::MultiArrayType(array)), ..Default::default() }), ..Default::default() }
+}
+
+fn check_numeric(role: &'static str, name: &str, dtype: DType) -> Result<(), LowerError> {
+    if dtype.is_float() || dtype.is_integer() || dtype == DType::Bool {
+        Ok(())
+    } else {
+        Err(LowerError::UnsupportedDType { role, name: name.into(), dtype: format!("{dtype:?}") })
+    }
+}
+
+/// The description of a model input.
+pub fn input_feature(name: &str, dtype: DType, shape: &Shape) -> Result<FeatureDescription, LowerError> {
+    check_numeric("input", name, dtype)?;
+    let data_type = if dtype.is_float() { ArrayDataType::Float32 } else { ArrayDataType::Int32 };
+    let Some(dims) = shape.dims() else {
+        return Err(LowerError::UnknownInputRank { name: name.into() });
+    };
+    let default: Vec<i64> = dims.iter().map(|d| d.known().map_or(1, |n| n as i64)).collect();
+    let flexible = dims.iter().any(|d| !matches!(d, Dim::Known(_)));
+    let shape_flexibility = flexible.then(|| {
+        let size_ranges = dims
+            .iter()
+            .map(|d| match d.known() {
+                Some(n) => SizeRange { lower_bound: n, upper_bound: n as i64 },
+                None => SizeRange { lower_bound: 1, upper_bound: -1 },
+            })
+            .collect();
+        ShapeFlexibility::ShapeRange(ShapeRange { size_ranges })
+    });
+    Ok(array_feature(name, ArrayFeatureType { shape: default, data_type: data_type.into(), shape_flexibility, ..Default::default() }))
+}
+
+/// The description of a model output.
+pub fn output_feature(name: &str, dtype: DType, shape: &Shape) -> Result<FeatureDescription, LowerError> {
+    check_numeric("output", name, dtype)?;
+    let shape = shape.as_known().map(|d| d.into_iter().map(|n| n as i64).collect()).unwrap_or_default();
+    Ok(array_feature(name, ArrayFeatureType { shape, data_type: ArrayDataType::Float32.into(), ..Default::default() }))
+}

@@ -1,0 +1,237 @@
+//! The rewrite half of `mlrewrite convert`: seed the e-graph from the IR, saturate it with the
+//! rules, extract the cheapest program and hand it over as a [`TermDag`].
+//!
+//! It owns the choice of extraction roots (graph outputs, the tensors asked for with
+//! `--outputs`, every placeholder) and the one error users meet most: TF ops that no rule
+//! converts, listed all at once with the nodes using them.
+
+use super::analysis::TfAnalysis;
+use super::cost::LayerCount;
+use super::extract::extract_dag;
+use super::lang::Node;
+use super::saturate::{saturate, Limits, SaturationReport, StopReason};
+use super::seed::{seed, SeedError, Seeded};
+use super::term::{Term, TermDag, TermInput, TermOutput};
+use crate::ir::{self, DType, Graph, Outlet, Shape, ShapeRegistry};
+use crate::rules::load::{Compiled, RulesError};
+use egg::{Id, Language};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How to convert.
+#[derive(Debug, Clone, Default)]
+pub struct ConvertOptions {
+    pub limits: Limits,
+    /// Extra model outputs: TF tensors (`block_5_add/add`, `TopKV2:1`), in TF's layout.
+    pub outputs: Vec<String>,
+}
+
+/// What the rewrite phases did and how long they took.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    pub seed: Duration,
+    pub saturate: Duration,
+    pub extract: Duration,
+    /// TF nodes seeded (those the outputs depend on, plus placeholders).
+    pub seeded_nodes: usize,
+    pub saturation: SaturationReport,
+    /// Cost of the extracted program (see [`super::cost`]).
+    pub cost: f64,
+}
+
+/// TF ops with neither a composite nor a registration, with the nodes using them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unsupported {
+    /// Op -> node names, sorted.
+    pub ops: BTreeMap<String, Vec<String>>,
+    /// Set when a budget stopped saturation: more rules might have applied.
+    pub stopped_early: Option<StopReason>,
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} TensorFlow op(s) have no conversion to Core ML layers:", self.ops.len())?;
+        for (op, nodes) in &self.ops {
+            let shown: Vec<&str> = nodes.iter().take(5).map(String::as_str).collect();
+            let more = if nodes.len() > shown.len() { format!(", and {} more", nodes.len() - shown.len()) } else { String::new() };
+            writeln!(f, "  {op} ({} node{}): {}{more}", nodes.len(), if nodes.len() == 1 { "" } else { "s" }, shown.join(", "))?;
+        }
+        if let Some(stop) = &self.stopped_early {
+            writeln!(f, "note: saturation stopped early ({stop}); raising --node-limit, --iter-limit or --time-limit may let more rules apply")?;
+        }
+        write!(
+            f,
+            "help: add a rule rewriting each op into NN layers, or a `custom` registration mapping it to a custom layer, \
+             in a .rules file of a directory passed with --rules (see docs/rules.md); \
+             `mlrewrite explain MODEL.pb` shows which rules came close and why they did not apply"
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    #[error("--outputs: no tensor `{name}` in the graph{hint}")]
+    UnknownTensor { name: String, hint: String },
+    #[error("output `{name}` has no known dtype")]
+    UnknownOutputDType { name: String },
+    #[error("the graph has no outputs (every node is consumed by another)")]
+    NoOutputs,
+    #[error("{0}")]
+    Unsupported(Unsupported),
+}
+
+/// A requested model output.
+struct Root {
+    name: String,
+    outlet: Outlet,
+}
+
+/// Resolves `name`, `name:0` or `name:i` to an outlet of `graph`.
+fn resolve(graph: &Graph, tensor: &str) -> Result<Outlet, ConvertError> {
+    let (node, output) = match tensor.rsplit_once(':') {
+        Some((n, i)) if !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()) => (n, i.parse::<usize>().unwrap_or(usize::MAX)),
+        _ => (tensor, 0),
+    };
+    let unknown = |hint: String| ConvertError::UnknownTensor { name: tensor.to_string(), hint };
+    let id = graph.find(node).ok_or_else(|| {
+        let mut near: Vec<(usize, &str)> = graph
+            .node_ids()
+            .map(|id| graph.node(id).name.as_str())
+            .map(|n| (crate::rules::check::edit_distance(n, node), n))
+            .filter(|(d, _)| *d <= 3)
+            .collect();
+        near.sort();
+        unknown(near.first().map(|(_, n)| format!(" (did you mean `{n}`?)")).unwrap_or_default())
+    })?;
+    let n = graph.node(id).outputs.len();
+    if output >= n {
+        return Err(unknown(format!(" (`{node}` has {n} output(s))")));
+    }
+    Ok(Outlet { node: id, output })
+}
+
+/// The model outputs: every graph output, then the extra tensors (without duplicates).
+fn roots(graph: &Graph, extra: &[String]) -> Result<Vec<Root>, ConvertError> {
+    let mut roots: Vec<Root> = vec![];
+    for id in graph.outputs_of_graph() {
+        for output in 0..graph.node(id).outputs.len() {
+            let outlet = Outlet { node: id, output };
+            let name = if output == 0 { graph.node(id).name.clone() } else { graph.outlet_name(outlet) };
+            roots.push(Root { name, outlet });
+        }
+    }
+    if roots.is_empty() {
+        return Err(ConvertError::NoOutputs);
+    }
+    for t in extra {
+        let outlet = resolve(graph, t)?;
+        let name = t.strip_suffix(":0").unwrap_or(t).to_string();
+        if !roots.iter().any(|r| r.outlet == outlet) {
+            roots.push(Root { name, outlet });
+        }
+    }
+    Ok(roots)
+}
+
+/// Converts `graph` (imported and inferred) with `rules`.
+pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Result<(TermDag, Stats), ConvertError> {
+    let roots = roots(graph, &options.outputs)?;
+    let t = Instant::now();
+    let analysis = TfAnalysis::new(Arc::new(ShapeRegistry::tensorflow()));
+    let outlets: Vec<Outlet> = roots.iter().map(|r| r.outlet).collect();
+    let seeded = seed(graph, &outlets, analysis)?;
+    let seed_time = t.elapsed();
+    let seeded_nodes = seeded.nodes.len();
+
+    let t = Instant::now();
+    let rewrites = rules.rewrites::<TfAnalysis>()?;
+    let Seeded { egraph, nodes, outlets: outlet_classes, inputs, origins } = seeded;
+    let (egraph, saturation) = saturate(egraph, &rewrites, &options.limits);
+    let saturate_time = t.elapsed();
+
+    let t = Instant::now();
+    let class_of = |name: &str| outlet_classes.get(name).map(|&c| egraph.find(c));
+    let mut output_classes = vec![];
+    for r in &roots {
+        let class = class_of(&graph.outlet_name(r.outlet)).ok_or_else(|| ConvertError::UnknownTensor { name: r.name.clone(), hint: String::new() })?;
+        output_classes.push(class);
+    }
+    let input_classes: Vec<Id> = inputs.iter().map(|(_, c)| egraph.find(*c)).collect();
+    let all_roots: Vec<Id> = output_classes.iter().chain(&input_classes).copied().collect();
+    let cost_model = LayerCount::new(rules);
+    let extraction = extract_dag(&egraph, &all_roots, &cost_model).map_err(|e| {
+        let mut ops: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for &class in &e.frontier {
+            // The ops to blame: TF nodes of the class that do not just forward the class
+            // itself (an `Identity` a rule merged with its input is not the problem).
+            let blamed: Vec<&str> = egraph[class]
+                .nodes
+                .iter()
+                .filter_map(|n| match n {
+                    Node::Tf { op, args, .. } if !args.iter().any(|&a| egraph.find(a) == class) => Some(&**op),
+                    _ => None,
+                })
+                .collect();
+            let mut found = false;
+            for (name, n) in &nodes {
+                if egraph.find(n.class) == class && blamed.contains(&n.op.as_str()) {
+                    ops.entry(n.op.clone()).or_default().push(name.clone());
+                    found = true;
+                }
+            }
+            if !found {
+                for op in &blamed {
+                    ops.entry(op.to_string()).or_default().push("(built by a rule)".into());
+                }
+            }
+        }
+        for v in ops.values_mut() {
+            v.sort();
+            v.dedup();
+        }
+        let stopped_early = saturation.stop.is_limit().then(|| saturation.stop.clone());
+        ConvertError::Unsupported(Unsupported { ops, stopped_early })
+    })?;
+
+    // Origins: the first TF name of each class.
+    let mut origin: HashMap<Id, &str> = HashMap::new();
+    for (c, name) in &origins {
+        origin.entry(egraph.find(*c)).or_insert(name.as_str());
+    }
+    let mut dag = TermDag::default();
+    let mut index: HashMap<Id, usize> = HashMap::new();
+    for &class in &extraction.order {
+        let node = extraction.choice[&class].clone().map_children(|c| Id::from(index[&egraph.find(c)]));
+        let facts = &egraph[class].data.outputs;
+        let (dtypes, shapes) = if facts.is_empty() {
+            (vec![None], vec![Shape::Unknown])
+        } else {
+            (facts.iter().map(|f| f.dtype).collect(), facts.iter().map(|f| f.shape.clone()).collect())
+        };
+        index.insert(class, dag.nodes.len());
+        dag.nodes.push(Term { node, dtypes, shapes, origin: origin.get(&class).map(|s| s.to_string()) });
+    }
+    for ((name, _), class) in inputs.iter().zip(&input_classes) {
+        let fact = graph.find(name).and_then(|id| graph.node(id).outputs.first()).cloned().unwrap_or_else(ir::Fact::unknown);
+        let dtype = fact.dtype.ok_or_else(|| SeedError::UnknownInputDType { node: name.clone() })?;
+        dag.inputs.push(TermInput { name: name.clone(), term: index[class], dtype, shape: fact.shape });
+    }
+    for (r, class) in roots.iter().zip(&output_classes) {
+        let fact = graph.fact(r.outlet).cloned().unwrap_or_else(ir::Fact::unknown);
+        let data = egraph[*class].data.single();
+        let dtype: DType = fact.dtype.or_else(|| data.and_then(|d| d.dtype)).ok_or_else(|| ConvertError::UnknownOutputDType { name: r.name.clone() })?;
+        let shape = match (&fact.shape, data) {
+            (Shape::Unknown, Some(d)) => d.shape.clone(),
+            (s, _) => s.clone(),
+        };
+        dag.outputs.push(TermOutput { name: r.name.clone(), term: index[class], dtype, shape });
+    }
+    let stats = Stats { seed: seed_time, saturate: saturate_time, extract: t.elapsed(), seeded_nodes, saturation, cost: extraction.cost };
+    Ok((dag, stats))
+}

@@ -1,0 +1,113 @@
+//! Saturation: the compiled rules run on the seeded e-graph with egg's `Runner`, within
+//! explicit budgets (nodes, iterations, time). Hitting a budget is not an error: the e-graph
+//! holds every rewrite found so far, extraction takes the best term in it, and the
+//! [`SaturationReport`] says which budget stopped the run.
+
+use super::analysis::TfAnalysis;
+use super::lang::Node;
+use egg::{EGraph, Rewrite, Runner};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Budgets of one saturation run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Stop when the e-graph has more e-nodes than this.
+    pub nodes: usize,
+    /// Stop after this many iterations (one iteration applies every rule once).
+    pub iterations: usize,
+    pub time: Duration,
+}
+
+impl Default for Limits {
+    /// Generous enough for the corpus models (which saturate in a few iterations), small
+    /// enough that a rule set that loops (`a => f(a)`) stops within seconds.
+    fn default() -> Limits {
+        Limits { nodes: 200_000, iterations: 30, time: Duration::from_secs(20) }
+    }
+}
+
+/// Why saturation stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopReason {
+    /// An iteration found nothing new: every rule that applies has been applied.
+    Saturated,
+    IterationLimit(usize),
+    NodeLimit(usize),
+    TimeLimit(Duration),
+    /// Another reason reported by egg.
+    Other(String),
+}
+
+impl StopReason {
+    /// Whether a budget stopped the run before saturation.
+    pub fn is_limit(&self) -> bool {
+        !matches!(self, StopReason::Saturated)
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::Saturated => f.write_str("saturated"),
+            StopReason::IterationLimit(n) => write!(f, "iteration limit ({n}) reached"),
+            StopReason::NodeLimit(n) => write!(f, "node limit ({n} e-nodes) reached"),
+            StopReason::TimeLimit(t) => write!(f, "time limit ({:.1} s) reached", t.as_secs_f64()),
+            StopReason::Other(m) => write!(f, "stopped: {m}"),
+        }
+    }
+}
+
+/// What a saturation run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaturationReport {
+    pub stop: StopReason,
+    pub iterations: usize,
+    /// E-nodes and e-classes at the end.
+    pub nodes: usize,
+    pub classes: usize,
+    /// Applications per rule that applied at least once, by rule name.
+    pub applied: BTreeMap<String, usize>,
+    pub time: Duration,
+}
+
+/// Runs `rewrites` on `egraph` within `limits`; the e-graph comes back rebuilt.
+pub fn saturate(egraph: EGraph<Node, TfAnalysis>, rewrites: &[Rewrite<Node, TfAnalysis>], limits: &Limits) -> (EGraph<Node, TfAnalysis>, SaturationReport) {
+    let start = Instant::now();
+    let runner = Runner::default()
+        .with_egraph(egraph)
+        .with_node_limit(limits.nodes)
+        .with_iter_limit(limits.iterations)
+        .with_time_limit(limits.time)
+        .run(rewrites);
+    let stop = match &runner.stop_reason {
+        Some(egg::StopReason::Saturated) | None => StopReason::Saturated,
+        // egg reports what it measured; the report names the budget the user set.
+        Some(egg::StopReason::IterationLimit(_)) => StopReason::IterationLimit(limits.iterations),
+        Some(egg::StopReason::NodeLimit(_)) => StopReason::NodeLimit(limits.nodes),
+        Some(egg::StopReason::TimeLimit(_)) => StopReason::TimeLimit(limits.time),
+        Some(egg::StopReason::Other(m)) => StopReason::Other(m.clone()),
+    };
+    let mut applied = BTreeMap::new();
+    for it in &runner.iterations {
+        for (rule, n) in &it.applied {
+            if *n > 0 {
+                *applied.entry(rule.to_string()).or_insert(0) += n;
+            }
+        }
+    }
+    let iterations = runner.iterations.len();
+    let mut egraph = runner.egraph;
+    // A budget can stop the runner between applying and rebuilding.
+    egraph.rebuild();
+    let report = SaturationReport {
+        stop,
+        iterations,
+        nodes: egraph.total_number_of_nodes(),
+        classes: egraph.number_of_classes(),
+        applied,
+        time: start.elapsed(),
+    };
+    (egraph, report)
+}

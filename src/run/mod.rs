@@ -1,0 +1,629 @@
+//! The reference interpreter of Core ML Neural Network models: the oracle every conversion is
+//! judged by, since Core ML itself does not run here.
+//!
+//! It owns the *meaning* of each layer, taken from the comments of Core ML's public
+//! `NeuralNetwork.proto`, and nothing of our own lowering: it reads a decoded [`Model`] and
+//! never looks at how it was made. Layers run in file order; blobs live in a map and are
+//! dropped after their last reader. Kernels live in [`layers`], one file per family.
+//!
+//! Shapes: with `EXACT_ARRAY_MAPPING` (specification 4+) inputs keep their rank. With the
+//! legacy `RANK5_ARRAY_MAPPING`, an input of shape `[C]` becomes `[1,1,C,1,1]` and `[C,H,W]`
+//! becomes `[1,1,C,H,W]`; outputs are reshaped back to their declared shape when the element
+//! counts agree. Legacy layers (convolution, pooling, batchnorm, ...) read the trailing
+//! `[C,H,W]` axes of whatever rank they get and treat leading axes as batch, as the proto says.
+
+pub mod float;
+pub mod layers;
+pub mod npz;
+pub mod util;
+pub mod weights;
+
+pub use float::Float;
+
+use crate::proto::coreml::{
+    model, neural_network_layer::Layer, CustomLayerParams, FeatureDescription, Model, NeuralNetworkLayer,
+    NeuralNetworkPreprocessing,
+};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// An error inside one kernel; the interpreter adds the layer's name and kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelError(pub String);
+
+impl KernelError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        KernelError(msg.into())
+    }
+}
+
+/// `return Err(KernelError(format!(...)))`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! kbail {
+    ($($arg:tt)*) => { return Err($crate::run::KernelError(format!($($arg)*))) };
+}
+
+/// Errors of building or running an [`Interpreter`]. Each names the layer (and its kind) or
+/// the feature it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the model is not a Neural Network (its type is {0}); only neuralNetwork, neuralNetworkClassifier and neuralNetworkRegressor models run")]
+    NotNeuralNetwork(String),
+    #[error("layer {index} `{layer}` has no layer type set")]
+    NoLayerType { index: usize, layer: String },
+    #[error("layer `{layer}` ({kind}) reads blob `{blob}`, which no model input or earlier layer produces")]
+    UndefinedBlob { layer: String, kind: &'static str, blob: String },
+    #[error("model output `{0}` is produced by no layer and is no model input")]
+    OutputNotProduced(String),
+    #[error("layer `{layer}` has kind {kind}, which the interpreter does not support")]
+    UnsupportedLayer { layer: String, kind: &'static str },
+    #[error("no value given for model input `{0}`")]
+    MissingInput(String),
+    #[error("model input `{name}` has shape {got:?}, but the model declares {want:?}")]
+    InputShape { name: String, got: Vec<usize>, want: Vec<i64> },
+    #[error("model input `{name}` has shape {got:?}; with the legacy rank-5 array mapping an input must have rank 1 ([C]), 3 ([C,H,W]) or 5")]
+    Rank5Input { name: String, got: Vec<usize> },
+    #[error("image input `{name}`: {message}")]
+    ImageInput { name: String, message: String },
+    #[error("layer `{layer}` ({kind}): {message}")]
+    Layer { layer: String, kind: &'static str, message: String },
+    #[error("layer `{layer}` is a custom layer of class `{class_name}`, and no kernel is registered for that class{hint}")]
+    NoCustomKernel { layer: String, class_name: String, hint: String },
+}
+
+/// A kernel for a custom layer (`CustomLayerParams`), registered by class name.
+///
+/// Kernels see f64 whatever the run precision, so one implementation serves both.
+pub trait CustomKernel: Send + Sync {
+    /// Computes the layer's outputs, in the order of the layer's `output` list.
+    fn compute(&self, params: &CustomLayerParams, inputs: &[ArrayViewD<'_, f64>]) -> Result<Vec<ArrayD<f64>>, String>;
+}
+
+/// Arithmetic precision of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// f32 everywhere, like Core ML's CPU path.
+    #[default]
+    F32,
+    /// f64 everywhere: tells a kernel bug from round-off.
+    F64,
+}
+
+/// Options of an [`Interpreter`].
+#[derive(Default)]
+pub struct RunOptions {
+    pub precision: Precision,
+    /// Custom-layer kernels by `className`.
+    pub custom_kernels: BTreeMap<String, Box<dyn CustomKernel>>,
+    /// Inner blobs to keep and return besides the model outputs (probes).
+    pub keep_blobs: BTreeSet<String>,
+    /// Said in the error when a custom layer has no kernel (the CLI explains that it has none
+    /// compiled in).
+    pub missing_kernel_hint: String,
+}
+
+/// What [`Interpreter::run_traced`] reports after each layer.
+#[derive(Debug, Clone)]
+pub struct TraceEvent<'a> {
+    pub index: usize,
+    pub layer: &'a str,
+    pub kind: &'static str,
+    /// Per output blob: name, shape, sum of the values and sum of their magnitudes (f64).
+    pub outputs: Vec<(String, Vec<usize>, f64, f64)>,
+}
+
+/// A validated model, ready to run on inputs.
+pub struct Interpreter<'m> {
+    layers: &'m [NeuralNetworkLayer],
+    rank5_mapping: bool,
+    rank4_images: bool,
+    preprocessing: &'m [NeuralNetworkPreprocessing],
+    inputs: &'m [FeatureDescription],
+    /// Model outputs that are arrays (a classifier's label and dictionary outputs are not
+    /// blobs and are not produced here).
+    outputs: Vec<&'m FeatureDescription>,
+    options: RunOptions,
+    /// For each layer, the blobs whose last reader it is (freed after it runs).
+    free_after: Vec<Vec<String>>,
+}
+
+/// The Core ML proto name of a layer kind (`"innerProduct"`, `"softmaxND"`...).
+pub fn layer_kind(layer: &Layer) -> &'static str {
+    layers::kind_name(layer)
+}
+
+impl<'m> Interpreter<'m> {
+    /// Checks that every layer's inputs are produced before use, that model outputs are
+    /// produced, and that every layer kind is supported.
+    pub fn new(model: &'m Model, options: RunOptions) -> Result<Self, RunError> {
+        let (layers, mapping, image_mapping, preprocessing) = match &model.r#type {
+            Some(model::Type::NeuralNetwork(nn)) => {
+                (&nn.layers[..], nn.array_input_shape_mapping, nn.image_input_shape_mapping, &nn.preprocessing[..])
+            }
+            Some(model::Type::NeuralNetworkClassifier(nn)) => {
+                (&nn.layers[..], nn.array_input_shape_mapping, nn.image_input_shape_mapping, &nn.preprocessing[..])
+            }
+            Some(model::Type::NeuralNetworkRegressor(nn)) => {
+                (&nn.layers[..], nn.array_input_shape_mapping, nn.image_input_shape_mapping, &nn.preprocessing[..])
+            }
+            Some(other) => {
+                let name = match other {
+                    model::Type::PipelineClassifier(_) => "pipelineClassifier",
+                    model::Type::PipelineRegressor(_) => "pipelineRegressor",
+                    model::Type::Pipeline(_) => "pipeline",
+                    model::Type::SerializedModel(_) => "serializedModel",
+                    _ => "another model type",
+                };
+                return Err(RunError::NotNeuralNetwork(name.into()));
+            }
+            None => return Err(RunError::NotNeuralNetwork("unset".into())),
+        };
+        let (inputs, outputs) = match &model.description {
+            Some(d) => (&d.input[..], &d.output[..]),
+            None => (&[][..], &[][..]),
+        };
+        let mut defined: BTreeSet<&str> = inputs.iter().map(|f| f.name.as_str()).collect();
+        let mut last_use: HashMap<&str, usize> = HashMap::new();
+        for (i, l) in layers.iter().enumerate() {
+            let Some(kind) = &l.layer else {
+                return Err(RunError::NoLayerType { index: i, layer: l.name.clone() });
+            };
+            let kind_name = layer_kind(kind);
+            if !layers::is_supported(kind) {
+                return Err(RunError::UnsupportedLayer { layer: l.name.clone(), kind: kind_name });
+            }
+            for b in &l.input {
+                if !defined.contains(b.as_str()) {
+                    return Err(RunError::UndefinedBlob { layer: l.name.clone(), kind: kind_name, blob: b.clone() });
+                }
+                last_use.insert(b, i);
+            }
+            for b in &l.output {
+                defined.insert(b);
+            }
+        }
+        let outputs: Vec<&FeatureDescription> = outputs.iter().filter(|o| is_array_feature(o)).collect();
+        for o in &outputs {
+            if !defined.contains(o.name.as_str()) {
+                return Err(RunError::OutputNotProduced(o.name.clone()));
+            }
+        }
+        let keep: BTreeSet<&str> =
+            outputs.iter().map(|o| o.name.as_str()).chain(options.keep_blobs.iter().map(|s| s.as_str())).collect();
+        let mut free_after = vec![Vec::new(); layers.len()];
+        for (blob, i) in last_use {
+            if !keep.contains(blob) {
+                free_after[i].push(blob.to_string());
+            }
+        }
+        for f in &mut free_after {
+            f.sort();
+        }
+        Ok(Interpreter {
+            layers,
+            rank5_mapping: mapping == 0,
+            rank4_images: image_mapping == 1,
+            preprocessing,
+            inputs,
+            outputs,
+            options,
+            free_after,
+        })
+    }
+
+    /// Names of the model inputs, in declaration order.
+    pub fn input_names(&self) -> Vec<&str> {
+        self.inputs.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    /// Names of the model outputs, in declaration order.
+    pub fn output_names(&self) -> Vec<&str> {
+        self.outputs.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    /// Runs the model. Returns every model output (and every kept blob that was produced).
+    pub fn run(&self, inputs: BTreeMap<String, ArrayD<f32>>) -> Result<BTreeMap<String, ArrayD<f32>>, RunError> {
+        self.run_traced(inputs, &mut |_| {})
+    }
+
+    /// [`Interpreter::run`], calling `trace` after each layer.
+    pub fn run_traced(
+        &self,
+        inputs: BTreeMap<String, ArrayD<f32>>,
+        trace: &mut dyn FnMut(&TraceEvent<'_>),
+    ) -> Result<BTreeMap<String, ArrayD<f32>>, RunError> {
+        match self.options.precision {
+            Precision::F32 => self.exec::<f32>(inputs, trace),
+            Precision::F64 => self.exec::<f64>(inputs, trace),
+        }
+    }
+
+    fn feed<T: Float>(&self, inputs: BTreeMap<String, ArrayD<f32>>) -> Result<HashMap<String, ArrayD<T>>, RunError> {
+        let mut given = inputs;
+        let mut blobs = HashMap::new();
+        for f in self.inputs {
+            let Some(a) = given.remove(&f.name) else {
+                return Err(RunError::MissingInput(f.name.clone()));
+            };
+            if let Some(color) = image_color_space(f) {
+                let a = self.image_input(f, a, color)?;
+                blobs.insert(f.name.clone(), a.mapv(T::from_f32));
+                continue;
+            }
+            let declared = declared_shape(f);
+            if let Some(want) = &declared {
+                let got = a.shape();
+                if !want.is_empty() && !has_flexible_shape(f) && (got.len() != want.len() || got.iter().zip(want).any(|(&g, &w)| g as i64 != w)) {
+                    return Err(RunError::InputShape { name: f.name.clone(), got: got.to_vec(), want: want.clone() });
+                }
+            }
+            let a = if self.rank5_mapping { to_rank5(&f.name, a)? } else { a };
+            blobs.insert(f.name.clone(), a.mapv(T::from_f32));
+        }
+        Ok(blobs)
+    }
+
+    fn exec<T: Float>(
+        &self,
+        inputs: BTreeMap<String, ArrayD<f32>>,
+        trace: &mut dyn FnMut(&TraceEvent<'_>),
+    ) -> Result<BTreeMap<String, ArrayD<f32>>, RunError> {
+        let mut blobs = self.feed::<T>(inputs)?;
+        for (i, l) in self.layers.iter().enumerate() {
+            // `new` checked that every layer has a type and its inputs exist.
+            let Some(kind) = &l.layer else { continue };
+            let kind_name = layer_kind(kind);
+            let outs = {
+                let mut ins: Vec<&ArrayD<T>> = Vec::with_capacity(l.input.len());
+                for b in &l.input {
+                    match blobs.get(b) {
+                        Some(a) => ins.push(a),
+                        None => {
+                            return Err(RunError::UndefinedBlob { layer: l.name.clone(), kind: kind_name, blob: b.clone() })
+                        }
+                    }
+                }
+                
+                match kind {
+                    Layer::Custom(p) => self.custom(l, p, &ins)?,
+                    _ => layers::execute(l, kind, &ins).map_err(|e| RunError::Layer {
+                        layer: l.name.clone(),
+                        kind: kind_name,
+                        message: e.0,
+                    })?,
+                }
+            };
+            if outs.len() != l.output.len() {
+                return Err(RunError::Layer {
+                    layer: l.name.clone(),
+                    kind: kind_name,
+                    message: format!("produced {} outputs, but the layer names {}", outs.len(), l.output.len()),
+                });
+            }
+            let mut event = TraceEvent { index: i, layer: &l.name, kind: kind_name, outputs: Vec::new() };
+            for (name, a) in l.output.iter().zip(outs) {
+                let (sum, abs) = a.iter().fold((0.0, 0.0), |(s, m), &v| (s + v.to_f64(), m + v.to_f64().abs()));
+                event.outputs.push((name.clone(), a.shape().to_vec(), sum, abs));
+                blobs.insert(name.clone(), a);
+            }
+            trace(&event);
+            for b in &self.free_after[i] {
+                blobs.remove(b);
+            }
+        }
+        let mut result = BTreeMap::new();
+        for f in &self.outputs {
+            let Some(a) = blobs.remove(&f.name) else {
+                return Err(RunError::OutputNotProduced(f.name.clone()));
+            };
+            let mut a = a.mapv(|v| v.to_f64() as f32);
+            if self.rank5_mapping {
+                if let Some(shape) = declared_shape(f) {
+                    let shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+                    if !shape.is_empty() && shape.iter().product::<usize>() == a.len() {
+                        if let Ok(r) = a.clone().into_shape_with_order(IxDyn(&shape)) {
+                            a = r;
+                        }
+                    }
+                }
+            }
+            result.insert(f.name.clone(), a);
+        }
+        for k in &self.options.keep_blobs {
+            if let Some(a) = blobs.get(k) {
+                result.entry(k.clone()).or_insert_with(|| a.mapv(|v| v.to_f64() as f32));
+            }
+        }
+        Ok(result)
+    }
+
+    /// An image input given as `[C,H,W]` or `[1,C,H,W]` pixel values (C = 3 in the model's
+    /// color order, or 1 for grayscale): applies the network's preprocessing for it (scaler:
+    /// `channelScale * x + bias of the channel`; mean image: `x - mean`), then maps it to
+    /// `[1,1,C,H,W]` (RANK5_IMAGE_MAPPING) or `[1,C,H,W]` (RANK4_IMAGE_MAPPING).
+    fn image_input(&self, f: &FeatureDescription, a: ArrayD<f32>, color: i32) -> Result<ArrayD<f32>, RunError> {
+        use crate::proto::coreml::image_feature_type::ColorSpace;
+        use crate::proto::coreml::neural_network_preprocessing::Preprocessor;
+        let bad = |why: String| RunError::ImageInput { name: f.name.clone(), message: why };
+        let s = a.shape().to_vec();
+        let chw = match s.len() {
+            3 => [s[0], s[1], s[2]],
+            4 if s[0] == 1 => [s[1], s[2], s[3]],
+            _ => return Err(bad(format!("expected [C,H,W] or [1,C,H,W], got {s:?}"))),
+        };
+        let mut a = a.into_shape_with_order(IxDyn(&chw)).map_err(|e| bad(e.to_string()))?;
+        for p in self.preprocessing.iter().filter(|p| p.feature_name == f.name || (p.feature_name.is_empty() && self.inputs.len() == 1)) {
+            match &p.preprocessor {
+                Some(Preprocessor::Scaler(sc)) => {
+                    let biases: Vec<f32> = if color == ColorSpace::Bgr as i32 {
+                        vec![sc.blue_bias, sc.green_bias, sc.red_bias]
+                    } else if color == ColorSpace::Rgb as i32 {
+                        vec![sc.red_bias, sc.green_bias, sc.blue_bias]
+                    } else {
+                        vec![sc.gray_bias]
+                    };
+                    if biases.len() != chw[0] {
+                        return Err(bad(format!("{} channels, but the color space has {}", chw[0], biases.len())));
+                    }
+                    for (c, mut plane) in a.axis_iter_mut(ndarray::Axis(0)).enumerate() {
+                        let b = biases[c];
+                        plane.mapv_inplace(|v| sc.channel_scale * v + b);
+                    }
+                }
+                Some(Preprocessor::MeanImage(m)) => {
+                    if m.mean_image.len() != a.len() {
+                        return Err(bad(format!("mean image has {} values, the image {}", m.mean_image.len(), a.len())));
+                    }
+                    for (v, m) in a.iter_mut().zip(&m.mean_image) {
+                        *v -= m;
+                    }
+                }
+                None => {}
+            }
+        }
+        let shape: Vec<usize> = if self.rank4_images { vec![1, chw[0], chw[1], chw[2]] } else { vec![1, 1, chw[0], chw[1], chw[2]] };
+        a.into_shape_with_order(IxDyn(&shape)).map_err(|e| bad(e.to_string()))
+    }
+
+    fn custom<T: Float>(
+        &self,
+        l: &NeuralNetworkLayer,
+        p: &CustomLayerParams,
+        ins: &[&ArrayD<T>],
+    ) -> Result<Vec<ArrayD<T>>, RunError> {
+        let Some(kernel) = self.options.custom_kernels.get(&p.class_name) else {
+            return Err(RunError::NoCustomKernel {
+                layer: l.name.clone(),
+                class_name: p.class_name.clone(),
+                hint: self.options.missing_kernel_hint.clone(),
+            });
+        };
+        let owned: Vec<ArrayD<f64>> = ins.iter().map(|a| a.mapv(|v| v.to_f64())).collect();
+        let views: Vec<ArrayViewD<'_, f64>> = owned.iter().map(|a| a.view()).collect();
+        let outs = kernel.compute(p, &views).map_err(|message| RunError::Layer {
+            layer: l.name.clone(),
+            kind: "custom",
+            message: format!("kernel for class `{}`: {message}", p.class_name),
+        })?;
+        Ok(outs.into_iter().map(|a| a.mapv(T::from_f64)).collect())
+    }
+}
+
+fn declared_shape(f: &FeatureDescription) -> Option<Vec<i64>> {
+    use crate::proto::coreml::feature_type::Type;
+    match f.r#type.as_ref()?.r#type.as_ref()? {
+        Type::MultiArrayType(a) => Some(a.shape.clone()),
+        _ => None,
+    }
+}
+
+/// The color space of an image input, or `None` for other features.
+fn image_color_space(f: &FeatureDescription) -> Option<i32> {
+    use crate::proto::coreml::feature_type::Type;
+    match f.r#type.as_ref()?.r#type.as_ref()? {
+        Type::ImageType(i) => Some(i.color_space),
+        _ => None,
+    }
+}
+
+/// Array outputs (and untyped ones) are blobs; string, int64, dictionary outputs of a
+/// classifier are not.
+fn is_array_feature(f: &FeatureDescription) -> bool {
+    use crate::proto::coreml::feature_type::Type;
+    matches!(f.r#type.as_ref().and_then(|t| t.r#type.as_ref()), None | Some(Type::MultiArrayType(_)) | Some(Type::DoubleType(_)))
+}
+
+fn has_flexible_shape(f: &FeatureDescription) -> bool {
+    use crate::proto::coreml::feature_type::Type;
+    matches!(
+        f.r#type.as_ref().and_then(|t| t.r#type.as_ref()),
+        Some(Type::MultiArrayType(a)) if a.shape_flexibility.is_some()
+    )
+}
+
+/// Legacy rank-5 input mapping: `[C]` → `[1,1,C,1,1]`, `[C,H,W]` → `[1,1,C,H,W]`.
+fn to_rank5(name: &str, a: ArrayD<f32>) -> Result<ArrayD<f32>, RunError> {
+    let s = a.shape().to_vec();
+    let shape = match s.len() {
+        1 => vec![1, 1, s[0], 1, 1],
+        3 => vec![1, 1, s[0], s[1], s[2]],
+        5 => s.clone(),
+        _ => return Err(RunError::Rank5Input { name: name.into(), got: s }),
+    };
+    let got = a.shape().to_vec();
+    a.into_shape_with_order(IxDyn(&shape)).map_err(|_| RunError::Rank5Input { name: name.into(), got })
+}
+
+/// Finds the array for feature `name` in a map keyed by TensorFlow tensor names: `name`
+/// itself, else `name:0`.
+pub fn lookup<'a, V>(map: &'a BTreeMap<String, V>, name: &str) -> Option<(&'a String, &'a V)> {
+    map.get_key_value(name).or_else(|| map.get_key_value(&format!("{name}:0")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::coreml::{
+        feature_type, neural_network_layer::Layer, ActivationParams, ActivationReLu, ArrayFeatureType, FeatureType,
+        InnerProductLayerParams, ModelDescription, NeuralNetwork, WeightParams,
+    };
+
+    fn feature(name: &str, shape: &[i64]) -> FeatureDescription {
+        FeatureDescription {
+            name: name.into(),
+            r#type: Some(FeatureType {
+                r#type: Some(feature_type::Type::MultiArrayType(ArrayFeatureType { shape: shape.to_vec(), ..Default::default() })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn relu(name: &str, input: &str, output: &str) -> NeuralNetworkLayer {
+        NeuralNetworkLayer {
+            name: name.into(),
+            input: vec![input.into()],
+            output: vec![output.into()],
+            layer: Some(Layer::Activation(ActivationParams {
+                nonlinearity_type: Some(crate::proto::coreml::activation_params::NonlinearityType::ReLu(ActivationReLu {})),
+            })),
+            ..Default::default()
+        }
+    }
+
+    fn model(layers: Vec<NeuralNetworkLayer>, outputs: &[&str], mapping: i32) -> Model {
+        Model {
+            specification_version: 4,
+            description: Some(ModelDescription {
+                input: vec![feature("x", &[2])],
+                output: outputs.iter().map(|o| feature(o, &[])).collect(),
+                ..Default::default()
+            }),
+            r#type: Some(model::Type::NeuralNetwork(NeuralNetwork { layers, array_input_shape_mapping: mapping, ..Default::default() })),
+            ..Default::default()
+        }
+    }
+
+    fn input(v: &[f32]) -> BTreeMap<String, ArrayD<f32>> {
+        let mut m = BTreeMap::new();
+        m.insert("x".to_string(), ndarray::Array1::from(v.to_vec()).into_dyn());
+        m
+    }
+
+    #[test]
+    fn runs_layers_in_order_and_frees_nothing_it_returns() {
+        // relu(relu(x)) with the inner blob kept as a probe: [-1, 2] -> [0, 2].
+        let m = model(vec![relu("a", "x", "h"), relu("b", "h", "y")], &["y"], 1);
+        let opts = RunOptions { keep_blobs: ["h".to_string()].into(), ..Default::default() };
+        let out = Interpreter::new(&m, opts).unwrap().run(input(&[-1.0, 2.0])).unwrap();
+        assert_eq!(out["y"].as_slice().unwrap(), &[0.0, 2.0]);
+        assert_eq!(out["h"].as_slice().unwrap(), &[0.0, 2.0]);
+    }
+
+    #[test]
+    fn validation_names_the_layer_and_the_blob() {
+        let m = model(vec![relu("a", "nowhere", "y")], &["y"], 1);
+        let err = Interpreter::new(&m, RunOptions::default()).err().unwrap().to_string();
+        assert_eq!(err, "layer `a` (activation) reads blob `nowhere`, which no model input or earlier layer produces");
+        let m = model(vec![relu("a", "x", "h")], &["y"], 1);
+        let err = Interpreter::new(&m, RunOptions::default()).err().unwrap().to_string();
+        assert_eq!(err, "model output `y` is produced by no layer and is no model input");
+    }
+
+    #[test]
+    fn unsupported_kind_is_named_at_validation() {
+        let mut l = relu("branchy", "x", "y");
+        l.layer = Some(Layer::Branch(Default::default()));
+        let err = Interpreter::new(&model(vec![l], &["y"], 1), RunOptions::default()).err().unwrap().to_string();
+        assert_eq!(err, "layer `branchy` has kind branch, which the interpreter does not support");
+    }
+
+    #[test]
+    fn kernel_errors_name_layer_and_kind_and_quantized_weights_are_refused() {
+        let l = NeuralNetworkLayer {
+            name: "fc".into(),
+            input: vec!["x".into()],
+            output: vec!["y".into()],
+            layer: Some(Layer::InnerProduct(InnerProductLayerParams {
+                input_channels: 2,
+                output_channels: 1,
+                weights: Some(WeightParams {
+                    raw_value: vec![1, 2].into(),
+                    quantization: Some(Default::default()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let err = Interpreter::new(&model(vec![l], &["y"], 1), RunOptions::default()).unwrap().run(input(&[1.0, 2.0]));
+        let err = err.unwrap_err().to_string();
+        assert!(err.starts_with("layer `fc` (innerProduct): weights: quantized weights are not supported"), "{err}");
+    }
+
+    #[test]
+    fn rank5_mapping_expands_inputs_and_restores_declared_output_shape() {
+        // [C] = [2] is fed as [1,1,2,1,1]; the output is declared [2] and reshaped back.
+        let mut m = model(vec![relu("a", "x", "y")], &["y"], 0);
+        if let Some(d) = &mut m.description {
+            d.output[0] = feature("y", &[2]);
+        }
+        let out = Interpreter::new(&m, RunOptions::default()).unwrap().run(input(&[-3.0, 4.0])).unwrap();
+        assert_eq!(out["y"].shape(), &[2]);
+        let err = Interpreter::new(&m, RunOptions::default()).unwrap().run({
+            let mut i = BTreeMap::new();
+            i.insert("x".to_string(), ndarray::Array2::<f32>::zeros((1, 2)).into_dyn());
+            i
+        });
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn image_input_gets_its_scaler_and_classifier_labels_are_skipped() {
+        use crate::proto::coreml::{
+            neural_network_preprocessing::Preprocessor, ImageFeatureType, NeuralNetworkClassifier, NeuralNetworkImageScaler,
+        };
+        let image = FeatureDescription {
+            name: "img".into(),
+            r#type: Some(FeatureType {
+                r#type: Some(feature_type::Type::ImageType(ImageFeatureType { width: 1, height: 1, color_space: 20, ..Default::default() })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let label = FeatureDescription {
+            name: "label".into(),
+            r#type: Some(FeatureType { r#type: Some(feature_type::Type::StringType(Default::default())), ..Default::default() }),
+            ..Default::default()
+        };
+        let m = Model {
+            specification_version: 4,
+            description: Some(ModelDescription { input: vec![image], output: vec![label, feature("y", &[])], ..Default::default() }),
+            r#type: Some(model::Type::NeuralNetworkClassifier(NeuralNetworkClassifier {
+                layers: vec![relu("a", "img", "y")],
+                preprocessing: vec![NeuralNetworkPreprocessing {
+                    feature_name: "img".into(),
+                    preprocessor: Some(Preprocessor::Scaler(NeuralNetworkImageScaler {
+                        channel_scale: 2.0,
+                        red_bias: 1.0,
+                        green_bias: -10.0,
+                        blue_bias: 3.0,
+                        gray_bias: 0.0,
+                    })),
+                }],
+                image_input_shape_mapping: 1,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let interp = Interpreter::new(&m, RunOptions::default()).unwrap();
+        assert_eq!(interp.output_names(), vec!["y"]);
+        let mut i = BTreeMap::new();
+        i.insert("img".to_string(), ArrayD::from_shape_vec(IxDyn(&[3, 1, 1]), vec![1.0f32, 1.0, 1.0]).unwrap());
+        // RGB: [2*1+1, 2*1-10, 2*1+3] = [3, -8, 5], relu -> [3, 0, 5], RANK4 mapping [1,3,1,1].
+        let out = interp.run(i).unwrap();
+        assert_eq!(out["y"].shape(), &[1, 3, 1, 1]);
+        assert_eq!(out["y"].iter().copied().collect::<Vec<_>>(), vec![3.0, 0.0, 5.0]);
+    }
+}
