@@ -1,12 +1,14 @@
-//! Survey: converts every fixture and corpus graph to a TermDag and prints layer counts or the
-//! unsupported ops (development aid for the rule library).
+//! Survey for rule authors: converts each graph given on the command line to a `TermDag` and
+//! prints its layers by kind (before lowering) or the unsupported ops.
+//!
+//! `cargo run --example convert_survey -- tests/fixtures/*.pb ../shared/corpus/*.pb`
 use mlrewrite::ir::{self, ShapeRegistry};
 use mlrewrite::rewrite::{convert, lang::Node, ConvertOptions};
 use mlrewrite::rules::load::{LoadOptions, RuleSet};
 use std::collections::BTreeMap;
 
 fn main() {
-    let rules = RuleSet::load(&LoadOptions::default()).unwrap().compile().unwrap();
+    let rules = RuleSet::load(&LoadOptions::default()).and_then(|r| r.compile()).expect("the standard rules load");
     let mut paths: Vec<_> = std::env::args().skip(1).map(std::path::PathBuf::from).collect();
     paths.sort();
     for p in paths {

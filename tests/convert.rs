@@ -122,6 +122,7 @@ const CORPUS: &[(&str, bool, Option<usize>)] = &[
     ("hard_swish", false, Some(7)),
     ("layer_norm", false, Some(11)),
     ("matrix_det", true, None),
+    ("mobilenet_v2_035", false, Some(211)),
     ("small_cnn", false, Some(14)),
     ("topk_static", false, Some(1)),
 ];

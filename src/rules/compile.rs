@@ -99,10 +99,16 @@ impl fmt::Display for MatchFailure {
 
 struct Tracker {
     best: Option<MatchFailure>,
+    /// Off while saturating: failures are only explained on demand (`try_class`), and
+    /// describing them (formatting every node of a class) would dominate the search.
+    enabled: bool,
 }
 
 impl Tracker {
     fn fail(&mut self, path: &[usize], reason: FailReason) {
+        if !self.enabled {
+            return;
+        }
         let f = MatchFailure { path: path.to_vec(), reason };
         if self.best.as_ref().is_none_or(|b| f.depth() > b.depth()) {
             self.best = Some(f);
@@ -364,7 +370,11 @@ impl CompiledRule {
 
     /// Every binding of the pattern (attributes included) on `class`, at most `limit`.
     pub fn match_pattern<N: Analysis<Node>>(&self, egraph: &EGraph<Node, N>, class: Id, limit: usize) -> (Vec<Bindings>, Option<MatchFailure>) {
-        let mut t = Tracker { best: None };
+        self.match_tracked(egraph, class, limit, true)
+    }
+
+    fn match_tracked<N: Analysis<Node>>(&self, egraph: &EGraph<Node, N>, class: Id, limit: usize, explain: bool) -> (Vec<Bindings>, Option<MatchFailure>) {
+        let mut t = Tracker { best: None, enabled: explain };
         let mut out = match_pat(egraph, &self.lhs, class, &mut vec![], Bindings::default(), &mut t);
         out.truncate(limit);
         (out, t.best)
@@ -377,7 +387,7 @@ impl CompiledRule {
         N::Data: ClassData,
     {
         let (matches, fail) = self.match_pattern(egraph, class, usize::MAX);
-        let mut t = Tracker { best: fail };
+        let mut t = Tracker { best: fail, enabled: true };
         let facts = EGraphFacts(egraph);
         let mut ok = vec![];
         for b in matches {
@@ -460,11 +470,11 @@ impl CompiledRule {
         N::Data: ClassData,
     {
         let class = egraph.find(class);
-        let (matches, _) = self.match_pattern(egraph, class, usize::MAX);
+        let (matches, _) = self.match_tracked(egraph, class, usize::MAX, false);
         let mut plans = vec![];
         {
             let facts = EGraphFacts(&*egraph);
-            let mut t = Tracker { best: None };
+            let mut t = Tracker { best: None, enabled: false };
             let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
             for m in matches {
                 if done.contains(&(class, m.clone())) {
@@ -649,7 +659,7 @@ fn match_pat<N: Analysis<Node>>(egraph: &EGraph<Node, N>, p: &Pattern, class: Id
                     }
                 }
             }
-            if !any {
+            if !any && t.enabled {
                 t.fail(path, FailReason::NoOp { expected: format!("output .{index}"), found: describe_class(egraph, class) });
             }
             out
@@ -700,7 +710,7 @@ fn match_pat<N: Analysis<Node>>(egraph: &EGraph<Node, N>, p: &Pattern, class: Id
                 }
                 out.extend(envs);
             }
-            if !any {
+            if !any && t.enabled {
                 t.fail(path, FailReason::NoOp { expected: format!("{} with {} input(s)", o.op.name, o.args.len()), found: describe_class(egraph, class) });
             }
             out
@@ -773,7 +783,7 @@ where
     N::Data: ClassData,
 {
     fn search_eclass_with_limit(&self, egraph: &EGraph<Node, N>, eclass: Id, limit: usize) -> Option<SearchMatches<'_, Node>> {
-        let (ms, _) = self.0.match_pattern(egraph, eclass, limit);
+        let (ms, _) = self.0.match_tracked(egraph, eclass, limit, false);
         if ms.is_empty() {
             return None;
         }
