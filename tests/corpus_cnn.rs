@@ -66,7 +66,7 @@ fn convert_and_compare(dir: &Path, name: &str, extra: &[&str], tag: &str) -> Mod
     let pb = dir.join(format!("{name}.pb"));
     let npz = dir.join(format!("{name}.npz"));
     let mut args: Vec<&std::ffi::OsStr> = vec!["convert".as_ref(), pb.as_os_str(), "-o".as_ref(), out.as_os_str()];
-    args.extend(extra.iter().map(|a| a.as_ref()));
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
     let o = mlrewrite(&args);
     assert!(o.status.success(), "{name}{tag}: convert failed:\n{}", text(&o));
     let r = mlrewrite(&["run".as_ref(), out.as_os_str(), "--inputs".as_ref(), npz.as_os_str(), "--compare".as_ref(), npz.as_os_str()]);
