@@ -145,6 +145,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     let mut used = BTreeSet::new();
     let check = |kind: &str, name: &str, got: &ArrayD<f32>, gname: &str, want: &ArrayD<f32>, failed: &mut usize| {
+        // Core ML has no rank-0 tensors: a TF scalar comes out as a one-element array [1].
+        let scalar_view;
+        let want = if want.ndim() == 0 && got.shape() == [1] {
+            scalar_view = want.clone().into_shape_with_order(ndarray::IxDyn(&[1])).unwrap_or_else(|_| want.clone());
+            &scalar_view
+        } else {
+            want
+        };
         if got.shape() != want.shape() {
             *failed += 1;
             println!(

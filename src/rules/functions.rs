@@ -8,6 +8,7 @@
 //! fact is unknown or an argument is out of range; a failing guard means "the rule does not
 //! apply here", and the message is kept for `explain`.
 
+use super::tensor_math;
 use super::value::{DType, Tensor, TensorData, Value};
 use ordered_float::OrderedFloat;
 use std::fmt;
@@ -331,6 +332,12 @@ fn py_bound(len: usize, i: i64) -> usize {
     (if i < 0 { (i + n).max(0) } else { i.min(n) }) as usize
 }
 
+fn tensor_binary(a: &[Value], what: &str, f: fn(f32, f32) -> f32) -> Result<Value, String> {
+    let x = tensor(arg(a, 0)?, what)?;
+    let y = tensor(arg(a, 1)?, what)?;
+    Ok(Value::Tensor(Arc::new(tensor_math::broadcast_binary(x, y, f)?)))
+}
+
 // ---------------------------------------------------------------------------------------------
 // The registry
 
@@ -442,6 +449,34 @@ pub static FUNCTIONS: &[Function] = &[
         }
         let v = float(arg(a, 1)?, "fill")? as f32;
         Ok(Value::Tensor(Arc::new(Tensor::from_f32(shape.iter().map(|d| *d as usize).collect(), vec![v; n]))))
+    }),
+    // --- constant arithmetic (tensor_math.rs): weights computed when a rule fires
+    f!("tensor_add", [Tensor, Tensor], Tensor, "elementwise a + b of two constants, NumPy broadcasting", |a, _| {
+        tensor_binary(a, "tensor_add", |x, y| x + y)
+    }),
+    f!("tensor_sub", [Tensor, Tensor], Tensor, "elementwise a - b of two constants, NumPy broadcasting", |a, _| {
+        tensor_binary(a, "tensor_sub", |x, y| x - y)
+    }),
+    f!("tensor_mul", [Tensor, Tensor], Tensor, "elementwise a * b of two constants, NumPy broadcasting", |a, _| {
+        tensor_binary(a, "tensor_mul", |x, y| x * y)
+    }),
+    f!("tensor_div", [Tensor, Tensor], Tensor, "elementwise a / b of two constants, NumPy broadcasting", |a, _| {
+        tensor_binary(a, "tensor_div", |x, y| x / y)
+    }),
+    f!("tensor_sqrt", [Tensor], Tensor, "elementwise square root of a constant", |a, _| {
+        Ok(Value::Tensor(Arc::new(tensor_math::unary(tensor(arg(a, 0)?, "tensor_sqrt")?, f32::sqrt)?)))
+    }),
+    f!("scale_axis", [Tensor, Int, Tensor], Tensor, "scale_axis(t, axis, v): t multiplied along axis by the vector v", |a, _| {
+        let t = tensor(arg(a, 0)?, "scale_axis")?;
+        let v = tensor(arg(a, 2)?, "scale_axis")?;
+        Ok(Value::Tensor(Arc::new(tensor_math::scale_axis(t, int(arg(a, 1)?, "scale_axis")?, v)?)))
+    }),
+    f!("to_rank", [Tensor, Int], Tensor, "a constant's shape left-padded with ones to a rank (its broadcast view)", |a, _| {
+        let t = tensor(arg(a, 0)?, "to_rank")?;
+        Ok(Value::Tensor(Arc::new(tensor_math::to_rank(t, int(arg(a, 1)?, "to_rank")?)?)))
+    }),
+    f!("leibniz_matrix", [Int], Tensor, "[n * n!, n * n] 0/±1 matrix selecting each permutation's entries of a flattened n x n matrix (sign on row 0)", |a, _| {
+        Ok(Value::Tensor(Arc::new(tensor_math::leibniz_matrix(int(arg(a, 0)?, "leibniz_matrix")?)?)))
     }),
     // --- lists
     f!("len", [ListT], Int, "length of a list", |a, _| Ok(Value::Int(list(arg(a, 0)?, "len")?.len() as i64))),

@@ -20,9 +20,13 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("conv.rules", include_str!("../../rules/conv.rules")),
     ("elementwise.rules", include_str!("../../rules/elementwise.rules")),
     ("layout.rules", include_str!("../../rules/layout.rules")),
+    ("linalg.rules", include_str!("../../rules/linalg.rules")),
     ("matmul.rules", include_str!("../../rules/matmul.rules")),
     ("normalization.rules", include_str!("../../rules/normalization.rules")),
+    ("pad.rules", include_str!("../../rules/pad.rules")),
+    ("pool.rules", include_str!("../../rules/pool.rules")),
     ("reduce.rules", include_str!("../../rules/reduce.rules")),
+    ("resize.rules", include_str!("../../rules/resize.rules")),
     ("topk.rules", include_str!("../../rules/topk.rules")),
     ("custom.rules", include_str!("../../rules/custom.rules")),
 ];

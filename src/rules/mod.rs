@@ -17,6 +17,7 @@ pub mod layers;
 pub mod load;
 pub mod ops;
 pub mod parser;
+pub mod tensor_math;
 pub mod value;
 
 pub use load::{LoadOptions, RuleSet, RulesError};
