@@ -18,11 +18,13 @@ use std::sync::Arc;
 pub const STD_RULES: &[(&str, &str)] = &[
     ("activations.rules", include_str!("../../rules/activations.rules")),
     ("conv.rules", include_str!("../../rules/conv.rules")),
+    ("einsum.rules", include_str!("../../rules/einsum.rules")),
     ("elementwise.rules", include_str!("../../rules/elementwise.rules")),
     ("layout.rules", include_str!("../../rules/layout.rules")),
     ("matmul.rules", include_str!("../../rules/matmul.rules")),
     ("normalization.rules", include_str!("../../rules/normalization.rules")),
     ("reduce.rules", include_str!("../../rules/reduce.rules")),
+    ("shape.rules", include_str!("../../rules/shape.rules")),
     ("topk.rules", include_str!("../../rules/topk.rules")),
     ("custom.rules", include_str!("../../rules/custom.rules")),
 ];

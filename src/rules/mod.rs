@@ -12,6 +12,7 @@ pub mod bridge;
 pub mod check;
 pub mod compile;
 pub mod diag;
+pub mod einsum;
 pub mod functions;
 pub mod layers;
 pub mod load;
