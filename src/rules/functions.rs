@@ -382,6 +382,11 @@ pub static FUNCTIONS: &[Function] = &[
         let i = normalize_axis(int(arg(a, 1)?, "dim")?, s.len() as i64)?;
         s[i as usize].map(|d| Value::Int(d as i64)).ok_or_else(|| format!("dimension {i} of e-class {id} is not known"))
     }),
+    f!("shape_or", [Node, Int], Ints, "shape_or(x, v): the dimensions with v for each unknown one (fails if the rank is unknown)", |a, fx| {
+        let id = class(arg(a, 0)?, "shape_or")?;
+        let v = int(arg(a, 1)?, "shape_or")?;
+        Ok(Value::ints(shape_of(fx, id)?.iter().map(|d| d.map_or(v, |d| d as i64))))
+    }),
     f!("known_dim", [Node, Int], Bool, "is dimension i known?", |a, fx| {
         let id = class(arg(a, 0)?, "known_dim")?;
         let s = shape_of(fx, id)?;
@@ -558,6 +563,21 @@ pub static FUNCTIONS: &[Function] = &[
         }
         Ok(Value::List((0..n).map(|i| Value::Bool((mask >> i) & 1 == 1)).collect()))
     }),
+    f!("mask_eq", [Ints, Int], Bools, "mask_eq(l, v): element i is l[i] == v (TF's -1 size means \"to the end\")", |a, _| {
+        let v = int(arg(a, 1)?, "mask_eq")?;
+        Ok(Value::List(ints(arg(a, 0)?, "mask_eq")?.iter().map(|x| Value::Bool(*x == v)).collect()))
+    }),
+    f!("mask_in", [Ints, Ints], Bools, "mask_in(l, set): element i is whether l[i] is in set", |a, _| {
+        let set = ints(arg(a, 1)?, "mask_in")?;
+        Ok(Value::List(ints(arg(a, 0)?, "mask_in")?.iter().map(|x| Value::Bool(set.contains(x))).collect()))
+    }),
+    f!("repeat", [T, Int], ListT, "repeat(v, n): a list of n copies of v", |a, _| {
+        let n = int(arg(a, 1)?, "repeat")?;
+        if !(0..=1 << 16).contains(&n) {
+            return Err(format!("repeat: n = {n} is out of range"));
+        }
+        Ok(Value::List(vec![arg(a, 0)?.clone(); n as usize]))
+    }),
     // --- einsum (see `einsum.rs`): operands in einsum order, k selects the matmul operand
     f!("einsum_swap", [Str], Bool, "does the matmul take the einsum's second operand first?", |a, _| {
         Ok(Value::Bool(einsum_plan(arg(a, 0)?)?.1.swap))
@@ -715,6 +735,14 @@ mod tests {
         let eq = Value::Str("abc,cd->ad".into());
         assert_eq!(call("einsum_drop_summed", &[eq.clone()]).unwrap(), Value::Str("ac,cd->ad".into()));
         assert!(call("einsum_swap", &[eq]).is_err());
+    }
+
+    #[test]
+    fn masks_and_repeat() {
+        assert_eq!(call("mask_eq", &[Value::ints([2, -1, 3]), Value::Int(-1)]).unwrap(), Value::List(vec![Value::Bool(false), Value::Bool(true), Value::Bool(false)]));
+        assert_eq!(call("mask_in", &[Value::ints([0, 1, 2]), Value::ints([2])]).unwrap(), Value::List(vec![Value::Bool(false), Value::Bool(false), Value::Bool(true)]));
+        assert_eq!(call("repeat", &[Value::Int(1), Value::Int(3)]).unwrap(), Value::ints([1, 1, 1]));
+        assert!(call("repeat", &[Value::Int(1), Value::Int(-1)]).is_err());
     }
 
     #[test]
