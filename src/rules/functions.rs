@@ -242,6 +242,13 @@ fn string<'a>(v: &'a Value, what: &str) -> Result<&'a str, String> {
     }
 }
 
+/// The normalised strided-slice spec of `ss_ints` / `ss_bools` arguments 1..=5.
+fn ss_spec(a: &[Value]) -> Result<super::strided_slice::Spec, String> {
+    let rank = int(arg(a, 1)?, "strided slice")?;
+    let l = |i: usize| ints(arg(a, i)?, "strided slice");
+    super::strided_slice::normalize(rank, &l(2)?, &l(3)?, &l(4)?, &l(5)?)
+}
+
 /// Parses and plans an einsum equation (a guard on `einsum_*` fails with the reason).
 fn einsum_plan(v: &Value) -> Result<(super::einsum::Equation, super::einsum::Plan), String> {
     let e = super::einsum::parse(string(v, "einsum")?)?;
@@ -577,6 +584,27 @@ pub static FUNCTIONS: &[Function] = &[
             return Err(format!("repeat: n = {n} is out of range"));
         }
         Ok(Value::List(vec![arg(a, 0)?.clone(); n as usize]))
+    }),
+    // --- strided slices (see `strided_slice.rs`)
+    f!("ss_ints", [Str, Int, Ints, Ints, Ints, Ints], Ints, "ss_ints(field, rank, begin, end, strides, [begin_mask, end_mask, shrink_axis_mask, ellipsis_mask, new_axis_mask]): \"begin\", \"end\", \"strides\" per axis, or \"new_axes\"", |a, _| {
+        let spec = ss_spec(a)?;
+        match string(arg(a, 0)?, "ss_ints")? {
+            "begin" => Ok(Value::ints(spec.begin)),
+            "end" => Ok(Value::ints(spec.end)),
+            "strides" => Ok(Value::ints(spec.strides)),
+            "new_axes" => Ok(Value::ints(spec.new_axes)),
+            f => Err(format!("ss_ints: unknown field {f:?}")),
+        }
+    }),
+    f!("ss_bools", [Str, Int, Ints, Ints, Ints, Ints], Bools, "ss_bools(field, ...as ss_ints): \"begin_mask\", \"end_mask\" or \"squeeze_mask\" per axis", |a, _| {
+        let spec = ss_spec(a)?;
+        let v = match string(arg(a, 0)?, "ss_bools")? {
+            "begin_mask" => spec.begin_mask,
+            "end_mask" => spec.end_mask,
+            "squeeze_mask" => spec.squeeze_mask,
+            f => return Err(format!("ss_bools: unknown field {f:?}")),
+        };
+        Ok(Value::List(v.into_iter().map(Value::Bool).collect()))
     }),
     // --- einsum (see `einsum.rs`): operands in einsum order, k selects the matmul operand
     f!("einsum_swap", [Str], Bool, "does the matmul take the einsum's second operand first?", |a, _| {

@@ -18,6 +18,7 @@ pub mod layers;
 pub mod load;
 pub mod ops;
 pub mod parser;
+pub mod strided_slice;
 pub mod value;
 
 pub use load::{LoadOptions, RuleSet, RulesError};
