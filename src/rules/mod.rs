@@ -11,6 +11,7 @@ pub mod ast;
 pub mod bridge;
 pub mod check;
 pub mod compile;
+pub mod coverage;
 pub mod diag;
 pub mod einsum;
 pub mod functions;
