@@ -1,4 +1,4 @@
-//! `mlrewrite rules check|list`: parse and check rule files, list rules.
+//! `mlrewrite rules check|list|ops`: parse and check rule files, list rules, op coverage.
 
 use anyhow::Result;
 use clap::{Args as ClapArgs, Subcommand};
@@ -43,6 +43,14 @@ pub enum RulesCommand {
         /// Only rules and registrations whose pattern is rooted at this TF op.
         #[arg(long)]
         op: Option<String>,
+        #[command(flatten)]
+        source: Source,
+    },
+    /// How each TF op of the op catalog converts: composite (rules), custom, or unsupported.
+    Ops {
+        /// Print docs/ops.md (the generated Markdown document) instead of a plain listing.
+        #[arg(long)]
+        markdown: bool,
         #[command(flatten)]
         source: Source,
     },
@@ -118,6 +126,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
             println!("{} error(s), {} warning(s)", set.errors(), set.warnings());
             Ok(if set.errors() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        RulesCommand::Ops { markdown, source } => {
+            let set = load(None, &source)?;
+            replaced_notes(&set, source.verbose);
+            if set.errors() > 0 {
+                eprintln!("{}", render_all(&set.diagnostics, &set.sources, 100));
+                return Ok(ExitCode::from(1));
+            }
+            let rows = mlrewrite::rules::coverage::coverage(&set);
+            if markdown {
+                print!("{}", mlrewrite::rules::coverage::markdown(&rows));
+            } else {
+                for r in &rows {
+                    let names: Vec<&str> = r.rules.iter().chain(&r.custom).map(String::as_str).collect();
+                    println!("{:<28} {:<22} {}", r.op, r.status.label(), names.join(" "));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         RulesCommand::List { op, source } => {
             let set = load(None, &source)?;

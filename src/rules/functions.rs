@@ -112,6 +112,7 @@ pub enum SigTy {
     Node,
     Ints,
     Floats,
+    Bools,
     T,
     ListT,
 }
@@ -128,6 +129,7 @@ impl SigTy {
             SigTy::Node => Ty::Node,
             SigTy::Ints => Ty::list(Ty::Int),
             SigTy::Floats => Ty::list(Ty::Float),
+            SigTy::Bools => Ty::list(Ty::Bool),
             SigTy::T => t.clone(),
             SigTy::ListT => Ty::list(t.clone()),
         }
@@ -232,6 +234,27 @@ fn tensor<'a>(v: &'a Value, what: &str) -> Result<&'a Arc<Tensor>, String> {
         Value::Tensor(t) => Ok(t),
         v => Err(format!("{what}: expected a tensor, got {v}")),
     }
+}
+
+fn string<'a>(v: &'a Value, what: &str) -> Result<&'a str, String> {
+    match v {
+        Value::Str(s) => Ok(s),
+        v => Err(format!("{what}: expected a string, got {v}")),
+    }
+}
+
+/// The normalised strided-slice spec of `ss_ints` / `ss_bools` arguments 1..=5.
+fn ss_spec(a: &[Value]) -> Result<super::strided_slice::Spec, String> {
+    let rank = int(arg(a, 1)?, "strided slice")?;
+    let l = |i: usize| ints(arg(a, i)?, "strided slice");
+    super::strided_slice::normalize(rank, &l(2)?, &l(3)?, &l(4)?, &l(5)?)
+}
+
+/// Parses and plans an einsum equation (a guard on `einsum_*` fails with the reason).
+fn einsum_plan(v: &Value) -> Result<(super::einsum::Equation, super::einsum::Plan), String> {
+    let e = super::einsum::parse(string(v, "einsum")?)?;
+    let p = e.plan()?;
+    Ok((e, p))
 }
 
 fn arg(a: &[Value], i: usize) -> Result<&Value, String> {
@@ -372,6 +395,11 @@ pub static FUNCTIONS: &[Function] = &[
         let s = shape_of(fx, id)?;
         let i = normalize_axis(int(arg(a, 1)?, "dim")?, s.len() as i64)?;
         s[i as usize].map(|d| Value::Int(d as i64)).ok_or_else(|| format!("dimension {i} of e-class {id} is not known"))
+    }),
+    f!("shape_or", [Node, Int], Ints, "shape_or(x, v): the dimensions with v for each unknown one (fails if the rank is unknown)", |a, fx| {
+        let id = class(arg(a, 0)?, "shape_or")?;
+        let v = int(arg(a, 1)?, "shape_or")?;
+        Ok(Value::ints(shape_of(fx, id)?.iter().map(|d| d.map_or(v, |d| d as i64))))
     }),
     f!("known_dim", [Node, Int], Bool, "is dimension i known?", |a, fx| {
         let id = class(arg(a, 0)?, "known_dim")?;
@@ -568,6 +596,90 @@ pub static FUNCTIONS: &[Function] = &[
         let v: Vec<i64> = (0..4).map(|i| int(arg(a, i)?, "same_pad")).collect::<Result<_, _>>()?;
         Ok(Value::ints(same_padding(v[0], v[1], v[2], v[3])?))
     }),
+    // --- bit masks
+    f!("bits", [Int, Int], Bools, "bits(mask, n): bit i of mask for i in 0..n (TF's per-axis masks)", |a, _| {
+        let mask = int(arg(a, 0)?, "bits")?;
+        let n = int(arg(a, 1)?, "bits")?;
+        if !(0..=63).contains(&n) {
+            return Err(format!("bits: n = {n} is out of range 0..=63"));
+        }
+        Ok(Value::List((0..n).map(|i| Value::Bool((mask >> i) & 1 == 1)).collect()))
+    }),
+    f!("mask_eq", [Ints, Int], Bools, "mask_eq(l, v): element i is l[i] == v (TF's -1 size means \"to the end\")", |a, _| {
+        let v = int(arg(a, 1)?, "mask_eq")?;
+        Ok(Value::List(ints(arg(a, 0)?, "mask_eq")?.iter().map(|x| Value::Bool(*x == v)).collect()))
+    }),
+    f!("mask_in", [Ints, Ints], Bools, "mask_in(l, set): element i is whether l[i] is in set", |a, _| {
+        let set = ints(arg(a, 1)?, "mask_in")?;
+        Ok(Value::List(ints(arg(a, 0)?, "mask_in")?.iter().map(|x| Value::Bool(set.contains(x))).collect()))
+    }),
+    f!("repeat", [T, Int], ListT, "repeat(v, n): a list of n copies of v", |a, _| {
+        let n = int(arg(a, 1)?, "repeat")?;
+        if !(0..=1 << 16).contains(&n) {
+            return Err(format!("repeat: n = {n} is out of range"));
+        }
+        Ok(Value::List(vec![arg(a, 0)?.clone(); n as usize]))
+    }),
+    // --- strided slices (see `strided_slice.rs`)
+    f!("ss_ints", [Str, Int, Ints, Ints, Ints, Ints], Ints, "ss_ints(field, rank, begin, end, strides, [begin_mask, end_mask, shrink_axis_mask, ellipsis_mask, new_axis_mask]): \"begin\", \"end\", \"strides\" per axis, or \"new_axes\"", |a, _| {
+        let spec = ss_spec(a)?;
+        match string(arg(a, 0)?, "ss_ints")? {
+            "begin" => Ok(Value::ints(spec.begin)),
+            "end" => Ok(Value::ints(spec.end)),
+            "strides" => Ok(Value::ints(spec.strides)),
+            "new_axes" => Ok(Value::ints(spec.new_axes)),
+            f => Err(format!("ss_ints: unknown field {f:?}")),
+        }
+    }),
+    f!("ss_bools", [Str, Int, Ints, Ints, Ints, Ints], Bools, "ss_bools(field, ...as ss_ints): \"begin_mask\", \"end_mask\" or \"squeeze_mask\" per axis", |a, _| {
+        let spec = ss_spec(a)?;
+        let v = match string(arg(a, 0)?, "ss_bools")? {
+            "begin_mask" => spec.begin_mask,
+            "end_mask" => spec.end_mask,
+            "squeeze_mask" => spec.squeeze_mask,
+            f => return Err(format!("ss_bools: unknown field {f:?}")),
+        };
+        Ok(Value::List(v.into_iter().map(Value::Bool).collect()))
+    }),
+    // --- einsum (see `einsum.rs`): operands in einsum order, k selects the matmul operand
+    f!("einsum_swap", [Str], Bool, "does the matmul take the einsum's second operand first?", |a, _| {
+        Ok(Value::Bool(einsum_plan(arg(a, 0)?)?.1.swap))
+    }),
+    f!("einsum_adj", [Str, Int], Bool, "einsum_adj(eq, k): transpose flag of matmul operand k (0, 1)", |a, _| {
+        let k = int(arg(a, 1)?, "einsum_adj")?;
+        let (_, p) = einsum_plan(arg(a, 0)?)?;
+        p.adj.get(k as usize).filter(|_| k >= 0).map(|b| Value::Bool(*b)).ok_or_else(|| format!("einsum_adj: k must be 0 or 1, got {k}"))
+    }),
+    f!("einsum_perm", [Str, Int], Ints, "einsum_perm(eq, k): transpose of matmul operand k (0, 1) or, k = 2, of the product to the output", |a, _| {
+        let k = int(arg(a, 1)?, "einsum_perm")?;
+        let (_, p) = einsum_plan(arg(a, 0)?)?;
+        match k {
+            0 | 1 => Ok(Value::ints(p.perms[k as usize].iter().copied())),
+            2 => Ok(Value::ints(p.out_perm.iter().copied())),
+            _ => Err(format!("einsum_perm: k must be 0, 1 or 2, got {k}")),
+        }
+    }),
+    f!("einsum_shape", [Str, Ints, Ints, Int], Ints, "einsum_shape(eq, shape_a, shape_b, k): reshape target of matmul operand k (0, 1) or, k = 2, the product's unflattened shape", |a, _| {
+        let (e, p) = einsum_plan(arg(a, 0)?)?;
+        let sa = ints(arg(a, 1)?, "einsum_shape")?;
+        let sb = ints(arg(a, 2)?, "einsum_shape")?;
+        let k = int(arg(a, 3)?, "einsum_shape")?;
+        if k < 0 {
+            return Err(format!("einsum_shape: k must be 0, 1 or 2, got {k}"));
+        }
+        Ok(Value::ints(p.shape(&e, [&sa, &sb], k as usize)?))
+    }),
+    f!("einsum_sum_axes", [Str, Int], Ints, "einsum_sum_axes(eq, k): axes of operand k whose index appears nowhere else", |a, _| {
+        let e = super::einsum::parse(string(arg(a, 0)?, "einsum_sum_axes")?)?;
+        let k = int(arg(a, 1)?, "einsum_sum_axes")?;
+        match k {
+            0 | 1 => Ok(Value::ints(e.sum_axes(k as usize))),
+            _ => Err(format!("einsum_sum_axes: k must be 0 or 1, got {k}")),
+        }
+    }),
+    f!("einsum_drop_summed", [Str], Str, "the equation without the indices einsum_sum_axes sums away", |a, _| {
+        Ok(Value::Str(super::einsum::parse(string(arg(a, 0)?, "einsum_drop_summed")?)?.drop_summed()))
+    }),
     // --- strings
     f!("lower", [Str], Str, "lowercase", |a, _| match arg(a, 0)? {
         Value::Str(s) => Ok(Value::Str(s.to_ascii_lowercase())),
@@ -667,6 +779,33 @@ mod tests {
         assert_eq!(at.result_type(&[Ty::list(Ty::Int), Ty::Int]), Ok(Ty::Int));
         assert!(at.result_type(&[Ty::Int, Ty::Int]).is_err());
         assert_eq!(at.signature(), "at(list<T>, int) -> T");
+    }
+
+    #[test]
+    fn bits_split_tf_masks() {
+        // 5 = 0b101: axes 0 and 2.
+        assert_eq!(call("bits", &[Value::Int(5), Value::Int(4)]).unwrap(), Value::List(vec![Value::Bool(true), Value::Bool(false), Value::Bool(true), Value::Bool(false)]));
+        assert!(call("bits", &[Value::Int(1), Value::Int(64)]).is_err());
+    }
+
+    #[test]
+    fn einsum_functions_expose_the_plan() {
+        let eq = Value::Str("aecd,abcd->acbe".into());
+        assert_eq!(call("einsum_swap", &[eq.clone()]).unwrap(), Value::Bool(true));
+        assert_eq!(call("einsum_adj", &[eq.clone(), Value::Int(1)]).unwrap(), Value::Bool(false));
+        assert_eq!(call("einsum_perm", &[eq.clone(), Value::Int(2)]).unwrap(), Value::ints([0, 1, 2, 3]));
+        assert!(call("einsum_perm", &[eq, Value::Int(3)]).is_err());
+        let eq = Value::Str("abc,cd->ad".into());
+        assert_eq!(call("einsum_drop_summed", &[eq.clone()]).unwrap(), Value::Str("ac,cd->ad".into()));
+        assert!(call("einsum_swap", &[eq]).is_err());
+    }
+
+    #[test]
+    fn masks_and_repeat() {
+        assert_eq!(call("mask_eq", &[Value::ints([2, -1, 3]), Value::Int(-1)]).unwrap(), Value::List(vec![Value::Bool(false), Value::Bool(true), Value::Bool(false)]));
+        assert_eq!(call("mask_in", &[Value::ints([0, 1, 2]), Value::ints([2])]).unwrap(), Value::List(vec![Value::Bool(false), Value::Bool(false), Value::Bool(true)]));
+        assert_eq!(call("repeat", &[Value::Int(1), Value::Int(3)]).unwrap(), Value::ints([1, 1, 1]));
+        assert!(call("repeat", &[Value::Int(1), Value::Int(-1)]).is_err());
     }
 
     #[test]

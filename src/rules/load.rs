@@ -18,6 +18,7 @@ use std::sync::Arc;
 pub const STD_RULES: &[(&str, &str)] = &[
     ("activations.rules", include_str!("../../rules/activations.rules")),
     ("conv.rules", include_str!("../../rules/conv.rules")),
+    ("einsum.rules", include_str!("../../rules/einsum.rules")),
     ("elementwise.rules", include_str!("../../rules/elementwise.rules")),
     ("layout.rules", include_str!("../../rules/layout.rules")),
     ("linalg.rules", include_str!("../../rules/linalg.rules")),
@@ -27,6 +28,7 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("pool.rules", include_str!("../../rules/pool.rules")),
     ("reduce.rules", include_str!("../../rules/reduce.rules")),
     ("resize.rules", include_str!("../../rules/resize.rules")),
+    ("shape.rules", include_str!("../../rules/shape.rules")),
     ("topk.rules", include_str!("../../rules/topk.rules")),
     ("custom.rules", include_str!("../../rules/custom.rules")),
 ];

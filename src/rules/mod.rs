@@ -11,13 +11,16 @@ pub mod ast;
 pub mod bridge;
 pub mod check;
 pub mod compile;
+pub mod coverage;
 pub mod diag;
+pub mod einsum;
 pub mod functions;
 pub mod layers;
 pub mod load;
 pub mod ops;
 pub mod parser;
 pub mod tensor_math;
+pub mod strided_slice;
 pub mod value;
 
 pub use load::{LoadOptions, RuleSet, RulesError};
