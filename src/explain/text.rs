@@ -9,7 +9,13 @@ use std::fmt::Write;
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
     let what = match &r.selection {
-        Selection::CustomLayers => format!("node{} that became custom layers or are not converted", plural(r.nodes.len())),
+        Selection::CustomLayers => {
+            if r.nodes.len() == 1 {
+                "node became a custom layer or is not converted".to_string()
+            } else {
+                "nodes became custom layers or are not converted".to_string()
+            }
+        }
         Selection::Node(n) => format!("node `{n}`"),
         Selection::Op(op) => format!("node{} of op `{op}`", plural(r.nodes.len())),
     };
@@ -112,8 +118,9 @@ fn rule(s: &mut String, r: &RuleExplanation) {
     match &r.failure {
         Some(f) => {
             let _ = writeln!(s, "    {}", f.message);
+            // Guards and right-hand sides: the message above already has the values.
             let label = match f.stage {
-                FailureStage::Guard | FailureStage::Build => f.detail.clone(),
+                FailureStage::Guard | FailureStage::Build => None,
                 FailureStage::Pattern => f.found.as_ref().map(|x| format!("found {x}")),
                 FailureStage::Attribute | FailureStage::Conflict => f.found.as_ref().map(|x| format!("is {x}")),
             };
