@@ -153,6 +153,50 @@ fn topk_on_an_unknown_last_dimension_fails_on_a_shape_guard() {
 }
 
 #[test]
+fn a_rule_saturation_had_no_time_for_is_reported_as_not_run() {
+    let g = import(&hard_swish_graph(3.0));
+    let set = rules(&[]);
+    let compiled = set.compile().unwrap();
+    let limits = mlrewrite::rewrite::Limits { iterations: 0, ..Default::default() };
+    let convert = ConvertOptions { limits, ..Default::default() };
+    let r = explain::explain(&g, "hard_swish_3.pb", &set, &compiled, &ExplainOptions { selection: Selection::Node("div".into()), convert }).unwrap();
+    assert!(r.saturation.limit_hit, "{:?}", r.saturation);
+    let hs = r.nodes[0].rules.iter().find(|r| r.name == "hard_swish").unwrap();
+    assert_eq!(hs.status, RuleStatus::NotRun);
+    assert!(explain::text::render(&r).contains("saturation stopped early"));
+}
+
+/// Every field of the JSON reports appears in the schema of docs/explain.md.
+#[test]
+fn docs_list_every_json_field() {
+    fn keys(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| {
+                out.insert(k.clone());
+                keys(v, out)
+            }),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+    let docs = std::fs::read_to_string(root().join("docs/explain.md")).unwrap();
+    let mut all = BTreeSet::new();
+    let g = import(&hard_swish_graph(4.0));
+    for r in [
+        run(&g, "m.pb", &[], Selection::Node("div".into())),
+        run(&load(&fixture("topk")), "topk.pb", &["tests/fixtures/rules/custom_topk"], Selection::CustomLayers),
+        run(&load(&fixture("unsupported_lgamma")), "l.pb", &[], Selection::CustomLayers),
+    ] {
+        keys(&serde_json::to_value(&r).unwrap(), &mut all);
+    }
+    for k in all {
+        // As a table entry: `version`, `nodes[].inputs[]`, `.op`, `{tensor, dtype}`.
+        let documented = ["`", ".", "{", ", "].iter().any(|pre| ["`", "[", ",", "}", "."].iter().any(|post| docs.contains(&format!("{pre}{k}{post}"))));
+        assert!(documented, "docs/explain.md does not document `{k}`");
+    }
+}
+
+#[test]
 fn lgamma_has_no_rule_and_no_registration() {
     let g = load(&fixture("unsupported_lgamma"));
     let r = run(&g, "unsupported_lgamma.pb", &[], Selection::CustomLayers);

@@ -450,9 +450,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn skeleton_uses_the_opdef_input_names() {
+    fn skeleton_uses_the_opdef_input_names_and_checks() {
         let s = registration_skeleton("Lgamma");
         assert!(s.contains("Lgamma(x)") && s.contains("input_order = [x]"), "{s}");
+        // What `explain` tells users to add must be a valid rule file.
+        for op in ["Lgamma", "TopKV2", "MatrixDeterminant"] {
+            let text: String = registration_skeleton(op).lines().map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l))).collect();
+            let mut sources = crate::rules::diag::Sources::default();
+            sources.add("skeleton.rules", text.clone(), crate::rules::diag::Origin::User);
+            let set = RuleSet::from_sources(sources, &TfOpDefs);
+            assert_eq!(set.errors(), 0, "{text}\n{:?}", set.diagnostics);
+        }
     }
 
     #[test]
