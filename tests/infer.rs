@@ -218,3 +218,32 @@ fn partial_shape_arithmetic_keeps_the_batch_symbol() {
     assert_eq!(g.fact(outlet(&g, "heads:0")).unwrap().shape.to_string(), "[x.d0, 4, 2]");
     assert!(report.incomplete.is_empty(), "{report:?}");
 }
+
+#[test]
+fn less_common_ops_have_tensorflow_shapes() {
+    // Expected shapes worked by hand from TensorFlow's shape functions.
+    use common::*;
+    use mlrewrite::ir::import_graph_def;
+    let t = |dt: i32| ("T", a_type(dt));
+    let gd = graph(vec![
+        placeholder("v", &[3, 8, 8, 8, 4]),
+        const_f32("w3", &[3, 3, 3, 4, 6], &[0.0]),
+        node("c3", "Conv3D", &["v", "w3"], &[t(F32), ("strides", a_ints(&[1, 2, 2, 2, 1])), ("padding", a_str("SAME"))]),
+        node("p3", "MaxPool3D", &["v"], &[t(F32), ("ksize", a_ints(&[1, 2, 2, 2, 1])), ("strides", a_ints(&[1, 2, 2, 2, 1])), ("padding", a_str("VALID"))]),
+        placeholder("m", &[5, 10]),
+        node("tk", "TopK", &["m"], &[t(F32), ("k", a_int(3))]),
+        const_i32("ids", &[5], &[0, 1, 0, 2, 1]),
+        const_i32("nseg", &[], &[4]),
+        node("seg", "UnsortedSegmentSum", &["m", "ids", "nseg"], &[t(F32), ("Tindices", a_type(I32)), ("Tnumsegments", a_type(I32))]),
+        const_i32("flen", &[1], &[16]),
+        node("rfft", "RFFT", &["m", "flen"], &[("Treal", a_type(F32)), ("Tcomplex", a_type(8))]),
+    ]);
+    let mut g = import_graph_def(&gd, Path::new("misc.pb")).unwrap();
+    infer(&mut g, &ShapeRegistry::tensorflow()).unwrap();
+    let s = |n: &str| g.fact(outlet(&g, n)).unwrap().shape.to_string();
+    assert_eq!(s("c3:0"), "[3, 4, 4, 4, 6]");
+    assert_eq!(s("p3:0"), "[3, 4, 4, 4, 4]");
+    assert_eq!((s("tk:0"), s("tk:1")), ("[5, 3]".to_string(), "[5, 3]".to_string()));
+    assert_eq!(s("seg:0"), "[4, 10]");
+    assert_eq!(s("rfft:0"), "[5, 9]");
+}

@@ -342,7 +342,7 @@ fn output_is_deterministic_and_options_apply() {
 
 /// `../shared/corpus/coremltools/NAME` or `None` after saying so.
 fn corpus_model(name: &str) -> Option<Model> {
-    let Some(dir) = common::corpus_dir() else { return None };
+    let dir = common::corpus_dir()?;
     Some(mlmodel::read_model(&dir.join("coremltools").join(name)).unwrap())
 }
 
@@ -497,4 +497,44 @@ fn structural_errors_are_typed() {
     assert!(matches!(lower_err(&d), LowerError::UnknownRegistration { ref reg, .. } if reg == "Nope"));
     // No outputs.
     assert_eq!(lower(&TermDag::default(), &LowerOptions::default()).unwrap_err(), LowerError::NoOutputs);
+}
+
+// ------------------------------------------------------------------------------ spec version
+
+/// The committed layer fixtures were built with coremltools' NN builder, which raises
+/// `specificationVersion` for iOS 14 features: our rule must agree on every one of them.
+#[test]
+fn spec_version_agrees_with_coremltools_builder_on_layer_fixtures() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/layers");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let mut checked = 0;
+    for case in manifest.as_array().unwrap() {
+        if case["rank5_mapping"].as_bool() == Some(true) {
+            continue; // legacy models: version 1-3 rules, not what lowering emits
+        }
+        let name = case["name"].as_str().unwrap();
+        let m = mlmodel::read_model(&dir.join(format!("{name}.mlmodel"))).unwrap();
+        let ours = mlrewrite::lower::version::model_version(layers(&m), None);
+        assert_eq!(ours, m.specification_version, "{name}: {}", case["description"]);
+        checked += 1;
+    }
+    assert!(checked > 50, "only {checked} fixtures checked");
+}
+
+/// The built-in path of `topk_static` (rule `topk_builtin`): the same layer coremltools emits.
+#[test]
+fn builtin_topk_matches_coremltools_field_for_field() {
+    let mut d = Dag::default();
+    let x = d.input("x", &[2, 10]);
+    let t = d.nn("topK", vec![("axis", Value::Int(-1)), ("K", Value::Int(3))], &[x], Some("TopKV2"));
+    let (values, indices) = (d.proj(0, t), d.proj(1, t));
+    d.output("Identity", indices, &[2, 3]);
+    d.output("Identity_1", values, &[2, 3]);
+    let m = lower(&d.dag, &LowerOptions::default()).unwrap();
+    let Some(want) = corpus_model("topk_static.mlmodel") else {
+        eprintln!("skipping: ../shared not present");
+        return;
+    };
+    assert_eq!(layers(&m), layers(&want));
+    assert_eq!(m.specification_version, want.specification_version);
 }

@@ -604,6 +604,59 @@ mod tests {
     }
 
     #[test]
+    fn every_typed_field_decodes() {
+        let base = |dtype: DType, dims: &[i64]| TensorProto { dtype: dtype.to_tf(), tensor_shape: shape(dims), ..Default::default() };
+        let t = Tensor::from_proto(&TensorProto { int64_val: vec![-5, 7], ..base(DType::I64, &[2]) }).unwrap();
+        assert_eq!(t, Tensor::vector(vec![-5i64, 7]));
+        let t = Tensor::from_proto(&TensorProto { bool_val: vec![true], ..base(DType::Bool, &[3]) }).unwrap();
+        assert_eq!(t, Tensor::vector(vec![true, true, true]));
+        let t = Tensor::from_proto(&TensorProto { int_val: vec![200, 3], ..base(DType::U8, &[2]) }).unwrap();
+        assert_eq!(t, Tensor::vector(vec![200u8, 3]));
+        let t = Tensor::from_proto(&TensorProto { uint32_val: vec![4_000_000_000], ..base(DType::U32, &[]) }).unwrap();
+        assert_eq!(t, Tensor::scalar(4_000_000_000u32));
+        let t = Tensor::from_proto(&TensorProto { uint64_val: vec![1, 2], ..base(DType::U64, &[2]) }).unwrap();
+        assert_eq!(t, Tensor::vector(vec![1u64, 2]));
+        let t = Tensor::from_proto(&TensorProto { double_val: vec![0.25], ..base(DType::F64, &[2]) }).unwrap();
+        assert_eq!(t, Tensor::vector(vec![0.25f64, 0.25]));
+        let t = Tensor::from_proto(&TensorProto { string_val: vec![Bytes::from_static(b"ab")], ..base(DType::String, &[1]) }).unwrap();
+        assert_eq!(t, Tensor::vector(vec![Bytes::from_static(b"ab")]));
+        // complex64: (re, im) pairs; one pair repeated.
+        let t = Tensor::from_proto(&TensorProto { scomplex_val: vec![1.0, -1.0], ..base(DType::Complex64, &[2]) }).unwrap();
+        assert_eq!(t, Tensor::vector(vec![[1.0f32, -1.0], [1.0, -1.0]]));
+        let odd = TensorProto { scomplex_val: vec![1.0], ..base(DType::Complex64, &[1]) };
+        assert!(matches!(Tensor::from_proto(&odd), Err(TensorError::OddComplex { .. })));
+        let many = TensorProto { float_val: vec![1.0, 2.0, 3.0], ..base(DType::F32, &[2]) };
+        assert!(matches!(Tensor::from_proto(&many), Err(TensorError::TooManyValues { got: 3, elements: 2, .. })));
+        // bfloat16 in half_val: 0x3F80 is 1.0 (the top half of f32 1.0, 0x3F800000).
+        let t = Tensor::from_proto(&TensorProto { half_val: vec![0x3F80], ..base(DType::BF16, &[1]) }).unwrap();
+        assert_eq!(t.to_f64_vec().unwrap(), vec![1.0]);
+        // A repeated fill beyond MAX_REPEATED_BYTES is refused; tensor_content of any size is not amplified.
+        let huge = TensorProto { float_val: vec![0.0], ..base(DType::F32, &[1 << 14, 1 << 14, 2]) };
+        assert!(matches!(Tensor::from_proto(&huge), Err(TensorError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn tensor_content_is_little_endian_for_every_width() {
+        let cases: Vec<Tensor> = vec![
+            Tensor::vector(vec![true, false]),
+            Tensor::vector(vec![-1i8, 2]),
+            Tensor::vector(vec![-300i16, 2]),
+            Tensor::vector(vec![70000u32]),
+            Tensor::vector(vec![i64::MIN, 3]),
+            Tensor::vector(vec![f16::from_f32(0.5), f16::from_f32(-2.0)]),
+            Tensor::vector(vec![1.0e300f64]),
+            Tensor::vector(vec![[1.5f64, -2.5]]),
+        ];
+        for t in cases {
+            let p = t.to_proto();
+            assert_eq!(Tensor::from_proto(&p).unwrap(), t, "{t}");
+        }
+        // 0x01020304 little-endian, by hand.
+        let p = TensorProto { dtype: DType::I32.to_tf(), tensor_shape: shape(&[1]), tensor_content: Bytes::from_static(&[4, 3, 2, 1]), ..Default::default() };
+        assert_eq!(Tensor::from_proto(&p).unwrap(), Tensor::vector(vec![0x01020304i32]));
+    }
+
+    #[test]
     fn half_val_holds_bit_patterns() {
         // 0x3C00 is 1.0 in IEEE half, 0x4000 is 2.0 (by hand from the half-precision layout).
         let p = TensorProto { dtype: DType::F16.to_tf(), tensor_shape: shape(&[3]), half_val: vec![0x3C00, 0x4000], ..Default::default() };

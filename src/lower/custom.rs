@@ -86,3 +86,46 @@ pub fn custom_params(layer: &str, class: &CustomClass, params: &Attrs) -> Result
     }
     Ok(CustomLayerParams { class_name: class.class_name.clone(), weights: vec![], parameters, description: class.description.clone() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rewrite::lang::Name;
+
+    fn class(types: &[(&str, CustomParamType)]) -> CustomClass {
+        CustomClass {
+            class_name: "C".into(),
+            description: "d".into(),
+            param_types: types.iter().map(|(n, t)| (n.to_string(), *t)).collect(),
+            outputs: None,
+        }
+    }
+
+    fn attrs(pairs: Vec<(&str, Value)>) -> Attrs {
+        Attrs::new(pairs.into_iter().map(|(n, v)| (Name::from(n), v)).collect())
+    }
+
+    #[test]
+    fn values_follow_the_declared_case() {
+        let c = class(&[("k", CustomParamType::Int), ("scale", CustomParamType::Double), ("name", CustomParamType::String)]);
+        let p = custom_params("l", &c, &attrs(vec![("k", Value::Int(-1)), ("scale", Value::Int(2)), ("name", Value::Str("x".into())), ("flag", Value::Bool(true))])).unwrap();
+        let get = |k: &str| p.parameters[k].value.clone().unwrap();
+        assert_eq!(get("k"), ParamValue::IntValue(-1));
+        assert_eq!(get("scale"), ParamValue::DoubleValue(2.0));
+        assert_eq!(get("name"), ParamValue::StringValue("x".into()));
+        assert_eq!(get("flag"), ParamValue::BoolValue(true));
+        assert_eq!((p.class_name.as_str(), p.description.as_str()), ("C", "d"));
+    }
+
+    #[test]
+    fn out_of_range_and_mismatched_values_are_errors() {
+        let c = class(&[("k", CustomParamType::Int), ("b", CustomParamType::Bool)]);
+        let e = custom_params("topk", &c, &attrs(vec![("k", Value::Int(1 << 40))])).unwrap_err();
+        assert!(matches!(&e, LowerError::CustomParameter { layer, param, .. } if layer == "topk" && param == "k"), "{e}");
+        let e = custom_params("topk", &c, &attrs(vec![("b", Value::Int(1))])).unwrap_err();
+        assert!(e.to_string().contains("declared Bool"), "{e}");
+        // Undeclared and too wide for int32: kept as longValue.
+        let p = custom_params("l", &c, &attrs(vec![("big", Value::Int(1 << 40))])).unwrap();
+        assert_eq!(p.parameters["big"].value, Some(ParamValue::LongValue(1 << 40)));
+    }
+}

@@ -58,3 +58,31 @@ pub fn output_feature(name: &str, dtype: DType, shape: &Shape) -> Result<Feature
     let shape = shape.as_known().map(|d| d.into_iter().map(|n| n as i64).collect()).unwrap_or_default();
     Ok(array_feature(name, ArrayFeatureType { shape, data_type: ArrayDataType::Float32.into(), ..Default::default() }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn array(f: &FeatureDescription) -> &ArrayFeatureType {
+        match f.r#type.as_ref().and_then(|t| t.r#type.as_ref()) {
+            Some(Type::MultiArrayType(a)) => a,
+            other => panic!("not a multi-array: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn integer_inputs_are_int32_and_every_output_is_float32() {
+        let i = input_feature("ids", DType::I64, &Shape::known(&[2u64, 3])).unwrap();
+        assert_eq!((array(&i).data_type, array(&i).shape.clone()), (ArrayDataType::Int32 as i32, vec![2, 3]));
+        assert!(array(&i).shape_flexibility.is_none());
+        let o = output_feature("indices", DType::I32, &Shape::known(&[2u64, 3])).unwrap();
+        assert_eq!((array(&o).data_type, array(&o).shape.clone()), (ArrayDataType::Float32 as i32, vec![2, 3]));
+    }
+
+    #[test]
+    fn unknown_rank_and_string_inputs_are_errors() {
+        assert!(matches!(input_feature("x", DType::F32, &Shape::Unknown), Err(LowerError::UnknownInputRank { .. })));
+        let e = input_feature("s", DType::String, &Shape::known(&[1u64])).unwrap_err();
+        assert!(e.to_string().contains("`s`"), "{e}");
+    }
+}

@@ -16,6 +16,9 @@ pub struct Params<'a> {
     pub kind: &'static LayerKind,
     attrs: &'a Attrs,
     fp16_weights: bool,
+    /// Names the builder asked for: a test checks every declared parameter is read, so a rule's
+    /// parameter can never be dropped silently.
+    read: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl<'a> Params<'a> {
@@ -26,7 +29,7 @@ impl<'a> Params<'a> {
                 return Err(LowerError::UnknownParameter { layer: layer.into(), kind: kind.name.into(), param: name.to_string() });
             }
         }
-        Ok(Params { layer, kind, attrs, fp16_weights })
+        Ok(Params { layer, kind, attrs, fp16_weights, read: Default::default() })
     }
 
     fn err_ty(&self, name: &str, found: &Value) -> LowerError {
@@ -40,7 +43,13 @@ impl<'a> Params<'a> {
 
     fn get(&self, name: &str) -> Option<&'a Value> {
         debug_assert!(self.kind.param(name).is_some(), "{} reads undeclared parameter {name}", self.kind.name);
+        self.read.borrow_mut().insert(name.to_string());
         self.attrs.get(name)
+    }
+
+    /// The parameters read so far.
+    pub fn read_names(&self) -> Vec<String> {
+        self.read.borrow().iter().cloned().collect()
     }
 
     /// The parameter's value, or a `MissingParameter` error.

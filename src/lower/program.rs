@@ -183,19 +183,17 @@ pub fn lower_layers(dag: &TermDag, options: &LowerOptions) -> Result<Lowered, Lo
     let mut copies: Vec<(ValueRef, &str)> = vec![];
     for o in &dag.outputs {
         let v = value_of(dag, o.term);
-        if blob.contains_key(&v) {
-            copies.push((v, &o.name));
-        } else {
-            blob.insert(v, o.name.clone());
+        match blob.entry(v) {
+            std::collections::btree_map::Entry::Occupied(_) => copies.push((v, &o.name)),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(o.name.clone());
+            }
         }
     }
     for t in (0..n).filter(|&t| reached[t]) {
         if matches!(dag.nodes[t].node, Node::Nn { .. } | Node::Custom { .. } | Node::Const(_)) {
             for i in 0..counts[t] {
-                if !blob.contains_key(&(t, i)) {
-                    let name = if counts[t] == 1 { blobs.fresh(&base[t]) } else { blobs.fresh(&format!("{}_out{i}", base[t])) };
-                    blob.insert((t, i), name);
-                }
+                blob.entry((t, i)).or_insert_with(|| if counts[t] == 1 { blobs.fresh(&base[t]) } else { blobs.fresh(&format!("{}_out{i}", base[t])) });
             }
         }
     }

@@ -131,19 +131,30 @@ fn tf_facts(registry: &ShapeRegistry, op: &str, attrs: &super::lang::Attrs, inpu
     f(&InferCtx { node: &node, inputs }).unwrap_or_default()
 }
 
-fn merge_fact(a: &mut Fact, b: &Fact) {
-    if a.dtype.is_none() {
+/// Merges `b` into `a`; true when `a` learned something. Values are never compared element
+/// by element: a known value stays, an unknown one is taken from `b`.
+fn merge_fact(a: &mut Fact, b: &Fact) -> bool {
+    let mut changed = false;
+    if a.dtype.is_none() && b.dtype.is_some() {
         a.dtype = b.dtype;
+        changed = true;
     }
     if let Ok(s) = a.shape.merge(&b.shape) {
-        a.shape = s;
+        if s != a.shape {
+            a.shape = s;
+            changed = true;
+        }
     }
-    if a.value.is_none() {
+    if a.value.is_none() && b.value.is_some() {
         a.value = b.value.clone();
+        a.partial = None;
+        changed = true;
     }
-    if a.partial.is_none() && a.value.is_none() {
+    if a.partial.is_none() && a.value.is_none() && b.partial.is_some() {
         a.partial = b.partial.clone();
+        changed = true;
     }
+    changed
 }
 
 /// Merges `b` into `a`; true when `a` changed.
@@ -159,11 +170,11 @@ fn merge_facts(a: &mut Vec<Fact>, b: &[Fact]) -> bool {
         // Two known tuples of different arity: not the same value, keep `a`'s view.
         return false;
     }
-    let before = a.clone();
+    let mut changed = false;
     for (x, y) in a.iter_mut().zip(b) {
-        merge_fact(x, y);
+        changed |= merge_fact(x, y);
     }
-    *a != before
+    changed
 }
 
 impl Analysis<Node> for TfAnalysis {
@@ -180,10 +191,15 @@ impl Analysis<Node> for TfAnalysis {
                 vec![Fact::new(Some(spec.dtype.into()), shape)]
             }
             Node::Const(t) => {
-                // Keep the rule-side tensor as is (no round trip through f32 for f64 values).
-                let mut f = match ir::Tensor::try_from(&**t) {
-                    Ok(v) => Fact::constant(v),
-                    Err(_) => Fact::new(Some(t.dtype.into()), ir::Shape::from_usize(&t.shape)),
+                // The rule-side tensor is the class's constant as is. The IR value (for
+                // folding) is the importer's when seeded, else converted if small enough to
+                // fold: weights are not copied for nothing.
+                let mut f = match egraph.analysis.hints.get(enode).and_then(|h| h.first()) {
+                    Some(h) => h.clone(),
+                    None => match ir::Tensor::try_from(&**t) {
+                        Ok(v) if v.len() <= ir::infer::FOLD_LIMIT => Fact::constant(v),
+                        _ => Fact::new(None, ir::Shape::from_usize(&t.shape)),
+                    },
                 };
                 f.dtype = Some(t.dtype.into());
                 return ClassFacts { outputs: vec![f], constant: Some(t.clone()) };
@@ -201,7 +217,7 @@ impl Analysis<Node> for TfAnalysis {
             if facts.len() == hint.len() {
                 for (f, h) in facts.iter_mut().zip(hint) {
                     let mut h = h.clone();
-                    merge_fact(&mut h, f);
+                    let _ = merge_fact(&mut h, f);
                     *f = h;
                 }
             } else {

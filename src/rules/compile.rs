@@ -16,11 +16,12 @@ use super::value::{DType, Tensor, Value};
 use crate::rewrite::lang::{Attrs, ClassData, EGraphFacts, Name, Node};
 use egg::{Analysis, EGraph, Id, Language, Rewrite, SearchMatches, Subst, Var};
 use ordered_float::OrderedFloat;
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Values bound by a match, in binding order.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Bindings(pub Vec<(String, Value)>);
 
 impl Bindings {
@@ -451,8 +452,11 @@ impl CompiledRule {
         }
     }
 
-    /// Applies the rule to every binding on `class`; returns the classes that changed.
-    fn apply_class<N: Analysis<Node>>(&self, egraph: &mut EGraph<Node, N>, class: Id) -> Vec<Id>
+    /// Applies the rule to every binding on `class` not in `done`; returns the classes that
+    /// changed. `done` records the (class, match) pairs already applied: egg re-applies every
+    /// match each iteration, and rebuilding a right-hand side (permuting weights) again only
+    /// to find it in the e-graph would cost each iteration the model's size.
+    fn apply_class<N: Analysis<Node>>(&self, egraph: &mut EGraph<Node, N>, class: Id, done: &Mutex<HashSet<(Id, Bindings)>>) -> Vec<Id>
     where
         N::Data: ClassData,
     {
@@ -462,10 +466,15 @@ impl CompiledRule {
         {
             let facts = EGraphFacts(&*egraph);
             let mut t = Tracker { best: None };
-            for b in matches {
-                if let Some(b) = self.run_clauses(b, &facts, &mut t) {
+            let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
+            for m in matches {
+                if done.contains(&(class, m.clone())) {
+                    continue;
+                }
+                if let Some(b) = self.run_clauses(m.clone(), &facts, &mut t) {
                     if let Ok(p) = self.plan(&b, egraph, &facts) {
                         plans.push(p);
+                        done.insert((class, m));
                     }
                 }
             }
@@ -500,7 +509,7 @@ impl CompiledRule {
     where
         N::Data: ClassData,
     {
-        Rewrite::new(self.name.as_str(), RuleSearcher(self.clone()), RuleApplier(self.clone()))
+        Rewrite::new(self.name.as_str(), RuleSearcher(self.clone()), RuleApplier::new(self.clone()))
     }
 }
 
@@ -750,8 +759,15 @@ fn match_attr(p: &AttrPat, v: &Value, env: Bindings, path: &[usize], t: &mut Tra
 /// The left-hand side of a compiled rule as an egg `Searcher`.
 pub struct RuleSearcher(pub Arc<CompiledRule>);
 
-/// The right-hand side (guards + builder) as an egg `Applier`.
-pub struct RuleApplier(pub Arc<CompiledRule>);
+/// The right-hand side (guards + builder) as an egg `Applier`, with the matches it already
+/// applied (one applier per e-graph: `CompiledRule::to_rewrite` makes a fresh one).
+pub struct RuleApplier(pub Arc<CompiledRule>, Mutex<HashSet<(Id, Bindings)>>);
+
+impl RuleApplier {
+    pub fn new(rule: Arc<CompiledRule>) -> RuleApplier {
+        RuleApplier(rule, Mutex::new(HashSet::new()))
+    }
+}
 
 impl<N: Analysis<Node>> egg::Searcher<Node, N> for RuleSearcher
 where
@@ -791,13 +807,13 @@ where
         // Re-match each class once to recover attribute bindings (see the module comment).
         let mut changed = vec![];
         for m in matches {
-            changed.extend(self.0.apply_class(egraph, m.eclass));
+            changed.extend(self.0.apply_class(egraph, m.eclass, &self.1));
         }
         changed
     }
 
     fn apply_one(&self, egraph: &mut EGraph<Node, N>, eclass: Id, _subst: &Subst, _ast: Option<&egg::PatternAst<Node>>, _rule: egg::Symbol) -> Vec<Id> {
-        self.0.apply_class(egraph, eclass)
+        self.0.apply_class(egraph, eclass, &self.1)
     }
 }
 

@@ -85,11 +85,32 @@ impl TensorData {
 }
 
 /// A constant tensor (a TF `Const` or a weight computed by a rule).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Tensor {
     pub dtype: DType,
     pub shape: Vec<usize>,
     pub data: TensorData,
+}
+
+/// Hashes the dtype, the shape and a few elements only: tensors sit inside e-nodes (`Const`,
+/// layer weights), and egg hashes a node every time it canonicalises it, so hashing every
+/// weight would make each rebuild cost the model's size. Equal tensors still hash equal.
+impl std::hash::Hash for Tensor {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        const SAMPLE: usize = 8;
+        self.dtype.hash(state);
+        self.shape.hash(state);
+        fn sample<T: std::hash::Hash, H: std::hash::Hasher>(v: &[T], state: &mut H) {
+            v.len().hash(state);
+            v.iter().take(SAMPLE).for_each(|x| x.hash(state));
+            v.iter().rev().take(SAMPLE).for_each(|x| x.hash(state));
+        }
+        match &self.data {
+            TensorData::Float(v) => sample(v, state),
+            TensorData::Int(v) => sample(v, state),
+            TensorData::Bool(v) => sample(v, state),
+        }
+    }
 }
 
 impl Tensor {

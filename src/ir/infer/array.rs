@@ -52,6 +52,13 @@ pub fn register_all_ops(r: &mut ShapeRegistry) {
         r.register(op, pad);
     }
     r.register("ScatterNd", |cx: &InferCtx<'_>| cx.one(shape_from_tensor(cx, 2)?));
+    for op in ["RandomUniform", "RandomStandardNormal"] {
+        r.register(op, |cx: &InferCtx<'_>| cx.one(shape_from_tensor(cx, 0)?));
+    }
+    r.register("Multinomial", |cx: &InferCtx<'_>| {
+        let b = cx.dims(0)?.and_then(|d| d.first().cloned()).unwrap_or(Dim::Unknown);
+        cx.one(Shape::Ranked(vec![b, cx.int_scalar(1)?.map_or(Dim::Unknown, Dim::from_tf)]))
+    });
 }
 
 fn konst(cx: &InferCtx<'_>) -> R {

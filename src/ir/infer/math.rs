@@ -16,6 +16,9 @@ pub const UNARY: &[&str] = &[
     "Log1p", "LogicalNot", "LogSoftmax", "Neg", "Reciprocal", "Relu", "Relu6", "Rint", "Round", "Rsqrt", "Selu",
     "Sigmoid", "Sign", "Sin", "Sinh", "Softmax", "Softplus", "Softsign", "Sqrt", "Square", "Tan", "Tanh",
     "Cumsum", "Cumprod", "ClipByValue", "Gelu", "Swish", "HardSwish", "LRN", "Real", "Imag", "ComplexAbs", "Angle",
+    "BesselI0e", "BesselI1e", "Ndtri", "Bucketize", "FakeQuantWithMinMaxVars", "Print", "Reverse", "ReverseSequence",
+    "MatrixSetDiagV3", "TensorScatterAdd", "TensorScatterMax", "TensorScatterUpdate", "InvertPermutation", "Cross",
+    "Cholesky", "FFT", "IFFT", "Betainc",
 ];
 
 /// Element-wise ops of two inputs with NumPy broadcasting.
@@ -24,6 +27,7 @@ pub const BINARY: &[&str] = &[
     "Maximum", "Minimum", "Pow", "SquaredDifference", "Atan2", "DivNoNan", "MulNoNan", "Xdivy", "Xlogy", "Xlog1py",
     "Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr", "BitwiseAnd",
     "BitwiseOr", "BitwiseXor", "LeftShift", "RightShift", "Complex", "ApproximateEqual", "Relu6Grad", "ReluGrad",
+    "Igamma", "Igammac",
 ];
 
 pub fn register_all_ops(r: &mut ShapeRegistry) {
@@ -63,6 +67,65 @@ pub fn register_all_ops(r: &mut ShapeRegistry) {
     });
     r.register("MatrixInverse", |cx: &InferCtx<'_>| matrix_batch(cx, true));
     r.register("TopKV2", top_k);
+    r.register("TopK", top_k);
+    r.register("MatrixSolve", matrix_solve);
+    r.register("MatrixTriangularSolve", matrix_solve);
+    r.register("InTopK", in_top_k);
+    r.register("InTopKV2", in_top_k);
+    for op in ["UnsortedSegmentSum", "UnsortedSegmentMax", "UnsortedSegmentMin", "UnsortedSegmentProd"] {
+        r.register(op, unsorted_segment);
+    }
+    for op in ["SegmentSum", "SegmentMax", "SegmentMin", "SegmentMean", "SegmentProd"] {
+        // The number of segments is a run-time value.
+        r.register(op, |cx: &InferCtx<'_>| match cx.dims(0)? {
+            Some(d) if !d.is_empty() => {
+                let mut d = d.to_vec();
+                d[0] = Dim::Unknown;
+                cx.one(Shape::Ranked(d))
+            }
+            _ => cx.one(Shape::Unknown),
+        });
+    }
+    r.register("Unique", |cx: &InferCtx<'_>| {
+        Ok(vec![Fact::new(cx.out_dtype(0), Shape::unknown_dims(1)), Fact::new(cx.out_dtype(1), cx.shape(0)?.clone())])
+    });
+    r.register("RFFT", |cx: &InferCtx<'_>| fft_real(cx, true));
+    r.register("IRFFT", |cx: &InferCtx<'_>| fft_real(cx, false));
+}
+
+/// `MatrixSolve(matrix [..., M, M], rhs [..., M, K])` is `[..., M, K]` (and so is
+/// `MatrixTriangularSolve`).
+fn matrix_solve(cx: &InferCtx<'_>) -> R {
+    cx.one(cx.shape(1)?.clone())
+}
+
+/// `InTopK(predictions [batch, classes], targets [batch])` is `[batch]` of bool.
+fn in_top_k(cx: &InferCtx<'_>) -> R {
+    let b = cx.dims(0)?.and_then(|d| d.first().cloned()).unwrap_or(Dim::Unknown);
+    cx.one(Shape::Ranked(vec![b]))
+}
+
+/// `UnsortedSegment*(data, segment_ids, num_segments)`: `[num_segments] + data.shape[ids.rank:]`.
+fn unsorted_segment(cx: &InferCtx<'_>) -> R {
+    let (Some(d), Some(ids)) = (cx.dims(0)?, cx.shape(1)?.rank()) else { return cx.one(Shape::Unknown) };
+    let n = cx.int_scalar(2)?.map_or(Dim::Unknown, Dim::from_tf);
+    let rest = d.get(ids..).ok_or_else(|| invalid(format!("segment_ids of rank {ids} exceed data rank {}", d.len())))?;
+    let mut out = vec![n];
+    out.extend_from_slice(rest);
+    cx.one(Shape::Ranked(out))
+}
+
+/// `RFFT(x, fft_length)`: last dim becomes `fft_length / 2 + 1`; `IRFFT`: `fft_length`.
+fn fft_real(cx: &InferCtx<'_>, forward: bool) -> R {
+    let Some(d) = cx.dims(0)? else { return cx.one(Shape::Unknown) };
+    let Some((_, batch)) = d.split_last() else { return Err(invalid("FFT needs rank ≥ 1")) };
+    let n = match cx.ints(1)?.as_deref() {
+        Some([n]) if *n >= 0 => Dim::Known(if forward { *n as u64 / 2 + 1 } else { *n as u64 }),
+        _ => Dim::Unknown,
+    };
+    let mut out = batch.to_vec();
+    out.push(n);
+    cx.one(Shape::Ranked(out))
 }
 
 /// Shape arithmetic on partly known integer vectors (`batch * 16`, `max(n, 1)`): element by
@@ -196,11 +259,16 @@ fn matrix_batch(cx: &InferCtx<'_>, keep_matrix: bool) -> R {
     cx.one(Shape::Ranked(if keep_matrix { d.to_vec() } else { d[..d.len() - 2].to_vec() }))
 }
 
+/// `TopKV2(input, k)` and `TopK` (k as an attr): the last dim becomes k.
 fn top_k(cx: &InferCtx<'_>) -> R {
+    let k = match cx.attrs().opt_int("k")? {
+        Some(k) if cx.node.op == "TopK" => Some(k),
+        _ => cx.int_scalar(1).ok().flatten(),
+    };
     let s = match cx.dims(0)? {
         Some(d) if !d.is_empty() => {
             let mut d = d.to_vec();
-            let k = cx.int_scalar(1)?.map_or(Dim::Unknown, Dim::from_tf);
+            let k = k.map_or(Dim::Unknown, Dim::from_tf);
             if let (Some(n), Some(kk)) = (d[d.len() - 1].known(), k.known()) {
                 if kk > n {
                     return Err(invalid(format!("k = {kk} exceeds the last dim {n}")));

@@ -12,9 +12,33 @@ pub fn register_all_ops(r: &mut ShapeRegistry) {
     r.register("Conv2D", |cx: &InferCtx<'_>| conv2d(cx, false));
     r.register("DepthwiseConv2dNative", |cx: &InferCtx<'_>| conv2d(cx, true));
     r.register("Conv2DBackpropInput", |cx: &InferCtx<'_>| cx.one(super::array::shape_from_tensor(cx, 0)?));
-    for op in ["MaxPool", "AvgPool"] {
+    for op in ["MaxPool", "AvgPool", "MaxPool3D", "AvgPool3D"] {
         r.register(op, pool);
     }
+    r.register("Conv3D", conv3d);
+    r.register("CropAndResize", |cx: &InferCtx<'_>| {
+        let n = cx.dims(1)?.and_then(|d| d.first().cloned()).unwrap_or(Dim::Unknown);
+        let c = cx.dims(0)?.and_then(|d| d.get(3).cloned()).unwrap_or(Dim::Unknown);
+        let size = cx.int_dims(3)?.filter(|s| s.len() == 2).unwrap_or_else(|| vec![Dim::Unknown; 2]);
+        cx.one(Shape::Ranked(vec![n, size[0].clone(), size[1].clone(), c]))
+    });
+    for op in ["SoftmaxCrossEntropyWithLogits", "SparseSoftmaxCrossEntropyWithLogits"] {
+        r.register(op, |cx: &InferCtx<'_>| {
+            let logits = cx.shape(0)?.clone();
+            let b = logits.dims().and_then(|d| d.first().cloned()).unwrap_or(Dim::Unknown);
+            Ok(vec![Fact::new(cx.out_dtype(0), Shape::Ranked(vec![b])), Fact::new(cx.out_dtype(1), logits)])
+        });
+    }
+    for op in ["NonMaxSuppression", "NonMaxSuppressionV3"] {
+        r.register(op, |cx: &InferCtx<'_>| cx.one(Shape::unknown_dims(1)));
+    }
+    r.register("NonMaxSuppressionV5", |cx: &InferCtx<'_>| {
+        Ok(vec![
+            Fact::new(cx.out_dtype(0), Shape::unknown_dims(1)),
+            Fact::new(cx.out_dtype(1), Shape::unknown_dims(1)),
+            Fact::new(cx.out_dtype(2), Shape::scalar()),
+        ])
+    });
     for op in ["FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"] {
         r.register(op, fused_batch_norm);
     }
@@ -103,6 +127,30 @@ fn conv2d(cx: &InferCtx<'_>, depthwise: bool) -> R {
     cx.one(Shape::Ranked(out))
 }
 
+/// `Conv3D`: NDHWC or NCDHW input, DHWIO filter, VALID or SAME.
+fn conv3d(cx: &InferCtx<'_>) -> R {
+    let fmt = cx.attrs().opt_str("data_format")?.unwrap_or("NDHWC");
+    let strides = cx.attrs().get_list_int("strides")?;
+    let dil = cx.attrs().opt_list_int("dilations")?.unwrap_or_else(|| vec![1; 5]);
+    let padding = cx.attrs().get_str("padding")?;
+    let (Some(x), Some(w)) = (cx.dims(0)?, cx.dims(1)?) else { return cx.one(Shape::unknown_dims(5)) };
+    if x.len() != 5 || w.len() != 5 || strides.len() != 5 || dil.len() != 5 {
+        return Err(invalid("Conv3D needs rank-5 input and filter and 5 strides and dilations"));
+    }
+    let (nb, sp, ch) = layout(fmt, 5)?;
+    merged(&x[ch], &w[3], "input channels")?;
+    let mut out = vec![Dim::Unknown; 5];
+    out[nb] = x[nb].clone();
+    out[ch] = w[4].clone();
+    for (k, &ax) in sp.iter().enumerate() {
+        out[ax] = match w[k].known() {
+            Some(win) => windowed(&x[ax], win, strides[ax].max(0) as u64, dil[ax].max(1) as u64, padding, (0, 0))?,
+            None => Dim::Unknown,
+        };
+    }
+    cx.one(Shape::Ranked(out))
+}
+
 fn merged(a: &Dim, b: &Dim, what: &str) -> Result<Dim, ShapeError> {
     a.merge(b).ok_or_else(|| invalid(format!("{what}: {a} and {b} differ")))
 }
@@ -113,11 +161,12 @@ fn pool(cx: &InferCtx<'_>) -> R {
     let strides = cx.attrs().get_list_int("strides")?;
     let padding = cx.attrs().get_str("padding")?;
     let explicit = cx.attrs().opt_list_int("explicit_paddings")?.unwrap_or_default();
-    let Some(x) = cx.dims(0)? else { return cx.one(Shape::unknown_dims(4)) };
-    if x.len() != 4 || ksize.len() != 4 || strides.len() != 4 {
-        return Err(invalid("pooling needs a rank-4 input and 4 ksize and strides"));
+    let rank = if cx.node.op.ends_with("3D") { 5 } else { 4 };
+    let Some(x) = cx.dims(0)? else { return cx.one(Shape::unknown_dims(rank)) };
+    if x.len() != rank || ksize.len() != rank || strides.len() != rank {
+        return Err(invalid(format!("pooling needs a rank-{rank} input and {rank} ksize and strides")));
     }
-    let (_, sp, _) = layout(fmt, 4)?;
+    let (_, sp, _) = layout(fmt, rank)?;
     let mut out = x.to_vec();
     for &ax in &sp {
         let pads = (*explicit.get(2 * ax).unwrap_or(&0), *explicit.get(2 * ax + 1).unwrap_or(&0));

@@ -55,8 +55,10 @@ pub(crate) fn border_amounts(p: &Params, name: &str) -> Result<Option<BorderAmou
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rewrite::lang::Attrs;
-    use crate::rules::layers::LAYERS;
+    use crate::rewrite::lang::{Attrs, Name};
+    use crate::rules::layers::{ParamType, LAYERS};
+    use crate::rules::value::{Tensor, Value};
+    use std::sync::Arc;
 
     /// Every kind a rule may emit has a builder: with no parameters it either builds (every
     /// parameter defaulted) or asks for a required one, never "unknown kind".
@@ -70,6 +72,48 @@ mod tests {
                 Ok(_) | Err(LowerError::MissingParameter { .. }) | Err(LowerError::InvalidParameter { .. }) => {}
                 Err(e) => panic!("{}: {e}", kind.name),
             }
+        }
+    }
+
+    /// A valid value of each parameter type; `case` picks the enum case (oneof branches read
+    /// different parameters).
+    fn sample(t: ParamType, case: usize) -> Value {
+        match t {
+            ParamType::Int | ParamType::UInt => Value::Int(1),
+            ParamType::Float => Value::float(1.0),
+            ParamType::Bool => Value::Bool(true),
+            ParamType::Str => Value::Str("s".into()),
+            ParamType::Ints | ParamType::UInts => Value::ints([1, 1]),
+            ParamType::Floats => Value::List(vec![Value::float(1.0)]),
+            ParamType::Bools => Value::List(vec![Value::Bool(true)]),
+            ParamType::Weights => Value::Tensor(Arc::new(Tensor::from_f32(vec![1], vec![1.0]))),
+            ParamType::Enum(vs) => Value::Str(vs[case.min(vs.len() - 1)].into()),
+        }
+    }
+
+    /// With every parameter set, each builder reads every parameter its kind declares (over
+    /// every case of its enums): none is dropped on the way to the proto.
+    #[test]
+    fn every_declared_parameter_is_read() {
+        for kind in LAYERS {
+            let mut read = std::collections::BTreeSet::new();
+            let cases = kind.params.iter().map(|(_, t)| if let ParamType::Enum(vs) = t { vs.len() } else { 1 }).max().unwrap_or(1);
+            for case in 0..cases {
+                let mut pairs: Vec<(Name, Value)> = kind.params.iter().map(|(n, t)| (Name::from(*n), sample(*t, case))).collect();
+                // A constant's element count must match its shape ([1, 1] above).
+                if kind.name.starts_with("loadConstant") {
+                    pairs.retain(|(n, _)| &**n != "shape");
+                    pairs.push((Name::from("shape"), Value::ints([1])));
+                }
+                let attrs = Attrs::new(pairs);
+                let p = Params::new("l", kind, &attrs, false).unwrap();
+                if let Err(e) = build(&LayerInput { params: &p, n_inputs: kind.min_inputs }) {
+                    panic!("{}: {e}", kind.name);
+                }
+                read.extend(p.read_names());
+            }
+            let unread: Vec<_> = kind.params.iter().map(|(n, _)| *n).filter(|n| !read.contains(*n)).collect();
+            assert!(unread.is_empty(), "{} never reads {unread:?}", kind.name);
         }
     }
 }

@@ -1,0 +1,199 @@
+//! `mlrewrite convert` end to end: each fixture (and each corpus model the standard rules
+//! cover) is converted by the binary, once plainly and once with its `probes` as `--outputs`,
+//! and `mlrewrite run --compare` checks every output, probes included, against TensorFlow's
+//! (.npz goldens written by the fixture scripts). Also: byte-identical output for the same
+//! graph, the unsupported-op listing (exit code, no file), and budgets reported by `--stats`.
+
+mod common;
+
+use mlrewrite::run::{lookup, npz, Interpreter, RunOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mlrewrite");
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.pb"))
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn convert(pb: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(BIN).arg("convert").arg(pb).arg("-o").arg(out).args(extra).output().unwrap()
+}
+
+/// The probes of `NAME.json` (inner tensors TensorFlow's goldens include).
+fn probes(pb: &Path) -> Vec<String> {
+    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(pb.with_extension("json")).unwrap()).unwrap();
+    meta["probes"].as_array().map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect()).unwrap_or_default()
+}
+
+/// Runs `model` with `mlrewrite run --compare` and checks every output matched; returns the
+/// report.
+fn run_compare(model: &Path, npz: &Path) -> String {
+    let o = Command::new(BIN).arg("run").arg(model).arg("--inputs").arg(npz).arg("--compare").arg(npz).output().unwrap();
+    let report = text(&o);
+    assert!(o.status.success() && report.contains("PASS"), "{}:\n{report}", model.display());
+    report
+}
+
+/// Runs `model` with the library interpreter and the test kernels of custom layers (the
+/// binary has none compiled in), comparing every output.
+fn run_with_kernels(model: &Path, npz_path: &Path) {
+    let model = mlrewrite::lower::mlmodel::read_model(model).unwrap();
+    let golden = npz::read_npz(npz_path).unwrap();
+    let interp = Interpreter::new(&model, RunOptions { custom_kernels: common::kernels(), ..Default::default() }).unwrap();
+    let mut inputs = BTreeMap::new();
+    for name in interp.input_names() {
+        inputs.insert(name.to_string(), lookup(&golden, name).unwrap().1.clone());
+    }
+    let outputs = interp.run(inputs).unwrap();
+    for name in interp.output_names() {
+        let (_, want) = lookup(&golden, name).unwrap_or_else(|| panic!("no golden for {name}"));
+        common::allclose(&outputs[name], want, 1e-3, 1e-4).unwrap_or_else(|e| panic!("output {name}: {e}"));
+    }
+}
+
+/// Converts `pb` plainly and with its probes, and checks both models against the goldens.
+/// Returns the plain conversion's summary.
+fn check(pb: &Path, custom: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let npz = pb.with_extension("npz");
+    let name = pb.file_stem().unwrap().to_string_lossy().to_string();
+    let plain = dir.path().join(format!("{name}.mlmodel"));
+    let o = convert(pb, &plain, &[]);
+    assert!(o.status.success(), "{name}: {}", text(&o));
+    let summary = text(&o);
+    if custom {
+        run_with_kernels(&plain, &npz);
+    } else {
+        run_compare(&plain, &npz);
+    }
+    let probes = probes(pb);
+    if !probes.is_empty() {
+        let probed = dir.path().join(format!("{name}.probes.mlmodel"));
+        let o = convert(pb, &probed, &["--outputs", &probes.join(",")]);
+        assert!(o.status.success(), "{name} with probes: {}", text(&o));
+        if custom {
+            run_with_kernels(&probed, &npz);
+        } else {
+            let report = run_compare(&probed, &npz);
+            for p in &probes {
+                let golden = if p.ends_with(":0") { p.clone() } else { format!("{p}:0") };
+                assert!(!report.contains(&format!("golden `{golden}`: not compared")), "{name}: probe {p} was not compared:\n{report}");
+            }
+        }
+    }
+    summary
+}
+
+/// Fixtures the standard rules convert; `true` for those with custom layers.
+const FIXTURES: &[(&str, bool)] = &[
+    ("concat", false),
+    ("conv2d_variants", false),
+    ("conv_bn_relu6", false),
+    ("gap_dense_softmax", false),
+    ("gelu", false),
+    ("hard_swish_sigmoid", false),
+    ("layer_norm", false),
+    ("matmul", false),
+    ("matrix_det", true),
+    ("pooling", false),
+    ("reductions", false),
+    ("residual_add", false),
+    ("se_block", false),
+    ("separable_conv", false),
+    ("topk", false),
+];
+
+#[test]
+fn fixtures_convert_and_match_tensorflow() {
+    for (name, custom) in FIXTURES {
+        check(&fixture(name), *custom);
+    }
+}
+
+/// Corpus models the standard rules cover, with coremltools 8.3's layer count for the same
+/// graph (`../shared/corpus/coremltools/results.jsonl`; `None`: coremltools fails on it).
+const CORPUS: &[(&str, bool, Option<usize>)] = &[
+    ("hard_swish", false, Some(7)),
+    ("layer_norm", false, Some(11)),
+    ("matrix_det", true, None),
+    ("small_cnn", false, Some(14)),
+    ("topk_static", false, Some(1)),
+];
+
+#[test]
+fn corpus_models_convert_and_match_tensorflow() {
+    let Some(corpus) = common::corpus_dir() else { return };
+    for (name, custom, coremltools) in CORPUS {
+        let summary = check(&corpus.join(format!("{name}.pb")), *custom);
+        let layers: usize = summary
+            .split(": ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no layer count in {summary}"));
+        match coremltools {
+            Some(n) => eprintln!("{name}: {layers} layers (coremltools: {n})"),
+            None => eprintln!("{name}: {layers} layers (coremltools cannot convert it)"),
+        }
+    }
+}
+
+#[test]
+fn the_same_graph_converts_to_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["se_block", "layer_norm", "matrix_det"] {
+        let a = dir.path().join(format!("{name}.a.mlmodel"));
+        let b = dir.path().join(format!("{name}.b.mlmodel"));
+        assert!(convert(&fixture(name), &a, &[]).status.success());
+        assert!(convert(&fixture(name), &b, &[]).status.success());
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{name}");
+    }
+}
+
+#[test]
+fn an_unsupported_op_fails_with_the_listing_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lgamma.mlmodel");
+    let o = convert(&fixture("unsupported_lgamma"), &out, &[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Lgamma (1 node): Lgamma"), "{err}");
+    assert!(err.contains("mlrewrite explain"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn the_default_output_is_next_to_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("topk.pb");
+    std::fs::copy(fixture("topk"), &pb).unwrap();
+    let o = Command::new(BIN).arg("convert").arg(&pb).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(dir.path().join("topk.mlmodel").exists());
+}
+
+#[test]
+fn stats_report_the_phases_and_the_budget_that_stopped_saturation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.mlmodel");
+    let o = convert(&fixture("conv_bn_relu6"), &out, &["--stats"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    for phase in ["import", "rules", "seed", "saturate", "extract", "lower", "write"] {
+        assert!(t.contains(&format!("  {phase} ")), "no {phase} timing in\n{t}");
+    }
+    assert!(t.contains("saturated"), "{t}");
+    // One iteration is not enough to cancel the transposes, but a model still comes out.
+    let o = convert(&fixture("conv_bn_relu6"), &out, &["--stats", "--iter-limit", "1"]);
+    let t = text(&o);
+    assert!(t.contains("iteration limit (1) reached"), "{t}");
+    let o = convert(&fixture("conv_bn_relu6"), &out, &["--stats", "--node-limit", "5"]);
+    let t = text(&o);
+    assert!(t.contains("node limit (5 e-nodes) reached"), "{t}");
+}
