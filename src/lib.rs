@@ -21,6 +21,7 @@ pub mod proto {
     }
 }
 
+pub mod explain;
 pub mod ir;
 pub mod lower;
 pub mod rewrite;

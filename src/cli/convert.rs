@@ -52,6 +52,22 @@ pub struct Args {
     /// Stop saturation after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().time.as_secs_f64())]
     pub time_limit: f64,
+    /// Also write `OUT.explain.json`: why each custom layer (and each unconverted node), as
+    /// `mlrewrite explain --format json` prints it (docs/explain.md).
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// Writes `OUT.explain.json` next to the model (also when the conversion failed on
+/// unconverted ops: that is when the explanation is most useful).
+fn write_explanation(args: &Args, graph: &ir::Graph, set: &RuleSet, rules: &Compiled, options: &ConvertOptions, out: &std::path::Path) -> Result<()> {
+    let explain_options = mlrewrite::explain::ExplainOptions { selection: mlrewrite::explain::Selection::CustomLayers, convert: options.clone() };
+    let report = mlrewrite::explain::explain(graph, &super::explain::model_name(&args.model), set, rules, &explain_options)
+        .with_context(|| format!("explaining {}", args.model.display()))?;
+    let path = out.with_extension("explain.json");
+    mlrewrite::lower::mlmodel::write_atomic(&path, mlrewrite::explain::to_json(&report).as_bytes())?;
+    eprintln!("explanation written to {}", path.display());
+    Ok(())
 }
 
 /// Timings of the phases the library does not time itself.
@@ -81,10 +97,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let limits = Limits { nodes: args.node_limit, iterations: args.iter_limit, time: Duration::from_secs_f64(args.time_limit) };
     let options = ConvertOptions { limits, outputs: args.outputs.clone() };
+    let out = args.output.clone().unwrap_or_else(|| args.model.with_extension("mlmodel"));
     let (dag, stats) = match convert(&graph, &rules, &options) {
         Ok(r) => r,
         Err(e @ ConvertError::Unsupported(_)) => {
             eprintln!("error: {}: {e}", args.model.display());
+            if args.explain {
+                write_explanation(&args, &graph, &set, &rules, &options, &out)?;
+            }
             return Ok(ExitCode::FAILURE);
         }
         Err(e) => return Err(e).with_context(|| format!("converting {}", args.model.display())),
@@ -99,11 +119,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let model = lower::lower(&dag, &lower_options).with_context(|| format!("lowering {}", args.model.display()))?;
     let lower_time = t.elapsed();
 
-    let out = args.output.clone().unwrap_or_else(|| args.model.with_extension("mlmodel"));
     let t = Instant::now();
     write_model(&out, &model)?;
     let write = t.elapsed();
 
+    if args.explain {
+        write_explanation(&args, &graph, &set, &rules, &options, &out)?;
+    }
     print!("{}", summary(&args, &out, &model, &dag, &rules, start.elapsed()));
     if args.stats {
         print!("{}", stats_text(&stats, &Phases { import, rules: rules_time, lower: lower_time, write }));

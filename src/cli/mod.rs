@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 pub mod convert;
+pub mod explain;
 pub mod inspect;
 pub mod rules;
 pub mod run;
@@ -20,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Convert a TensorFlow frozen graph (.pb) into a Core ML model (.mlmodel).
     Convert(convert::Args),
+    /// Explain why nodes became custom layers and why rules did not fire.
+    Explain(explain::Args),
     /// Summarise a TensorFlow GraphDef (.pb) or a Core ML model (.mlmodel).
     Inspect(inspect::Args),
     /// Check and list conversion rules (rules/*.rules and --rules DIR).
@@ -31,6 +34,7 @@ pub enum Command {
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Convert(args) => convert::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Run(args) => run::run(args),

@@ -101,6 +101,18 @@ where
     Ok(DagExtraction { roots, choice, order, cost })
 }
 
+/// The node extraction chooses in every e-class that has an extractable term (classes without
+/// one are absent): the same choice [`extract_dag`] makes, for every class at once, so
+/// `explain` can say what a TF node became without extracting from each node separately.
+pub fn best_nodes<L, N, M>(egraph: &EGraph<L, N>, model: &M) -> HashMap<Id, L>
+where
+    L: Language,
+    N: Analysis<L>,
+    M: DagCostModel<L, N>,
+{
+    compute_best(egraph, model).into_iter().map(|(class, b)| (class, b.node)).collect()
+}
+
 fn compute_best<L, N, M>(egraph: &EGraph<L, N>, model: &M) -> HashMap<Id, Best<L>>
 where
     L: Language,

@@ -139,21 +139,43 @@ fn roots(graph: &Graph, extra: &[String]) -> Result<Vec<Root>, ConvertError> {
     Ok(roots)
 }
 
-/// Converts `graph` (imported and inferred) with `rules`.
-pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Result<(TermDag, Stats), ConvertError> {
+/// The e-graph after saturation with the maps back to the TF graph: what extraction reads,
+/// and what `explain` re-runs the matcher on (so explanations come from the same e-graph).
+pub struct Saturated {
+    /// The saturated e-graph (rebuilt) with the seeding maps.
+    pub seeded: Seeded,
+    pub saturation: SaturationReport,
+    pub seed_time: Duration,
+    pub saturate_time: Duration,
+}
+
+/// Seeds `graph` for the model outputs of `options` and saturates it with `rules`.
+pub fn saturate_graph(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Result<Saturated, ConvertError> {
     let roots = roots(graph, &options.outputs)?;
+    saturate_roots(graph, &roots, rules, options)
+}
+
+fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &ConvertOptions) -> Result<Saturated, ConvertError> {
     let t = Instant::now();
     let analysis = TfAnalysis::new(Arc::new(ShapeRegistry::tensorflow()));
     let outlets: Vec<Outlet> = roots.iter().map(|r| r.outlet).collect();
     let seeded = seed(graph, &outlets, analysis)?;
     let seed_time = t.elapsed();
-    let seeded_nodes = seeded.nodes.len();
 
     let t = Instant::now();
     let rewrites = rules.rewrites::<TfAnalysis>()?;
-    let Seeded { egraph, nodes, outlets: outlet_classes, inputs, origins } = seeded;
+    let Seeded { egraph, nodes, outlets, inputs, origins } = seeded;
     let (egraph, saturation) = saturate(egraph, &rewrites, &options.limits);
     let saturate_time = t.elapsed();
+    Ok(Saturated { seeded: Seeded { egraph, nodes, outlets, inputs, origins }, saturation, seed_time, saturate_time })
+}
+
+/// Converts `graph` (imported and inferred) with `rules`.
+pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Result<(TermDag, Stats), ConvertError> {
+    let roots = roots(graph, &options.outputs)?;
+    let Saturated { seeded, saturation, seed_time, saturate_time } = saturate_roots(graph, &roots, rules, options)?;
+    let seeded_nodes = seeded.nodes.len();
+    let Seeded { egraph, nodes, outlets: outlet_classes, inputs, origins } = seeded;
 
     let t = Instant::now();
     let class_of = |name: &str| outlet_classes.get(name).map(|&c| egraph.find(c));

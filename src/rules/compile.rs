@@ -51,8 +51,9 @@ pub enum FailReason {
     Attr { op: String, attr: String, expected: String, found: Option<String> },
     /// A variable used twice is bound to two different e-classes or values.
     Conflict { var: String, first: String, second: String },
-    /// A guard evaluated to false (with the values it saw) or failed to evaluate.
-    Guard { guard: String, detail: String },
+    /// A guard evaluated to false (with the values it saw) or failed to evaluate. `span` is
+    /// the guard's (or the `let` expression's) place in the rule file, for `explain`.
+    Guard { guard: String, detail: String, span: ast::Span },
     /// The right-hand side could not be computed (e.g. a constant could not be permuted).
     Build { detail: String },
 }
@@ -91,7 +92,7 @@ impl fmt::Display for MatchFailure {
                 found.as_deref().unwrap_or("missing")
             ),
             FailReason::Conflict { var, first, second } => write!(f, "{at}: `{var}` is {first} and also {second}"),
-            FailReason::Guard { guard, detail } => write!(f, "guard `{guard}` failed: {detail}"),
+            FailReason::Guard { guard, detail, .. } => write!(f, "guard `{guard}` failed: {detail}"),
             FailReason::Build { detail } => write!(f, "right-hand side failed: {detail}"),
         }
     }
@@ -413,11 +414,11 @@ impl CompiledRule {
                         match eval(g, &env, facts) {
                             Ok(Value::Bool(true)) => {}
                             Ok(_) => {
-                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail: guard_detail(g, &env, facts) });
+                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail: guard_detail(g, &env, facts), span: g.span() });
                                 return None;
                             }
                             Err(m) => {
-                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail: m });
+                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail: m, span: g.span() });
                                 return None;
                             }
                         }
@@ -426,7 +427,7 @@ impl CompiledRule {
                 Clause::Let(n, e) => match eval(e, &env, facts) {
                     Ok(v) => env = env.with(&n.name, v),
                     Err(m) => {
-                        t.fail(&[], FailReason::Guard { guard: format!("let {} = {e}", n.name), detail: m });
+                        t.fail(&[], FailReason::Guard { guard: format!("let {} = {e}", n.name), detail: m, span: n.span.to(e.span()) });
                         return None;
                     }
                 },
