@@ -2,6 +2,9 @@
 //!
 //! Writing is atomic: the bytes go to a temporary file in the destination folder, which is then
 //! renamed over the destination, so a failure never leaves a half-written model behind.
+//!
+//! Errors keep the underlying error in a `cause` field printed in their message, not as a
+//! `source`: the binary prints the chain with `{err:#}`, which would repeat a source.
 
 use crate::proto::coreml::Model;
 use prost::Message;
@@ -11,29 +14,29 @@ use std::path::{Path, PathBuf};
 /// Errors of reading or writing a `.mlmodel`; each names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum MlModelError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path} is not a Core ML model (CoreML.Specification.Model): {source}")]
-    Decode { path: PathBuf, source: prost::DecodeError },
-    #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
+    #[error("{path} is not a Core ML model (CoreML.Specification.Model): {cause}")]
+    Decode { path: PathBuf, cause: prost::DecodeError },
+    #[error("cannot write {path}: {cause}")]
+    Write { path: PathBuf, cause: std::io::Error },
 }
 
 /// Decodes a `Model` from bytes; `path` only names the source in errors.
 pub fn decode_model(bytes: &[u8], path: &Path) -> Result<Model, MlModelError> {
-    Model::decode(bytes).map_err(|source| MlModelError::Decode { path: path.to_owned(), source })
+    Model::decode(bytes).map_err(|cause| MlModelError::Decode { path: path.to_owned(), cause })
 }
 
 /// Reads and decodes a `.mlmodel` file.
 pub fn read_model(path: &Path) -> Result<Model, MlModelError> {
     let bytes = std::fs::read(path)
-        .map_err(|source| MlModelError::Read { path: path.to_owned(), source })?;
+        .map_err(|cause| MlModelError::Read { path: path.to_owned(), cause })?;
     decode_model(&bytes, path)
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MlModelError> {
-    let err = |source| MlModelError::Write { path: path.to_owned(), source };
+    let err = |cause| MlModelError::Write { path: path.to_owned(), cause };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
