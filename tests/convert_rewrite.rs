@@ -115,8 +115,12 @@ fn an_unsupported_op_is_listed_with_its_nodes_and_what_to_do() {
 
 #[test]
 fn every_unsupported_op_is_listed_at_once() {
+    // Only the Identity rule: the standard library converts every op of this fixture.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("identity.rules"), "rule identity:\n    Identity(x) => x\n").unwrap();
+    let only_identity = RuleSet::load(&LoadOptions { user: vec![dir.path().to_path_buf()], no_std: true }).unwrap().compile().unwrap();
     let g = load(&fixture("gather_slice_split"));
-    let err = convert(&g, &std_rules(), &ConvertOptions::default()).unwrap_err();
+    let err = convert(&g, &only_identity, &ConvertOptions::default()).unwrap_err();
     let ConvertError::Unsupported(u) = &err else { panic!("{err}") };
     assert!(u.ops.len() >= 2, "{err}");
     assert!(!u.ops.contains_key("Identity"), "Identity nodes merged with their input are not to blame: {err}");
