@@ -115,6 +115,9 @@ fn hard_swish_with_four_is_a_near_miss_on_one_guard() {
     let g = import(&hard_swish_graph(4.0));
     let r = run(&g, "hard_swish_4.pb", &[], Selection::Node("div".into()));
     insta::assert_snapshot!("hard_swish_near_miss_text", explain::text::render(&r));
+    // docs/explain.md shows this very output; it must not drift.
+    let docs = std::fs::read_to_string(root().join("docs/explain.md")).unwrap();
+    assert!(docs.contains(&explain::text::render(&r)), "update the example in docs/explain.md");
     let n = &r.nodes[0];
     let first = &n.rules[0];
     assert_eq!((first.name.as_str(), first.status), ("hard_swish", RuleStatus::NearMiss));
