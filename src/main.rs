@@ -6,6 +6,7 @@ mod cli;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    restore_default_sigpipe();
     let args = cli::Cli::parse();
     match cli::dispatch(args) {
         Ok(code) => code,
@@ -15,3 +16,22 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`mlrewrite inspect m.pb | head`) makes
+/// `println!` panic. A command-line tool should end quietly instead, as `cat` does: restore the
+/// default action.
+#[cfg(unix)]
+fn restore_default_sigpipe() {
+    extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_default_sigpipe() {}
