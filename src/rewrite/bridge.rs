@@ -15,36 +15,13 @@ impl TryFrom<ir::DType> for DType {
     /// The IR's dtypes the rule language can name; the others (complex, unsigned wider than 8
     /// bits, resources...) have no Core ML counterpart.
     fn try_from(d: ir::DType) -> Result<DType, ir::DType> {
-        Ok(match d {
-            ir::DType::F16 => DType::Float16,
-            ir::DType::F32 => DType::Float32,
-            ir::DType::F64 => DType::Float64,
-            ir::DType::I8 => DType::Int8,
-            ir::DType::I16 => DType::Int16,
-            ir::DType::I32 => DType::Int32,
-            ir::DType::I64 => DType::Int64,
-            ir::DType::U8 => DType::UInt8,
-            ir::DType::Bool => DType::Bool,
-            ir::DType::String => DType::String,
-            other => return Err(other),
-        })
+        crate::rules::bridge::dtype_from_ir(d).ok_or(d)
     }
 }
 
 impl From<DType> for ir::DType {
     fn from(d: DType) -> ir::DType {
-        match d {
-            DType::Float16 => ir::DType::F16,
-            DType::Float32 => ir::DType::F32,
-            DType::Float64 => ir::DType::F64,
-            DType::Int8 => ir::DType::I8,
-            DType::Int16 => ir::DType::I16,
-            DType::Int32 => ir::DType::I32,
-            DType::Int64 => ir::DType::I64,
-            DType::UInt8 => ir::DType::U8,
-            DType::Bool => ir::DType::Bool,
-            DType::String => ir::DType::String,
-        }
+        crate::rules::bridge::dtype_to_ir(d)
     }
 }
 
