@@ -90,4 +90,5 @@ pub fn graph(nodes: Vec<NodeDef>) -> GraphDef {
 }
 
 pub mod kernels;
+#[allow(unused_imports)]
 pub use kernels::*;
