@@ -73,39 +73,6 @@ pub trait Element: Clone + Send + Sync + fmt::Debug + 'static {
     fn hash_bits<H: Hasher>(&self, h: &mut H);
 }
 
-macro_rules! element_ord {
-    ($t:ty, $v:ident, $dt:expr) => {
-        impl Element for $t {
-            const DTYPE: DType = $dt;
-            fn wrap(a: ArcArray<Self, IxDyn>) -> TensorData {
-                TensorData::$v(a)
-            }
-            fn unwrap(d: &TensorData) -> Option<&ArcArray<Self, IxDyn>> {
-                match d {
-                    TensorData::$v(a) => Some(a),
-                    _ => None,
-                }
-            }
-            fn cmp_bits(&self, other: &Self) -> Ordering {
-                self.cmp(other)
-            }
-            fn hash_bits<H: Hasher>(&self, h: &mut H) {
-                self.hash(h)
-            }
-        }
-    };
-}
-element_ord!(bool, Bool, DType::Bool);
-element_ord!(i8, I8, DType::I8);
-element_ord!(i16, I16, DType::I16);
-element_ord!(i32, I32, DType::I32);
-element_ord!(i64, I64, DType::I64);
-element_ord!(u8, U8, DType::U8);
-element_ord!(u16, U16, DType::U16);
-element_ord!(u32, U32, DType::U32);
-element_ord!(u64, U64, DType::U64);
-element_ord!(Bytes, String, DType::String);
-
 macro_rules! element_bits {
     ($t:ty, $v:ident, $dt:expr, |$x:ident| $bits:expr) => {
         impl Element for $t {
@@ -130,6 +97,18 @@ macro_rules! element_bits {
         }
     };
 }
+// Ordered types are their own key (a copy, or a clone of an Arc'd `Bytes`); floats compare and
+// hash by bit pattern.
+element_bits!(bool, Bool, DType::Bool, |x| *x);
+element_bits!(i8, I8, DType::I8, |x| *x);
+element_bits!(i16, I16, DType::I16, |x| *x);
+element_bits!(i32, I32, DType::I32, |x| *x);
+element_bits!(i64, I64, DType::I64, |x| *x);
+element_bits!(u8, U8, DType::U8, |x| *x);
+element_bits!(u16, U16, DType::U16, |x| *x);
+element_bits!(u32, U32, DType::U32, |x| *x);
+element_bits!(u64, U64, DType::U64, |x| *x);
+element_bits!(Bytes, String, DType::String, |x| x.clone());
 element_bits!(f16, F16, DType::F16, |x| x.to_bits());
 element_bits!(bf16, BF16, DType::BF16, |x| x.to_bits());
 element_bits!(f32, F32, DType::F32, |x| x.to_bits());
