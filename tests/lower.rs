@@ -45,7 +45,7 @@ impl Dag {
         self.push(Node::Proj { index, arg: [egg::Id::from(arg)] }, None)
     }
     fn output(&mut self, name: &str, term: TermId, dims: &[usize]) {
-        self.dag.outputs.push(TermOutput { name: name.into(), term, dtype: DType::F32, shape: Shape::from_usize(dims) });
+        self.dag.outputs.push(TermOutput { name: name.into(), term, dtype: DType::F32, shape: Shape::from_usize(dims), inner: false });
     }
 }
 

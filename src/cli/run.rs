@@ -1,11 +1,11 @@
 //! `mlrewrite run`: runs a Core ML Neural Network model on `.npz` inputs with the reference
 //! interpreter, optionally writes the outputs and compares them with golden arrays.
 //!
-//! Comparison rule (numpy.allclose): `|a - b| <= atol + rtol * |b|` elementwise, where `b`
-//! is the golden value; two NaNs count as equal. Shapes must be equal exactly: `[1, 10]`
-//! against `[10]` is a mismatch even though the sizes agree. Exit status: 0 when every output
-//! matches, 2 when one does not or has no golden, 1 on errors.
+//! The comparison rule is `mlrewrite::run::compare` (numpy.allclose, exact shapes, inner
+//! tensors with atol scaled by their RMS). Exit status: 0 when every output matches, 2 when
+//! one does not or has no golden, 1 on errors.
 
+use mlrewrite::run::compare::{compare, Tolerance};
 use mlrewrite::run::{lookup, npz, Interpreter, Precision, RunOptions};
 use ndarray::ArrayD;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,35 +40,10 @@ pub struct Args {
     /// Also compare goldens that name inner blobs of the model (same shape only).
     #[arg(long)]
     pub probes: bool,
-}
-
-/// Per-array comparison figures.
-struct Diff {
-    max_abs: f64,
-    max_rel: f64,
-    bad: usize,
-}
-
-fn diff(got: &ArrayD<f32>, want: &ArrayD<f32>, rtol: f64, atol: f64) -> Diff {
-    let mut d = Diff { max_abs: 0.0, max_rel: 0.0, bad: 0 };
-    for (&a, &b) in got.iter().zip(want.iter()) {
-        let (a, b) = (a as f64, b as f64);
-        if a.is_nan() && b.is_nan() {
-            continue;
-        }
-        let e = (a - b).abs();
-        let e = if e.is_nan() { f64::INFINITY } else { e };
-        d.max_abs = d.max_abs.max(e);
-        if b != 0.0 {
-            d.max_rel = d.max_rel.max(e / b.abs());
-        } else if e > 0.0 {
-            d.max_rel = f64::INFINITY;
-        }
-        if e > atol + rtol * b.abs() {
-            d.bad += 1;
-        }
-    }
-    d
+    /// Compare inner tensors (probes, and outputs that `convert --outputs` added) with the
+    /// plain --atol instead of atol scaled by the golden's RMS.
+    #[arg(long)]
+    pub plain_inner_atol: bool,
 }
 
 fn fmt_shape(s: &[usize]) -> String {
@@ -144,35 +119,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut failed = 0;
     let mut used = BTreeSet::new();
+    let tol = Tolerance { rtol: args.rtol, atol: args.atol, rms_scaled: false };
+    let inner: BTreeSet<String> = if args.plain_inner_atol { BTreeSet::new() } else { mlrewrite::lower::inner_outputs(&model) };
     let check = |kind: &str, name: &str, got: &ArrayD<f32>, gname: &str, want: &ArrayD<f32>, failed: &mut usize| {
-        // Core ML has no rank-0 tensors: a TF scalar comes out as a one-element array [1].
-        let scalar_view;
-        let want = if want.ndim() == 0 && got.shape() == [1] {
-            scalar_view = want.clone().into_shape_with_order(ndarray::IxDyn(&[1])).unwrap_or_else(|_| want.clone());
-            &scalar_view
-        } else {
-            want
+        let tol = if kind == "probe" || inner.contains(name) { if args.plain_inner_atol { tol } else { tol.inner() } } else { tol };
+        let d = match compare(got, want, tol) {
+            Ok(d) => d,
+            Err(e) => {
+                *failed += 1;
+                println!("{kind} `{name}`: FAIL shape mismatch: got {}, golden `{gname}` has {}", fmt_shape(&e.got), fmt_shape(&e.want));
+                return;
+            }
         };
-        if got.shape() != want.shape() {
-            *failed += 1;
-            println!(
-                "{kind} `{name}`: FAIL shape mismatch: got {}, golden `{gname}` has {}",
-                fmt_shape(got.shape()),
-                fmt_shape(want.shape())
-            );
-            return;
-        }
-        let d = diff(got, want, args.rtol, args.atol);
-        let verdict = if d.bad == 0 { "ok" } else { "FAIL" };
-        if d.bad > 0 {
+        let verdict = if d.passed() { "ok" } else { "FAIL" };
+        if !d.passed() {
             *failed += 1;
         }
+        let scaled = if tol.rms_scaled && d.atol != args.atol { format!(" (inner tensor: atol {:.3e} = atol x RMS {:.3})", d.atol, d.rms) } else { String::new() };
         println!(
-            "{kind} `{name}`: {verdict} shape {} max_abs_err {:.3e} max_rel_err {:.3e}{}",
+            "{kind} `{name}`: {verdict} shape {} max_abs_err {:.3e} max_rel_err {:.3e}{}{scaled}",
             fmt_shape(got.shape()),
             d.max_abs,
             d.max_rel,
-            if d.bad > 0 { format!(" ({} of {} values beyond atol {} + rtol {})", d.bad, got.len(), args.atol, args.rtol) } else { String::new() }
+            if d.bad > 0 { format!(" ({} of {} values beyond atol {:.3e} + rtol {})", d.bad, d.total, d.atol, args.rtol) } else { String::new() }
         );
     };
     for name in &output_names {

@@ -29,6 +29,9 @@ use std::collections::BTreeMap;
 
 /// Metadata key holding the mlrewrite version that wrote the model.
 pub const VERSION_KEY: &str = "mlrewrite.version";
+/// Metadata key listing the outputs that are inner tensors of the TF graph (`convert
+/// --outputs`), comma-separated: `run --compare` compares them with an RMS-scaled atol.
+pub const INNER_OUTPUTS_KEY: &str = "mlrewrite.inner_outputs";
 /// Metadata key coremltools uses for the source framework (`tensorflow==2.12.1`).
 pub const SOURCE_KEY: &str = "com.github.apple.coremltools.source";
 
@@ -80,6 +83,10 @@ pub fn lower(dag: &TermDag, options: &LowerOptions) -> Result<Model, LowerError>
     if let Some(s) = &options.source {
         user_defined.insert(SOURCE_KEY.to_string(), s.clone());
     }
+    let inner: Vec<&str> = dag.outputs.iter().filter(|o| o.inner).map(|o| o.name.as_str()).collect();
+    if !inner.is_empty() {
+        user_defined.insert(INNER_OUTPUTS_KEY.to_string(), inner.join(","));
+    }
     let specification_version = version::model_version(&lowered.layers, options.target);
     Ok(Model {
         specification_version,
@@ -92,4 +99,15 @@ pub fn lower(dag: &TermDag, options: &LowerOptions) -> Result<Model, LowerError>
         })),
         ..Default::default()
     })
+}
+
+/// The outputs a model marks as inner tensors ([`INNER_OUTPUTS_KEY`]); empty for other models.
+pub fn inner_outputs(model: &Model) -> std::collections::BTreeSet<String> {
+    model
+        .description
+        .as_ref()
+        .and_then(|d| d.metadata.as_ref())
+        .and_then(|m| m.user_defined.get(INNER_OUTPUTS_KEY))
+        .map(|v| v.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
+        .unwrap_or_default()
 }

@@ -90,6 +90,8 @@ pub enum ConvertError {
 struct Root {
     name: String,
     outlet: Outlet,
+    /// Asked for with `--outputs` rather than a graph output.
+    inner: bool,
 }
 
 /// Resolves `name`, `name:0` or `name:i` to an outlet of `graph`.
@@ -123,7 +125,7 @@ fn roots(graph: &Graph, extra: &[String]) -> Result<Vec<Root>, ConvertError> {
         for output in 0..graph.node(id).outputs.len() {
             let outlet = Outlet { node: id, output };
             let name = if output == 0 { graph.node(id).name.clone() } else { graph.outlet_name(outlet) };
-            roots.push(Root { name, outlet });
+            roots.push(Root { name, outlet, inner: false });
         }
     }
     if roots.is_empty() {
@@ -133,7 +135,7 @@ fn roots(graph: &Graph, extra: &[String]) -> Result<Vec<Root>, ConvertError> {
         let outlet = resolve(graph, t)?;
         let name = t.strip_suffix(":0").unwrap_or(t).to_string();
         if !roots.iter().any(|r| r.outlet == outlet) {
-            roots.push(Root { name, outlet });
+            roots.push(Root { name, outlet, inner: true });
         }
     }
     Ok(roots)
@@ -252,7 +254,7 @@ pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Res
             (Shape::Unknown, Some(d)) => d.shape.clone(),
             (s, _) => s.clone(),
         };
-        dag.outputs.push(TermOutput { name: r.name.clone(), term: index[class], dtype, shape });
+        dag.outputs.push(TermOutput { name: r.name.clone(), term: index[class], dtype, shape, inner: r.inner });
     }
     let stats = Stats { seed: seed_time, saturate: saturate_time, extract: t.elapsed(), seeded_nodes, saturation, cost: extraction.cost };
     Ok((dag, stats))

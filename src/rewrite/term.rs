@@ -43,6 +43,8 @@ pub struct TermOutput {
     pub term: TermId,
     pub dtype: DType,
     pub shape: Shape,
+    /// An inner tensor of the TF graph asked for with `--outputs`, not a graph output.
+    pub inner: bool,
 }
 
 /// The extracted program.

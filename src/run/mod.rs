@@ -12,6 +12,7 @@
 //! counts agree. Legacy layers (convolution, pooling, batchnorm, ...) read the trailing
 //! `[C,H,W]` axes of whatever rank they get and treat leading axes as batch, as the proto says.
 
+pub mod compare;
 pub mod float;
 pub mod layers;
 pub mod npz;

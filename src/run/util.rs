@@ -98,6 +98,12 @@ pub fn to_index<T: Float>(v: T, len: usize, what: &str) -> Result<usize, KernelE
     if !f.is_finite() {
         kbail!("{what} {f} is not a valid index");
     }
+    // Core ML leaves a fractional index undefined; the oracle refuses it, so a conversion that
+    // feeds un-truncated floats to a gather (a lost Cast) fails loudly instead of agreeing
+    // with TF by luck.
+    if f.fract() != 0.0 {
+        kbail!("{what} {f} is not an integer");
+    }
     let i = f as i64;
     let n = if i < 0 { i + len as i64 } else { i };
     if n < 0 || n >= len as i64 {

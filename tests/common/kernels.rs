@@ -101,33 +101,9 @@ pub fn kernels() -> BTreeMap<String, Box<dyn CustomKernel>> {
 }
 
 /// numpy.allclose(got, want, rtol, atol) with equal shapes; Err describes the worst value.
+/// The rule is the library's (`mlrewrite::run::compare`), the one `mlrewrite run` applies.
 pub fn allclose(got: &ArrayD<f32>, want: &ArrayD<f32>, rtol: f64, atol: f64) -> Result<(), String> {
-    // Core ML has no rank-0 tensors: a TF scalar comes out as [1] (the same rule as `mlrewrite run`).
-    let scalar_as_one = want.ndim() == 0 && got.shape() == [1];
-    if got.shape() != want.shape() && !scalar_as_one {
-        return Err(format!("shape {:?} != golden {:?}", got.shape(), want.shape()));
-    }
-    let mut worst: Option<(usize, f64, f64)> = None;
-    let mut bad = 0;
-    for (i, (&a, &b)) in got.iter().zip(want.iter()).enumerate() {
-        let (a, b) = (a as f64, b as f64);
-        if a.is_nan() && b.is_nan() {
-            continue;
-        }
-        let e = (a - b).abs();
-        // NaN errors (one side NaN) must count as failures, hence not `e > tol`.
-        let within = e <= atol + rtol * b.abs();
-        if !within {
-            bad += 1;
-            if worst.is_none_or(|w| e > (w.1 - w.2).abs() || e.is_nan()) {
-                worst = Some((i, a, b));
-            }
-        }
-    }
-    match worst {
-        None => Ok(()),
-        Some((i, a, b)) => Err(format!("{bad} of {} values differ; worst at flat index {i}: got {a}, want {b}", got.len())),
-    }
+    mlrewrite::run::compare::allclose(got, want, mlrewrite::run::compare::Tolerance { rtol, atol, rms_scaled: false }).map(|_| ())
 }
 
 pub fn shared_dir() -> Option<std::path::PathBuf> {

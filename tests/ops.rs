@@ -1,0 +1,241 @@
+//! The differential test of the standard rule library: every single-op fixture of
+//! `tests/fixtures/ops` (made by TensorFlow with `tools/make_op_fixtures.py`, one graph per op
+//! and attribute variant, inputs covering negatives, halves, zeros and large magnitudes) is
+//! converted with the embedded rules, run by the interpreter and compared with the values
+//! TensorFlow computed. A case marked `refused` in its JSON must instead fail to convert with
+//! that message: the library says no rather than writing a model that computes something else.
+//!
+//! Coverage: every standard rule must fire in at least one fixture (here, or in the model
+//! fixtures of `tests/fixtures`), so no rule ships without TensorFlow having checked its
+//! numbers. The rules that cannot be reached by a TF-made graph yet are listed in
+//! [`NOT_YET_COVERED`] with the reason; the list may only shrink (a listed rule that fires is
+//! an error too).
+
+mod common;
+
+use mlrewrite::ir::{self, ShapeRegistry};
+use mlrewrite::lower::{self, LowerOptions};
+use mlrewrite::rewrite::{convert, ConvertOptions};
+use mlrewrite::rules::load::Compiled;
+use mlrewrite::rules::{LoadOptions, RuleSet};
+use mlrewrite::run::compare::{allclose, Tolerance};
+use mlrewrite::run::{lookup, npz, Interpreter, RunOptions};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Standard rules no TF-made fixture reaches yet, with the reason. Shrink it; never grow it
+/// without a reason a reviewer accepts.
+const NOT_YET_COVERED: &[(&str, &str)] = &[
+    ("hard_swish_times_sixth", "written before the differential test; no single-op fixture yet"),
+    ("gelu_erf_times", "written before the differential test; no single-op fixture yet"),
+    ("log1p", "written before the differential test; no single-op fixture yet"),
+    ("clip_by_value", "written before the differential test; no single-op fixture yet"),
+    ("conv2d_nchw", "written before the differential test; no single-op fixture yet"),
+    ("depthwise_conv2d_nhwc_bias", "written before the differential test; no single-op fixture yet"),
+    ("depthwise_conv2d_nhwc_explicit", "written before the differential test; no single-op fixture yet"),
+    ("depthwise_conv2d_nchw", "written before the differential test; no single-op fixture yet"),
+    ("conv2d_nchw_explicit", "written before the differential test; no single-op fixture yet"),
+    ("conv2d_nhwc_grouped", "written before the differential test; no single-op fixture yet"),
+    ("conv2d_backprop_input_nhwc", "written before the differential test; no single-op fixture yet"),
+    ("fold_add_into_conv_bias", "written before the differential test; no single-op fixture yet"),
+    ("fold_mul_into_conv", "written before the differential test; no single-op fixture yet"),
+    ("fold_mul_into_conv_bias", "written before the differential test; no single-op fixture yet"),
+    ("fold_zero_padding_into_conv", "written before the differential test; no single-op fixture yet"),
+    ("conv2d_nhwc_space_to_batch", "written before the differential test; no single-op fixture yet"),
+    ("einsum_sum_first", "written before the differential test; no single-op fixture yet"),
+    ("add", "written before the differential test; no single-op fixture yet"),
+    ("not_equal", "written before the differential test; no single-op fixture yet"),
+    ("greater_equal", "written before the differential test; no single-op fixture yet"),
+    ("less", "written before the differential test; no single-op fixture yet"),
+    ("logical_and", "written before the differential test; no single-op fixture yet"),
+    ("logical_or", "written before the differential test; no single-op fixture yet"),
+    ("logical_not", "written before the differential test; no single-op fixture yet"),
+    ("select_same_shape", "written before the differential test; no single-op fixture yet"),
+    ("add_n2", "written before the differential test; no single-op fixture yet"),
+    ("add_n3", "written before the differential test; no single-op fixture yet"),
+    ("div_no_nan_const", "written before the differential test; no single-op fixture yet"),
+    ("xdivy_const", "written before the differential test; no single-op fixture yet"),
+    ("sub_scalar", "written before the differential test; no single-op fixture yet"),
+    ("scalar_sub", "written before the differential test; no single-op fixture yet"),
+    ("squeeze_all", "written before the differential test; no single-op fixture yet"),
+    ("transpose_through_sigmoid", "written before the differential test; no single-op fixture yet"),
+    ("transpose_through_tanh", "written before the differential test; no single-op fixture yet"),
+    ("transpose_through_sigmoid_hard", "written before the differential test; no single-op fixture yet"),
+    ("transpose_through_leaky_relu", "written before the differential test; no single-op fixture yet"),
+    ("transpose_through_sub", "written before the differential test; no single-op fixture yet"),
+    ("transpose_out_of_mul", "written before the differential test; no single-op fixture yet"),
+    ("transpose_through_concat2", "written before the differential test; no single-op fixture yet"),
+    ("transpose_through_concat3", "written before the differential test; no single-op fixture yet"),
+    ("reduce_max_of_nchw_transpose", "written before the differential test; no single-op fixture yet"),
+    ("identity_n1", "written before the differential test; no single-op fixture yet"),
+    ("identity_n2", "written before the differential test; no single-op fixture yet"),
+    ("batch_matmul_const_weights_adj", "written before the differential test; no single-op fixture yet"),
+    ("pad_v2_nhwc", "written before the differential test; no single-op fixture yet"),
+    ("mirror_pad_symmetric_one_nhwc", "written before the differential test; no single-op fixture yet"),
+    ("max_pool_nchw", "written before the differential test; no single-op fixture yet"),
+    ("avg_pool_nchw", "written before the differential test; no single-op fixture yet"),
+    ("global_max_pool_keepdims_nhwc", "written before the differential test; no single-op fixture yet"),
+    ("euclidean_norm", "written before the differential test; no single-op fixture yet"),
+    ("all", "written before the differential test; no single-op fixture yet"),
+    ("any", "written before the differential test; no single-op fixture yet"),
+    ("resize_bilinear_upsample_align_corners_nhwc", "written before the differential test; no single-op fixture yet"),
+    ("resize_bilinear_upsample_half_pixel_nhwc", "written before the differential test; no single-op fixture yet"),
+    ("reshape_reshape", "written before the differential test; no single-op fixture yet"),
+    ("gather_nd", "written before the differential test; no single-op fixture yet"),
+    ("broadcast_to", "written before the differential test; no single-op fixture yet"),
+    ("zeros_like", "written before the differential test; no single-op fixture yet"),
+    ("reverse_v2", "written before the differential test; no single-op fixture yet"),
+    ("one_hot", "written before the differential test; no single-op fixture yet"),
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn std_rules() -> Compiled {
+    let set = RuleSet::load(&LoadOptions::default()).expect("standard rules load");
+    set.compile().expect("standard rules compile")
+}
+
+/// What happened to one fixture.
+struct Outcome {
+    applied: BTreeSet<String>,
+    error: Option<String>,
+}
+
+fn meta(pb: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(pb.with_extension("json")).unwrap_or_else(|e| panic!("{}: {e}", pb.display()));
+    serde_json::from_str(&text).expect("fixture metadata is JSON")
+}
+
+/// Converts `pb` and compares every output with its golden; `Err` says what went wrong.
+fn check(pb: &Path, rules: &Compiled, refused: Option<&str>) -> Outcome {
+    let mut applied = BTreeSet::new();
+    let name = pb.file_stem().unwrap().to_string_lossy().to_string();
+    let fail = |applied, e: String| Outcome { applied, error: Some(format!("{name}: {e}")) };
+    let graph = match ir::load(pb, &ShapeRegistry::tensorflow()) {
+        Ok((g, _)) => g,
+        Err(e) => return fail(applied, format!("import failed: {e}")),
+    };
+    let converted = convert(&graph, rules, &ConvertOptions::default());
+    let (dag, stats) = match (converted, refused) {
+        (Err(e), Some(want)) => {
+            let msg = e.to_string();
+            return if msg.contains(want) { Outcome { applied, error: None } } else { fail(applied, format!("refused with `{msg}`, expected a message containing `{want}`")) };
+        }
+        (Ok(_), Some(want)) => return fail(applied, format!("converted, but the fixture expects a refusal containing `{want}`")),
+        (Err(e), None) => return fail(applied, format!("convert failed: {e}")),
+        (Ok(r), None) => r,
+    };
+    applied.extend(stats.saturation.applied.keys().map(|k| k.to_string()));
+    let model = match lower::lower(&dag, &LowerOptions::default().with_compiled(rules)) {
+        Ok(m) => m,
+        Err(e) => return fail(applied, format!("lowering failed: {e}")),
+    };
+    let goldens = npz::read_npz(&pb.with_extension("npz")).expect("fixture goldens read");
+    let interp = match Interpreter::new(&model, RunOptions::default()) {
+        Ok(i) => i,
+        Err(e) => return fail(applied, format!("the interpreter refuses the model: {e}")),
+    };
+    let mut inputs = BTreeMap::new();
+    for input in interp.input_names() {
+        let Some((_, a)) = lookup(&goldens, input) else { return fail(applied, format!("no golden for input {input}")) };
+        inputs.insert(input.to_string(), a.clone());
+    }
+    let outputs = match interp.run(inputs) {
+        Ok(o) => o,
+        Err(e) => return fail(applied, format!("run failed: {e}")),
+    };
+    let mut errors = vec![];
+    for output in interp.output_names() {
+        let Some((_, want)) = lookup(&goldens, output) else {
+            errors.push(format!("output {output} has no golden"));
+            continue;
+        };
+        if let Err(e) = allclose(&outputs[output], want, Tolerance::DEFAULT) {
+            errors.push(format!("output {output}: {e}"));
+        }
+    }
+    if errors.is_empty() {
+        Outcome { applied, error: None }
+    } else {
+        fail(applied, errors.join("; "))
+    }
+}
+
+fn fixtures(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "pb")).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Runs `check` over `paths` on two threads (the CI machine has two cores).
+fn check_all(paths: &[PathBuf], rules: &Compiled) -> Vec<Outcome> {
+    let next = Mutex::new(0usize);
+    let results = Mutex::new(vec![]);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().unwrap();
+                    *n += 1;
+                    *n - 1
+                };
+                let Some(pb) = paths.get(i) else { break };
+                let m = meta(pb);
+                let outcome = check(pb, rules, m["refused"].as_str());
+                results.lock().unwrap().push(outcome);
+            });
+        }
+    });
+    results.into_inner().unwrap()
+}
+
+#[test]
+fn every_op_fixture_matches_tensorflow_and_every_rule_is_exercised() {
+    let rules = std_rules();
+    let ops = fixtures(&root().join("tests/fixtures/ops"));
+    assert!(ops.len() >= 10, "tests/fixtures/ops holds only {} fixtures", ops.len());
+    // Model fixtures named `unsupported_*` exist to be refused (explain's tests use them).
+    let models: Vec<PathBuf> = fixtures(&root().join("tests/fixtures"))
+        .into_iter()
+        .chain(fixtures(&root().join("examples")))
+        .filter(|p| !p.file_stem().unwrap().to_string_lossy().starts_with("unsupported_"))
+        .collect();
+    let mut all = ops.clone();
+    all.extend(models);
+    let outcomes = check_all(&all, &rules);
+
+    let failures: Vec<&String> = outcomes.iter().filter_map(|o| o.error.as_ref()).collect();
+    let applied: BTreeSet<&String> = outcomes.iter().flat_map(|o| o.applied.iter()).collect();
+    eprintln!("{} fixtures ({} single-op), {} failed", all.len(), ops.len(), failures.len());
+    let listed: BTreeMap<&str, &str> = NOT_YET_COVERED.iter().copied().collect();
+    let mut uncovered = vec![];
+    let mut stale = vec![];
+    for rule in &rules.rules {
+        let fired = applied.contains(&rule.name);
+        match (fired, listed.contains_key(rule.name.as_str())) {
+            (false, false) => uncovered.push(rule.name.as_str()),
+            (true, true) => stale.push(rule.name.as_str()),
+            _ => {}
+        }
+    }
+    let unknown: Vec<&str> = listed.keys().copied().filter(|n| !rules.rules.iter().any(|r| r.name == *n)).collect();
+    let mut report = String::new();
+    for f in &failures {
+        report += &format!("  {f}\n");
+    }
+    if !uncovered.is_empty() {
+        report += &format!("  rules no fixture exercises (add a TF fixture in tools/op_fixtures): {}\n", uncovered.join(" "));
+    }
+    if !stale.is_empty() {
+        report += &format!("  rules listed in NOT_YET_COVERED that now fire (remove them): {}\n", stale.join(" "));
+    }
+    if !unknown.is_empty() {
+        report += &format!("  NOT_YET_COVERED names no standard rule: {}\n", unknown.join(" "));
+    }
+    assert!(report.is_empty(), "differential test:\n{report}");
+}

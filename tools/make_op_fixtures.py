@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Generate the single-op fixtures of the differential test: tests/fixtures/ops/NAME.{pb,npz,json}.
+
+Cases live in tools/op_fixtures/*.py, one module per op family (see its __init__). Files are
+written exactly like tools/make_fixtures.py's (same freezing, goldens from the frozen graph,
+deterministic bytes); the JSON also carries `refused` for cases the rules must refuse.
+
+Usage: /tmp/tfvenv/bin/python tools/make_op_fixtures.py [--out tests/fixtures/ops] [--only NAME ...]
+       [--family MODULE ...]
+"""
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_fixtures  # noqa: E402  (TensorFlow setup, freezing and writing)
+import op_fixtures  # noqa: E402
+from fixture_io import save_json, seed_of  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+
+def main():
+    root = Path(__file__).resolve().parent.parent
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=root / "tests" / "fixtures" / "ops")
+    ap.add_argument("--only", nargs="*", help="case names to regenerate (default: all)")
+    ap.add_argument("--family", nargs="*", help="family modules to load (default: all)")
+    args = ap.parse_args()
+
+    for m in pkgutil.iter_modules(op_fixtures.__path__):
+        if not args.family or m.name in args.family:
+            importlib.import_module(f"op_fixtures.{m.name}")
+
+    rows = []
+    for name, (description, build, refused) in sorted(op_fixtures.CASES.items()):
+        if args.only and name not in args.only:
+            continue
+        tf.keras.backend.clear_session()
+        rng = np.random.default_rng(seed_of(name))
+        fn, specs = build(rng)
+        meta, size = make_fixtures.write_fixture(name, description, fn, specs, args.out)
+        # The per-tensor table is for import tests; single-op cases only need the summary.
+        meta.pop("tensors", None)
+        if refused is not None:
+            meta["refused"] = refused
+        save_json(args.out / f"{name}.json", meta)
+        rows.append((name, meta["nodes"], size))
+    w = max((len(r[0]) for r in rows), default=4)
+    for name, nodes, size in rows:
+        print(f"{name:<{w}}  {nodes:4d} nodes  {size:6d} bytes")
+    print(f"{len(rows)} cases")
+
+
+if __name__ == "__main__":
+    main()
