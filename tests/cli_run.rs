@@ -79,3 +79,41 @@ fn out_writes_the_outputs() {
         assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
     }
 }
+
+/// An inner tensor exposed with `convert --outputs` is marked in the model's metadata and
+/// compared with atol scaled by its RMS; the final output keeps the plain atol, and
+/// `--plain-inner-atol` turns the scaling off.
+#[test]
+fn inner_outputs_are_compared_with_rms_scaled_atol() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let (pb, goldens) = (root.join("gap_dense_softmax.pb"), root.join("gap_dense_softmax.npz"));
+    let model = dir.path().join("m.mlmodel");
+    let o = mlrewrite(&["convert".as_ref(), pb.as_os_str(), "-o".as_ref(), model.as_os_str(), "--outputs".as_ref(), "mul".as_ref()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let m = mlrewrite::lower::mlmodel::read_model(&model).unwrap();
+    assert_eq!(mlrewrite::lower::inner_outputs(&m).into_iter().collect::<Vec<_>>(), ["mul"]);
+
+    // Shift the inner golden's smallest value by 0.8 x atol x RMS: beyond the plain
+    // tolerance, within the scaled one.
+    let mut data = npz::read_npz(&goldens).unwrap();
+    let logits = data.get_mut("mul:0").unwrap();
+    let rms = mlrewrite::run::compare::rms(logits);
+    assert!(rms > 2.0, "the fixture's logits have RMS {rms}; the test needs one above 2");
+    let shift = 0.8e-4 * rms;
+    let smallest = logits.iter_mut().min_by(|a, b| a.abs().total_cmp(&b.abs())).unwrap();
+    assert!(shift > 1e-4 + 1e-3 * smallest.abs() as f64, "smallest logit {smallest} too large for the test");
+    *smallest += shift as f32;
+    let shifted = dir.path().join("g.npz");
+    npz::write_npz(&shifted, &data).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["run".as_ref(), model.as_os_str(), "--inputs".as_ref(), goldens.as_os_str(), "--compare".as_ref(), shifted.as_os_str()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        mlrewrite(&args)
+    };
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("inner tensor: atol"), "{}", text(&o));
+    let o = run(&["--plain-inner-atol"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
