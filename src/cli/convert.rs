@@ -80,6 +80,11 @@ struct Phases {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let start = Instant::now();
+    let out = args.output.clone().unwrap_or_else(|| args.model.with_extension("mlmodel"));
+    super::refuse_input_as_output(&out, &[&args.model])?;
+    if args.explain {
+        super::refuse_input_as_output(&out.with_extension("explain.json"), &[&args.model])?;
+    }
     let t = Instant::now();
     let (graph, _) = ir::load(&args.model, &ShapeRegistry::tensorflow())?;
     let import = t.elapsed();
@@ -97,7 +102,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let limits = Limits { nodes: args.node_limit, iterations: args.iter_limit, time: Duration::from_secs_f64(args.time_limit) };
     let options = ConvertOptions { limits, outputs: args.outputs.clone() };
-    let out = args.output.clone().unwrap_or_else(|| args.model.with_extension("mlmodel"));
     let (dag, stats) = match convert(&graph, &rules, &options) {
         Ok(r) => r,
         Err(e @ ConvertError::Unsupported(_)) => {

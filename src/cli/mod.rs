@@ -40,3 +40,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
     }
 }
+
+/// Refuses an output path that names one of the command's inputs (also through a link):
+/// `convert model.pb -o model.pb` must not overwrite the graph it reads.
+pub fn refuse_input_as_output(output: &std::path::Path, inputs: &[&std::path::Path]) -> anyhow::Result<()> {
+    let Ok(out) = std::fs::canonicalize(output) else { return Ok(()) };
+    for input in inputs {
+        if std::fs::canonicalize(input).is_ok_and(|i| i == out) {
+            anyhow::bail!("the output {} is the input {}: choose another output path (-o)", output.display(), input.display());
+        }
+    }
+    Ok(())
+}

@@ -51,6 +51,11 @@ fn fmt_shape(s: &[usize]) -> String {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &args.out {
+        let mut inputs = vec![args.model.as_path(), args.inputs.as_path()];
+        inputs.extend(args.compare.as_deref());
+        super::refuse_input_as_output(out, &inputs)?;
+    }
     let model = mlrewrite::lower::mlmodel::read_model(&args.model)?;
     let given = npz::read_npz(&args.inputs)?;
     let goldens = match &args.compare {

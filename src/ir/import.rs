@@ -28,6 +28,8 @@ pub const CONTROL_FLOW_OPS: &[&str] =
 pub enum ImportError {
     #[error("cannot read {path}: {cause}")]
     Read { path: PathBuf, cause: std::io::Error },
+    #[error("{path} is {}: {}", .format.what, .format.hint)]
+    OtherFormat { path: PathBuf, format: super::format::OtherFormat },
     #[error("{path} is not a TensorFlow GraphDef (truncated or another format): {cause}")]
     Decode { path: PathBuf, cause: prost::DecodeError },
     #[error("{path} holds no nodes: not a TensorFlow GraphDef, or an empty graph")]
@@ -62,8 +64,17 @@ pub enum ImportError {
 
 /// Reads and imports a frozen GraphDef file.
 pub fn import_file(path: &Path) -> Result<Graph, ImportError> {
+    if path.is_dir() {
+        return Err(ImportError::OtherFormat { path: path.to_owned(), format: super::format::sniff_directory(path) });
+    }
     let data = std::fs::read(path).map_err(|cause| ImportError::Read { path: path.to_owned(), cause })?;
-    import_bytes(Bytes::from(data), path)
+    let bytes = Bytes::from(data);
+    // Cloning `Bytes` shares the buffer; the sniff runs only on failure.
+    let gd = decode_graph_def(bytes.clone(), path).map_err(|e| match super::format::sniff_bytes(path, &bytes) {
+        Some(format) => ImportError::OtherFormat { path: path.to_owned(), format },
+        None => e,
+    })?;
+    import_graph_def(&gd, path)
 }
 
 /// Decodes a GraphDef from `bytes` (zero-copy for weights) and imports it; `path` only names

@@ -14,6 +14,7 @@
 pub mod attr;
 pub mod dtype;
 pub mod eval;
+pub mod format;
 pub mod opdefs;
 pub mod shape;
 pub mod tensor;

@@ -18,6 +18,9 @@ pub enum NpzError {
     Dtype { path: PathBuf, name: String, message: String },
     #[error("cannot write {path}: {message}")]
     Write { path: PathBuf, message: String },
+    /// Writing the file itself (the message names the path).
+    #[error(transparent)]
+    Output(crate::lower::mlmodel::MlModelError),
 }
 
 /// Reads every array of an `.npz` file, keyed by name (without `.npy`), as f32.
@@ -53,16 +56,16 @@ fn read_one<R: std::io::Read + std::io::Seek>(npz: &mut NpzReader<R>, name: &str
     Err("dtype not recognised".into())
 }
 
-/// Writes arrays as f32 `.npy` members of a new `.npz` (names in map order).
+/// Writes arrays as f32 `.npy` members of a new `.npz` (names in map order), atomically and
+/// under the same destination policy as models (`lower::mlmodel::write_atomic`).
 pub fn write_npz(path: &Path, arrays: &BTreeMap<String, ArrayD<f32>>) -> Result<(), NpzError> {
     let err = |message: String| NpzError::Write { path: path.to_owned(), message };
-    let file = File::create(path).map_err(|e| err(e.to_string()))?;
-    let mut npz = NpzWriter::new(file);
+    let mut npz = NpzWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, a) in arrays {
         npz.add_array(name.as_str(), a).map_err(|e| err(e.to_string()))?;
     }
-    npz.finish().map_err(|e| err(e.to_string()))?;
-    Ok(())
+    let bytes = npz.finish().map_err(|e| err(e.to_string()))?.into_inner();
+    crate::lower::mlmodel::write_atomic(path, &bytes).map_err(NpzError::Output)
 }
 
 #[cfg(test)]
