@@ -78,6 +78,24 @@ impl<'a> Params<'a> {
         self.get(name).map_or(Ok(0), |v| self.int_of(name, v))
     }
 
+    /// An `int32` field, at least `min`; absent means `default` (for fields whose proto3 zero
+    /// is invalid and that coremltools' builder defaults, such as 3-D strides).
+    pub fn int32(&self, name: &str, min: i32, default: i32) -> Result<i32, LowerError> {
+        let Some(v) = self.get(name) else { return Ok(default) };
+        let i = self.int_of(name, v)?;
+        let i = i32::try_from(i).map_err(|_| self.invalid(name, format!("must fit in int32, got {i}")))?;
+        if i < min {
+            return Err(self.invalid(name, format!("must be >= {min}, got {i}")));
+        }
+        Ok(i)
+    }
+
+    /// A required `int32` field that must be positive (sizes, channel counts).
+    pub fn required_positive_int32(&self, name: &str) -> Result<i32, LowerError> {
+        self.required(name)?;
+        self.int32(name, 1, 0)
+    }
+
     pub fn uint(&self, name: &str) -> Result<u64, LowerError> {
         self.get(name).map_or(Ok(0), |v| self.uint_of(name, v))
     }
@@ -150,6 +168,20 @@ impl<'a> Params<'a> {
             Some(Value::Str(s)) => allowed.iter().copied().find(|a| a == s).ok_or_else(|| self.err_ty(name, &Value::Str(s.clone()))),
             Some(v) => Err(self.err_ty(name, v)),
         }
+    }
+
+    /// A list-of-enum parameter ([`ParamType::Enums`]); absent means empty.
+    pub fn choices(&self, name: &str) -> Result<Vec<&'static str>, LowerError> {
+        let Some(ParamType::Enums(allowed)) = self.kind.param(name) else {
+            return Err(self.invalid(name, "is not a list-of-enum parameter"));
+        };
+        self.list(name)?
+            .iter()
+            .map(|v| match v {
+                Value::Str(s) => allowed.iter().copied().find(|a| a == s).ok_or_else(|| self.err_ty(name, v)),
+                v => Err(self.err_ty(name, v)),
+            })
+            .collect()
     }
 
     /// A protobuf enum parameter (`PoolingType`...), by the value's proto name.

@@ -3,6 +3,9 @@
 //! floor coremltools 8 keeps for every NN model; custom layers alone would need 2, which the
 //! floor covers. The iOS 14 (version 5) features are those coremltools' NN builder raises the
 //! version for (`_deployment_compatibility.iOS14Features`): see `../shared/reference/README.md`.
+//! The other ND layers (random sampling, `NonMaximumSuppression`, the `*Dynamic` layers,
+//! scatters, the recurrent layers...) are Core ML 3 layers: the builder adds them at version 4,
+//! and so do we.
 
 use crate::proto::coreml::neural_network_layer::Layer;
 use crate::proto::coreml::upsample_layer_params::LinearUpsampleMode;
@@ -64,5 +67,28 @@ mod tests {
         assert_eq!(layer_version(&squeeze), 5);
         let no_squeeze = layer(Layer::SliceStatic(SliceStaticLayerParams { squeeze_masks: vec![false, false], ..Default::default() }));
         assert_eq!(layer_version(&no_squeeze), 4);
+    }
+
+    #[test]
+    fn three_d_layers_and_pixel_shuffle_need_ios14_other_nd_layers_do_not() {
+        use crate::proto::coreml::reorganize_data_layer_params::ReorganizationType;
+        for l in [
+            Layer::Convolution3d(Convolution3DLayerParams::default()),
+            Layer::Pooling3d(Pooling3DLayerParams::default()),
+            Layer::GlobalPooling3d(GlobalPooling3DLayerParams::default()),
+            Layer::CumSum(CumSumLayerParams::default()),
+            Layer::ReorganizeData(ReorganizeDataLayerParams { mode: ReorganizationType::PixelShuffle as i32, block_size: 2 }),
+        ] {
+            assert_eq!(layer_version(&layer(l.clone())), 5, "{l:?}");
+        }
+        for l in [
+            Layer::ReorganizeData(ReorganizeDataLayerParams { mode: ReorganizationType::DepthToSpace as i32, block_size: 2 }),
+            Layer::RandomNormalStatic(RandomNormalStaticLayerParams::default()),
+            Layer::NonMaximumSuppression(NonMaximumSuppressionLayerParams::default()),
+            Layer::FillDynamic(FillDynamicLayerParams::default()),
+            Layer::UniDirectionalLstm(UniDirectionalLstmLayerParams::default()),
+        ] {
+            assert_eq!(layer_version(&layer(l.clone())), 4, "{l:?}");
+        }
     }
 }

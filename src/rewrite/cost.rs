@@ -40,6 +40,9 @@ pub const LAYOUT_KINDS: &[&str] = &[
     "flatten",
     "squeeze",
     "expandDims",
+    "reshape",
+    "flattenTo2D",
+    "copy",
 ];
 
 /// Cost of one NN layer of `kind` (the name from `rules::layers`).

@@ -323,7 +323,9 @@ impl Checker<'_> {
         if k.is_none() {
             let similar = layers::similar_layers(&id.name);
             let d = self.err("rules::unknown-layer", id.span, format!("unknown NN layer kind `{}`", id.name));
-            let help = if similar.is_empty() {
+            let help = if layers::CONTROL_FLOW.contains(&id.name.as_str()) {
+                format!("`{}` holds nested networks: control flow is lowered separately (issue 13), not built by rules", id.name)
+            } else if similar.is_empty() {
                 "NN layer kinds are Core ML layer names (convolution, innerProduct, activationReLU, ...); TF ops start with a capital letter".to_string()
             } else {
                 format!("did you mean {}?", similar.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or "))
@@ -617,10 +619,18 @@ impl Checker<'_> {
                         match kind.param(&n.name) {
                             Some(pt) => {
                                 self.fits(e, &t, &param_ty(pt), &format!("parameter `{}`", n.name));
-                                if let (ParamType::Enum(allowed), Expr::Lit(Lit::Str(s), sp)) = (pt, e) {
-                                    if !allowed.contains(&s.as_str()) {
-                                        let d = self.err("rules::type-mismatch", *sp, format!("`{s}` is not a valid value of `{}`", n.name));
-                                        *d = d.clone().label("invalid").help(format!("expected {}", pt.describe()));
+                                let literals: Vec<&Expr> = match (pt, e) {
+                                    (ParamType::Enum(_), e) => vec![e],
+                                    (ParamType::Enums(_), Expr::List(items, _)) => items.iter().collect(),
+                                    _ => vec![],
+                                };
+                                let (ParamType::Enum(allowed) | ParamType::Enums(allowed)) = pt else { continue };
+                                for e in literals {
+                                    if let Expr::Lit(Lit::Str(s), sp) = e {
+                                        if !allowed.contains(&s.as_str()) {
+                                            let d = self.err("rules::type-mismatch", *sp, format!("`{s}` is not a valid value of `{}`", n.name));
+                                            *d = d.clone().label("invalid").help(format!("expected {}", pt.describe()));
+                                        }
                                     }
                                 }
                             }
@@ -869,6 +879,7 @@ pub fn param_ty(p: ParamType) -> Ty {
         ParamType::Float => Ty::Float,
         ParamType::Bool => Ty::Bool,
         ParamType::Str | ParamType::Enum(_) => Ty::Str,
+        ParamType::Enums(_) => Ty::list(Ty::Str),
         ParamType::Ints | ParamType::UInts => Ty::list(Ty::Int),
         ParamType::Floats => Ty::list(Ty::Float),
         ParamType::Bools => Ty::list(Ty::Bool),

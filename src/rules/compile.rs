@@ -589,6 +589,9 @@ fn plan_term<N: Analysis<Node>>(t: &Term, env: &Bindings, egraph: &EGraph<Node, 
                             (ParamType::Enum(ok), Value::Str(s)) if !ok.contains(&s.as_str()) => {
                                 return Err(format!("`{}` must be one of {ok:?}, got {s:?}", n.name))
                             }
+                            (ParamType::Enums(ok), Value::List(l)) if l.iter().any(|x| !matches!(x, Value::Str(s) if ok.contains(&s.as_str()))) => {
+                                return Err(format!("`{}` must list values of {ok:?}, got {v}", n.name))
+                            }
                             _ => v,
                         }
                     }

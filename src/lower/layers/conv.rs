@@ -1,6 +1,9 @@
-//! Layers with learned weight matrices: `convolution`, `innerProduct`, `batchedMatmul`.
+//! Layers with learned weight matrices: `convolution`, `convolution3d`, `innerProduct`,
+//! `batchedMatmul`, `embedding`, `embeddingND`.
 
-use super::{border_amounts, LayerInput};
+use super::{border_amounts, check_weight_len, custom_padding_3d, LayerInput};
+use crate::lower::params::Params;
+use crate::proto::coreml::convolution3_d_layer_params::PaddingType as Padding3d;
 use crate::lower::error::LowerError;
 use crate::proto::coreml::convolution_layer_params::ConvolutionPaddingType;
 use crate::proto::coreml::neural_network_layer::Layer;
@@ -60,6 +63,59 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
                 int8_dynamic_quantize: p.bool("int8DynamicQuantize")?,
             })
         }
+        // Channels and kernel sizes are required; nGroups, strides and dilations default to 1
+        // as in coremltools' builder (the proto requires them positive).
+        "convolution3d" => {
+            let [front, back, top, bottom, left, right] = custom_padding_3d(p)?;
+            let has_bias = p.bool("hasBias")?;
+            Layer::Convolution3d(Convolution3DLayerParams {
+                output_channels: p.required_positive_int32("outputChannels")?,
+                input_channels: p.required_positive_int32("inputChannels")?,
+                n_groups: p.int32("nGroups", 1, 1)?,
+                kernel_depth: p.required_positive_int32("kernelDepth")?,
+                kernel_height: p.required_positive_int32("kernelHeight")?,
+                kernel_width: p.required_positive_int32("kernelWidth")?,
+                stride_depth: p.int32("strideDepth", 1, 1)?,
+                stride_height: p.int32("strideHeight", 1, 1)?,
+                stride_width: p.int32("strideWidth", 1, 1)?,
+                dilation_depth: p.int32("dilationDepth", 1, 1)?,
+                dilation_height: p.int32("dilationHeight", 1, 1)?,
+                dilation_width: p.int32("dilationWidth", 1, 1)?,
+                has_bias,
+                weights: Some(p.required_weights("weights")?),
+                bias: if has_bias { Some(p.required_weights("bias")?) } else { p.weights("bias")? },
+                padding_type: p.proto_enum("paddingType", Padding3d::from_str_name)?,
+                custom_padding_front: front,
+                custom_padding_back: back,
+                custom_padding_top: top,
+                custom_padding_bottom: bottom,
+                custom_padding_left: left,
+                custom_padding_right: right,
+                is_deconvolution: p.bool("isDeconvolution")?,
+                output_shape: p.uints("outputShape")?,
+            })
+        }
+        "embedding" => {
+            let (input_dim, output_channels) = (p.required_uint("inputDim")?, p.required_uint("outputChannels")?);
+            let (has_bias, weights, bias) = embedding_weights(p, input_dim, output_channels)?;
+            Layer::Embedding(EmbeddingLayerParams { input_dim, output_channels, has_bias, weights, bias })
+        }
+        "embeddingND" => {
+            let (vocab_size, embedding_size) = (p.required_uint("vocabSize")?, p.required_uint("embeddingSize")?);
+            let (has_bias, weights, bias) = embedding_weights(p, vocab_size, embedding_size)?;
+            Layer::EmbeddingNd(EmbeddingNdLayerParams { vocab_size, embedding_size, has_bias, weights, bias })
+        }
         _ => return Ok(None),
     }))
+}
+
+/// `hasBias`, `weights` (`[size, vocabulary]`) and `bias` (`[size]`) of the embedding layers,
+/// with their element counts checked.
+fn embedding_weights(p: &Params, vocabulary: u64, size: u64) -> Result<(bool, Option<WeightParams>, Option<WeightParams>), LowerError> {
+    let has_bias = p.bool("hasBias")?;
+    let weights = p.required_weights("weights")?;
+    check_weight_len(p, "weights", vocabulary * size, "[embedding size, vocabulary]")?;
+    let bias = if has_bias { Some(p.required_weights("bias")?) } else { p.weights("bias")? };
+    check_weight_len(p, "bias", size, "[embedding size]")?;
+    Ok((has_bias, Some(weights), bias))
 }

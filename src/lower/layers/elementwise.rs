@@ -1,6 +1,6 @@
 //! Elementwise layers: arithmetic (`add`, `multiply`, `scale`, `bias`, `*Broadcastable`),
-//! math functions (`unary`, `clip`, `ceil`, `sin`, ...), comparisons and logic,
-//! `whereBroadcastable`.
+//! the rank-5 combinations (`average`, `max`, `min`, `dot`), math functions (`unary`, `clip`,
+//! `ceil`, `sin`, `asinh`, ...), comparisons and logic, `whereBroadcastable`.
 
 use super::LayerInput;
 use crate::lower::error::LowerError;
@@ -42,6 +42,20 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
         "sin" => Layer::Sin(SinLayerParams {}),
         "cos" => Layer::Cos(CosLayerParams {}),
         "tanh" => Layer::Tanh(TanhLayerParams {}),
+        "tan" => Layer::Tan(TanLayerParams {}),
+        "asin" => Layer::Asin(AsinLayerParams {}),
+        "acos" => Layer::Acos(AcosLayerParams {}),
+        "atan" => Layer::Atan(AtanLayerParams {}),
+        "sinh" => Layer::Sinh(SinhLayerParams {}),
+        "cosh" => Layer::Cosh(CoshLayerParams {}),
+        "asinh" => Layer::Asinh(AsinhLayerParams {}),
+        "acosh" => Layer::Acosh(AcoshLayerParams {}),
+        "atanh" => Layer::Atanh(AtanhLayerParams {}),
+        "average" => Layer::Average(AverageLayerParams {}),
+        "max" => Layer::Max(MaxLayerParams {}),
+        "min" => Layer::Min(MinLayerParams {}),
+        "dot" => Layer::Dot(DotProductLayerParams { cosine_similarity: p.bool("cosineSimilarity")? }),
+        "logicalXor" => Layer::LogicalXor(LogicalXorLayerParams {}),
         "erf" => Layer::Erf(ErfLayerParams {}),
         "equal" => Layer::Equal(EqualLayerParams { alpha: p.float("alpha")? }),
         "notEqual" => Layer::NotEqual(NotEqualLayerParams { alpha: p.float("alpha")? }),

@@ -1,6 +1,10 @@
-//! Spatial resampling: `pooling`, `upsample`, `resizeBilinear`, `padding`.
+//! Spatial resampling: `pooling`, `pooling3d`, `globalPooling3d`, `upsample`,
+//! `resizeBilinear`, `cropResize`, `padding`.
 
-use super::{border_amounts, LayerInput};
+use super::{border_amounts, custom_padding_3d, LayerInput};
+use crate::proto::coreml::box_coordinates_mode::Coordinates;
+use crate::proto::coreml::global_pooling3_d_layer_params::GlobalPoolingType3D;
+use crate::proto::coreml::pooling3_d_layer_params::{Pooling3DPaddingType, PoolingType3D};
 use crate::lower::error::LowerError;
 use crate::proto::coreml::neural_network_layer::Layer;
 use crate::proto::coreml::padding_layer_params::{PaddingConstant, PaddingReflection, PaddingReplication, PaddingType};
@@ -46,6 +50,36 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
             };
             Layer::Padding(PaddingLayerParams { padding_amounts: border_amounts(p, "paddingAmounts")?, padding_type: Some(padding_type) })
         }
+        // spatialScale unset is written as 1 (no scaling), as coremltools' builder does.
+        "cropResize" => Layer::CropResize(CropResizeLayerParams {
+            target_size: p.uints("targetSize")?,
+            normalized_coordinates: p.bool("normalizedCoordinates")?,
+            mode: Some(SamplingMode { sampling_method: p.proto_enum("mode", Method::from_str_name)? }),
+            box_indices_mode: Some(BoxCoordinatesMode { box_mode: p.proto_enum("boxIndicesMode", Coordinates::from_str_name)? }),
+            spatial_scale: p.float_or("spatialScale", 1.0)?,
+        }),
+        // Kernel sizes are required; strides default to 1 as in coremltools' builder.
+        "pooling3d" => {
+            let [front, back, top, bottom, left, right] = custom_padding_3d(p)?;
+            Layer::Pooling3d(Pooling3DLayerParams {
+                r#type: p.proto_enum("type", PoolingType3D::from_str_name)?,
+                kernel_depth: p.required_positive_int32("kernelDepth")?,
+                kernel_height: p.required_positive_int32("kernelHeight")?,
+                kernel_width: p.required_positive_int32("kernelWidth")?,
+                stride_depth: p.int32("strideDepth", 1, 1)?,
+                stride_height: p.int32("strideHeight", 1, 1)?,
+                stride_width: p.int32("strideWidth", 1, 1)?,
+                padding_type: p.proto_enum("paddingType", Pooling3DPaddingType::from_str_name)?,
+                custom_padding_front: front,
+                custom_padding_back: back,
+                custom_padding_top: top,
+                custom_padding_bottom: bottom,
+                custom_padding_left: left,
+                custom_padding_right: right,
+                count_exclude_padding: p.bool("countExcludePadding")?,
+            })
+        }
+        "globalPooling3d" => Layer::GlobalPooling3d(GlobalPooling3DLayerParams { r#type: p.proto_enum("type", GlobalPoolingType3D::from_str_name)? }),
         _ => return Ok(None),
     }))
 }

@@ -1,9 +1,10 @@
-//! Reductions and orderings along axes: `reduce*`, `argMax`, `argMin`, `topK`, `argSort`,
-//! `cumSum`.
+//! Reductions, orderings and selections: `reduce` (rank 5), `reduce*`, `argMax`, `argMin`,
+//! `topK`, `argSort`, `cumSum`, `NonMaximumSuppression`.
 
 use super::LayerInput;
 use crate::lower::error::LowerError;
 use crate::proto::coreml::neural_network_layer::Layer;
+use crate::proto::coreml::reduce_layer_params::{ReduceAxis, ReduceOperation};
 use crate::proto::coreml::*;
 
 /// `(axes, keepDims, reduceAll)` of the `Reduce*LayerParams` messages, which share their
@@ -32,6 +33,20 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
         "reduceLogSum" => reduce!(ReduceLogSum, ReduceLogSumLayerParams),
         "reduceSumSquare" => reduce!(ReduceSumSquare, ReduceSumSquareLayerParams),
         "reduceLogSumExp" => reduce!(ReduceLogSumExp, ReduceLogSumExpLayerParams),
+        "reduceL1" => reduce!(ReduceL1, ReduceL1LayerParams),
+        "reduceL2" => reduce!(ReduceL2, ReduceL2LayerParams),
+        // epsilon (used by LOGSUM) is written as its documented default 1e-6 when unset.
+        "reduce" => Layer::Reduce(ReduceLayerParams {
+            mode: p.proto_enum("mode", ReduceOperation::from_str_name)?,
+            epsilon: p.float_or("epsilon", 1e-6)?,
+            axis: p.proto_enum("axis", ReduceAxis::from_str_name)?,
+        }),
+        "NonMaximumSuppression" => Layer::NonMaximumSuppression(NonMaximumSuppressionLayerParams {
+            iou_threshold: p.float("iouThreshold")?,
+            score_threshold: p.float("scoreThreshold")?,
+            max_boxes: p.uint("maxBoxes")?,
+            per_class_suppression: p.bool("perClassSuppression")?,
+        }),
         "argMax" => Layer::ArgMax(ArgMaxLayerParams { axis: p.int("axis")?, remove_dim: p.bool("removeDim")? }),
         "argMin" => Layer::ArgMin(ArgMinLayerParams { axis: p.int("axis")?, remove_dim: p.bool("removeDim")? }),
         "topK" => {

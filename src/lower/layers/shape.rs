@@ -1,11 +1,15 @@
-//! Layout and data movement: reshapes, transposes, slices, concatenation and splitting,
-//! gathers, tiling and broadcasting, padding, constants and fills, `oneHot`, `getShape`.
+//! Layout and data movement: reshapes, transposes, slices and crops, concatenation and
+//! splitting, gathers and scatters, tiling and broadcasting, padding, constants, fills and
+//! ranges, triangular masks, `reorganizeData`, `slidingWindows`, `oneHot`, `getShape`, `copy`.
 
-use super::LayerInput;
+use super::{border_amounts, LayerInput};
 use crate::lower::error::LowerError;
 use crate::lower::params::Params;
 use crate::proto::coreml::flatten_layer_params::FlattenOrder;
 use crate::proto::coreml::neural_network_layer::Layer;
+use crate::proto::coreml::reorganize_data_layer_params::ReorganizationType;
+use crate::proto::coreml::reshape_layer_params::ReshapeOrder;
+use crate::proto::coreml::slice_layer_params::SliceAxis;
 use crate::proto::coreml::*;
 
 /// `shape` and `data` of `loadConstant`/`loadConstantND`, with their element counts checked.
@@ -98,6 +102,50 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
             on_value: p.float_or("onValue", 1.0)?,
             off_value: p.float("offValue")?,
         }),
+        "reshape" => Layer::Reshape(ReshapeLayerParams { target_shape: p.ints("targetShape")?, mode: p.proto_enum("mode", ReshapeOrder::from_str_name)? }),
+        "flattenTo2D" => Layer::FlattenTo2D(FlattenTo2DLayerParams { axis: p.int("axis")? }),
+        "sequenceRepeat" => Layer::SequenceRepeat(SequenceRepeatLayerParams { n_repetitions: p.required_uint("nRepetitions")? }),
+        "reorganizeData" => {
+            let block_size = p.required_uint("blockSize")?;
+            if block_size < 2 {
+                return Err(p.invalid("blockSize", format!("must be greater than 1, got {block_size}")));
+            }
+            Layer::ReorganizeData(ReorganizeDataLayerParams { mode: p.proto_enum("mode", ReorganizationType::from_str_name)?, block_size })
+        }
+        // The proto says the stride must be positive; unset means 1, as in coremltools' builder.
+        "slice" => Layer::Slice(SliceLayerParams {
+            start_index: p.int("startIndex")?,
+            end_index: p.int("endIndex")?,
+            stride: if p.has("stride") { positive(p, "stride")? } else { 1 },
+            axis: p.proto_enum("axis", SliceAxis::from_str_name)?,
+        }),
+        "crop" => Layer::Crop(CropLayerParams { crop_amounts: border_amounts(p, "cropAmounts")?, offset: p.uints("offset")? }),
+        "scatter" => Layer::Scatter(ScatterLayerParams { axis: p.int("axis")?, mode: p.proto_enum("mode", ScatterMode::from_str_name)? }),
+        "scatterND" => Layer::ScatterNd(ScatterNdLayerParams { mode: p.proto_enum("mode", ScatterMode::from_str_name)? }),
+        "scatterAlongAxis" => Layer::ScatterAlongAxis(ScatterAlongAxisLayerParams { axis: p.int("axis")?, mode: p.proto_enum("mode", ScatterMode::from_str_name)? }),
+        "reverseSeq" => Layer::ReverseSeq(ReverseSeqLayerParams { batch_axis: p.int("batchAxis")?, sequence_axis: p.int("sequenceAxis")? }),
+        "slidingWindows" => Layer::SlidingWindows(SlidingWindowsLayerParams {
+            axis: p.int("axis")?,
+            window_size: p.required_uint("windowSize")?,
+            step: if p.has("step") { positive(p, "step")? } else { 1 },
+        }),
+        "fillDynamic" => Layer::FillDynamic(FillDynamicLayerParams { value: p.float("value")? }),
+        "broadcastToDynamic" => Layer::BroadcastToDynamic(BroadcastToDynamicLayerParams {}),
+        // Inputs after the first (end) replace startValue and stepSizeValue.
+        "rangeDynamic" => Layer::RangeDynamic(RangeDynamicLayerParams { start_value: p.float("startValue")?, step_size_value: p.float_or("stepSizeValue", 1.0)? }),
+        "whereNonZero" => Layer::WhereNonZero(WhereNonZeroLayerParams {}),
+        "matrixBandPart" => Layer::MatrixBandPart(MatrixBandPartLayerParams { num_lower: p.int("numLower")?, num_upper: p.int("numUpper")? }),
+        "lowerTriangular" => Layer::LowerTriangular(LowerTriangularLayerParams { k: p.int("k")? }),
+        "upperTriangular" => Layer::UpperTriangular(UpperTriangularLayerParams { k: p.int("k")? }),
+        "copy" => Layer::Copy(CopyLayerParams {}),
         _ => return Ok(None),
     }))
+}
+
+/// A `uint64` field the proto requires to be positive.
+fn positive(p: &Params, name: &str) -> Result<u64, LowerError> {
+    match p.uint(name)? {
+        0 => Err(p.invalid(name, "must be positive, got 0")),
+        n => Ok(n),
+    }
 }
