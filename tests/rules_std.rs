@@ -89,7 +89,16 @@ fn nn_children(eg: &EGraph<Node, TestFacts>, class: Id, kind: &str) -> Vec<Vec<I
 #[test]
 fn standard_library_is_clean() {
     let set = RuleSet::load(&LoadOptions::default()).unwrap();
-    assert!(set.diagnostics.is_empty(), "{}", mlrewrite::rules::diag::render_all(&set.diagnostics, &set.sources, 100));
+    // Real TF ops that the op catalog (../shared/reference/tensorflow/ops.md, a subset of
+    // TensorFlow's) lacks: their rules are checked by the differential test instead.
+    const OUTSIDE_CATALOG: &[&str] = &["CheckNumerics", "Expm1", "OnesLike"];
+    let unexpected: Vec<_> = set
+        .diagnostics
+        .iter()
+        .filter(|d| !(d.code == "rules::unknown-tf-op" && OUTSIDE_CATALOG.iter().any(|op| d.message.contains(&format!("`{op}`")))))
+        .cloned()
+        .collect();
+    assert!(unexpected.is_empty(), "{}", mlrewrite::rules::diag::render_all(&unexpected, &set.sources, 100));
     let c = set.compile().unwrap();
     assert!(c.rules.len() >= 50);
     assert_eq!(c.registrations.len(), 1);

@@ -30,6 +30,7 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("resize.rules", include_str!("../../rules/resize.rules")),
     ("shape.rules", include_str!("../../rules/shape.rules")),
     ("topk.rules", include_str!("../../rules/topk.rules")),
+    ("math.rules", include_str!("../../rules/math.rules")),
     ("custom.rules", include_str!("../../rules/custom.rules")),
 ];
 

@@ -62,12 +62,24 @@ pub fn broadcastable<T: Float>(kind: &str, ins: &[&ArrayD<T>]) -> Result<ArrayD<
         "maxBroadcastable" => T::max_nan,
         "minBroadcastable" => T::min_nan,
         "powBroadcastable" => T::powf,
-        // numpy / TensorFlow floor semantics: the remainder has the divisor's sign.
-        "modBroadcastable" => |a, b| a - (a / b).floor() * b,
+        // numpy / TensorFlow floor semantics: the remainder has the divisor's sign. From the
+        // exact `fmod` (Rust's float `%`), not `a - floor(a / b) * b`, whose rounded quotient
+        // is off by one near a multiple of b (-2.5 mod -0.001 would give 0, not -0.00099988).
+        "modBroadcastable" => floor_mod,
         "floorDivBroadcastable" => |a, b| (a / b).floor(),
         other => kbail!("{other} is not a broadcastable binary layer"),
     };
     zip2(ins[0], ins[1], f)
+}
+
+/// numpy's `npy_divmod` remainder: `fmod`, moved into the divisor's sign when it is not.
+fn floor_mod<T: Float>(a: T, b: T) -> T {
+    let r = a % b;
+    if r != T::zero() && ((r < T::zero()) != (b < T::zero())) {
+        r + b
+    } else {
+        r
+    }
 }
 
 fn flag<T: Float>(b: bool) -> T {
@@ -190,6 +202,17 @@ mod tests {
         let b = arr1(&[3.0f32, -3.0]).into_dyn();
         assert_eq!(broadcastable("modBroadcastable", &[&a, &b]).unwrap().as_slice().unwrap(), &[2.0, -2.0]);
         assert_eq!(broadcastable("floorDivBroadcastable", &[&a, &b]).unwrap().as_slice().unwrap(), &[-3.0, -3.0]);
+    }
+
+    #[test]
+    fn mod_is_exact_near_a_multiple_of_the_divisor() {
+        // numpy: np.mod(np.float32(-2.5), np.float32(-0.001)) = -0.0009998813 (the float32
+        // divisor is slightly above 0.001, so -2.5 is not a multiple of it);
+        // np.mod(np.float32(5.0), np.float32(-2.0)) = -1.0; np.mod(-0.0, 2.0) = 0.0.
+        let a = arr1(&[-2.5f32, 5.0, 0.0]).into_dyn();
+        let b = arr1(&[-0.001f32, -2.0, 2.0]).into_dyn();
+        let y = broadcastable("modBroadcastable", &[&a, &b]).unwrap();
+        assert_eq!(y.as_slice().unwrap(), &[-0.0009998813f32, -1.0, 0.0]);
     }
 
     #[test]
