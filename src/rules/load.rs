@@ -30,6 +30,8 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("resize.rules", include_str!("../../rules/resize.rules")),
     ("shape.rules", include_str!("../../rules/shape.rules")),
     ("topk.rules", include_str!("../../rules/topk.rules")),
+    ("indexing.rules", include_str!("../../rules/indexing.rules")),
+    ("segment.rules", include_str!("../../rules/segment.rules")),
     ("custom.rules", include_str!("../../rules/custom.rules")),
 ];
 
