@@ -47,12 +47,9 @@ const NOT_YET_COVERED: &[(&str, &str)] = &[
     ("fold_zero_padding_into_conv", "written before the differential test; no single-op fixture yet"),
     ("conv2d_nhwc_space_to_batch", "written before the differential test; no single-op fixture yet"),
     ("einsum_sum_first", "written before the differential test; no single-op fixture yet"),
-    ("squeeze_all", "written before the differential test; no single-op fixture yet"),
     ("transpose_through_concat2", "written before the differential test; no single-op fixture yet"),
     ("transpose_through_concat3", "written before the differential test; no single-op fixture yet"),
     ("reduce_max_of_nchw_transpose", "written before the differential test; no single-op fixture yet"),
-    ("identity_n1", "written before the differential test; no single-op fixture yet"),
-    ("identity_n2", "written before the differential test; no single-op fixture yet"),
     ("batch_matmul_const_weights_adj", "written before the differential test; no single-op fixture yet"),
     ("pad_v2_nhwc", "written before the differential test; no single-op fixture yet"),
     ("mirror_pad_symmetric_one_nhwc", "written before the differential test; no single-op fixture yet"),
@@ -61,11 +58,6 @@ const NOT_YET_COVERED: &[(&str, &str)] = &[
     ("global_max_pool_keepdims_nhwc", "written before the differential test; no single-op fixture yet"),
     ("resize_bilinear_upsample_align_corners_nhwc", "written before the differential test; no single-op fixture yet"),
     ("resize_bilinear_upsample_half_pixel_nhwc", "written before the differential test; no single-op fixture yet"),
-    ("reshape_reshape", "written before the differential test; no single-op fixture yet"),
-    ("gather_nd", "written before the differential test; no single-op fixture yet"),
-    ("broadcast_to", "written before the differential test; no single-op fixture yet"),
-    ("reverse_v2", "written before the differential test; no single-op fixture yet"),
-    ("one_hot", "written before the differential test; no single-op fixture yet"),
 ];
 
 fn root() -> PathBuf {

@@ -506,6 +506,12 @@ pub static FUNCTIONS: &[Function] = &[
     f!("leibniz_matrix", [Int], Tensor, "[n * n!, n * n] 0/±1 matrix selecting each permutation's entries of a flattened n x n matrix (sign on row 0)", |a, _| {
         Ok(Value::Tensor(Arc::new(tensor_math::leibniz_matrix(int(arg(a, 0)?, "leibniz_matrix")?)?)))
     }),
+    f!("one_hot_matrix", [Ints, Int], Tensor, "one_hot_matrix(ids, n): [n, len(ids)] float32 with a 1 at (ids[i], i); ids outside 0..n select nothing", |a, _| {
+        Ok(Value::Tensor(Arc::new(tensor_math::one_hot_matrix(&ints(arg(a, 0)?, "one_hot_matrix")?, int(arg(a, 1)?, "one_hot_matrix")?)?)))
+    }),
+    f!("normalize_rows", [Tensor], Tensor, "a rank-2 constant with each row divided by its sum (all-zero rows stay zero)", |a, _| {
+        Ok(Value::Tensor(Arc::new(tensor_math::normalize_rows(tensor(arg(a, 0)?, "normalize_rows")?)?)))
+    }),
     // --- lists
     f!("len", [ListT], Int, "length of a list", |a, _| Ok(Value::Int(list(arg(a, 0)?, "len")?.len() as i64))),
     f!("range", [Int], Ints, "[0, 1, ..., n-1]", |a, _| {
@@ -553,6 +559,9 @@ pub static FUNCTIONS: &[Function] = &[
     }),
     f!("product", [Ints], Int, "product of a list of ints", |a, _| {
         ints(arg(a, 0)?, "product")?.iter().try_fold(1i64, |s, x| s.checked_mul(*x)).map(Value::Int).ok_or_else(|| "product overflows".into())
+    }),
+    f!("list_max", [Ints], Int, "largest element of a non-empty list of ints", |a, _| {
+        ints(arg(a, 0)?, "list_max")?.into_iter().max().map(Value::Int).ok_or_else(|| "list_max of an empty list".into())
     }),
     f!("max", [Int, Int], Int, "larger of two ints", |a, _| Ok(Value::Int(int(arg(a, 0)?, "max")?.max(int(arg(a, 1)?, "max")?)))),
     f!("min", [Int, Int], Int, "smaller of two ints", |a, _| Ok(Value::Int(int(arg(a, 0)?, "min")?.min(int(arg(a, 1)?, "min")?)))),

@@ -31,6 +31,8 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("shape.rules", include_str!("../../rules/shape.rules")),
     ("topk.rules", include_str!("../../rules/topk.rules")),
     ("math.rules", include_str!("../../rules/math.rules")),
+    ("indexing.rules", include_str!("../../rules/indexing.rules")),
+    ("segment.rules", include_str!("../../rules/segment.rules")),
     ("custom.rules", include_str!("../../rules/custom.rules")),
 ];
 

@@ -144,12 +144,58 @@ pub fn leibniz_matrix(n: i64) -> Result<Tensor, String> {
     Ok(Tensor::from_f32(vec![n * p, cols], data))
 }
 
+/// The `[n, len(ids)]` 0/1 matrix with a one at `(ids[i], i)`: multiplying it by a tensor whose
+/// first axis runs over `i` sums the rows of each id (a segment sum as one matmul). Ids outside
+/// `0..n` select nothing, as TF's unsorted segment ops drop negative ids.
+pub fn one_hot_matrix(ids: &[i64], n: i64) -> Result<Tensor, String> {
+    if !(0..=1 << 16).contains(&n) || ids.len() > 1 << 16 {
+        return Err(format!("one_hot_matrix: {n} x {} is out of bounds", ids.len()));
+    }
+    let (rows, cols) = (n as usize, ids.len());
+    let mut data = vec![0f32; rows * cols];
+    for (i, &id) in ids.iter().enumerate() {
+        if (0..n).contains(&id) {
+            data[id as usize * cols + i] = 1.0;
+        }
+    }
+    Ok(Tensor::from_f32(vec![rows, cols], data))
+}
+
+/// A rank-2 constant with each row divided by its sum; rows summing to zero stay as they are
+/// (an empty segment's mean is 0 in TF, not 0 / 0).
+pub fn normalize_rows(t: &Tensor) -> Result<Tensor, String> {
+    let [rows, cols] = t.shape[..] else {
+        return Err(format!("normalize_rows: expected a rank-2 constant, got shape {:?}", t.shape));
+    };
+    let mut data = floats(t)?;
+    for row in data.chunks_mut(cols.max(1)).take(rows) {
+        let s: f32 = row.iter().sum();
+        if s != 0.0 {
+            row.iter_mut().for_each(|v| *v /= s);
+        }
+    }
+    Ok(Tensor::from_f32(vec![rows, cols], data))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn vals(t: &Tensor) -> Vec<f32> {
         floats(t).unwrap()
+    }
+
+    #[test]
+    fn one_hot_matrix_rows_are_ids() {
+        // ids [1, 0, 1, -1, 5] with n = 2 (worked by hand): row 0 picks column 1, row 1 picks
+        // columns 0 and 2; -1 and 5 pick nothing.
+        let m = one_hot_matrix(&[1, 0, 1, -1, 5], 2).unwrap();
+        assert_eq!(m.shape, vec![2, 5]);
+        assert_eq!(vals(&m), vec![0., 1., 0., 0., 0., 1., 0., 1., 0., 0.]);
+        let avg = normalize_rows(&m).unwrap();
+        assert_eq!(vals(&avg), vec![0., 1., 0., 0., 0., 0.5, 0., 0.5, 0., 0.]);
+        let empty = normalize_rows(&one_hot_matrix(&[0, 0], 2).unwrap()).unwrap();
+        assert_eq!(vals(&empty), vec![0.5, 0.5, 0., 0.]);
     }
 
     #[test]
