@@ -13,15 +13,40 @@ import importlib
 import json
 import pkgutil
 import sys
+import tempfile
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_fixtures  # noqa: E402  (TensorFlow setup, freezing and writing)
 import op_fixtures  # noqa: E402
-from fixture_io import save_json, seed_of  # noqa: E402
+from fixture_io import save_json, save_npz, seed_of  # noqa: E402
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+
+def write_with_reference(name, description, fn, specs, reference, out_dir):
+    """A graph TF's CPU cannot run (NCHW Conv2D, MaxPool...): the frozen graph of `fn` is the
+    fixture, its goldens are what TF computes for `reference`, the same function written with
+    kernels the CPU has (NHWC between transposes). Both graphs are frozen from functions of the
+    same inputs, so their input and output tensor names agree; inner probes are dropped (the
+    reference's inner tensors are not the fixture's)."""
+    graph_def, input_names, output_names, _ = make_fixtures.freeze(fn, specs)
+    with tempfile.TemporaryDirectory() as tmp:
+        meta, _ = make_fixtures.write_fixture(name, description, reference, specs, Path(tmp))
+        goldens = dict(np.load(Path(tmp) / f"{name}.npz"))
+    want = [t["tensor"] for t in meta["inputs"] + meta["outputs"]]
+    if want != input_names + output_names:
+        raise ValueError(f"{name}: reference tensors {want} differ from {input_names + output_names}")
+    pb = graph_def.SerializeToString(deterministic=True)
+    (out_dir / f"{name}.pb").write_bytes(pb)
+    save_npz(out_dir / f"{name}.npz", {n: goldens[n] for n in want})
+    ops = Counter(n.op for n in graph_def.node)
+    meta.update(nodes=len(graph_def.node), ops=dict(sorted(ops.items())), bytes=len(pb), probes=[],
+                goldens="TensorFlow, from the NHWC reference graph (the CPU has no kernel for this graph)")
+    save_json(out_dir / f"{name}.json", meta)
+    return meta, sum((out_dir / f"{name}.{e}").stat().st_size for e in ("pb", "npz", "json"))
 
 
 def main():
@@ -42,8 +67,12 @@ def main():
             continue
         tf.keras.backend.clear_session()
         rng = np.random.default_rng(seed_of(name))
-        fn, specs = build(rng)
-        meta, size = make_fixtures.write_fixture(name, description, fn, specs, args.out)
+        built = build(rng)
+        if len(built) == 3:
+            meta, size = write_with_reference(name, description, *built, args.out)
+        else:
+            fn, specs = built
+            meta, size = make_fixtures.write_fixture(name, description, fn, specs, args.out)
         # The per-tensor table is for import tests; single-op cases only need the summary.
         meta.pop("tensors", None)
         if refused is not None:

@@ -9,6 +9,10 @@ so the test compares our rules with TensorFlow, never with a second copy of our 
 A case that the standard library must refuse (no composite can exist, e.g. a shape only known
 at run time) passes `refused="substring of the error"`: the test then checks that conversion
 fails with that message instead of writing a model.
+
+A graph TensorFlow's CPU cannot run (NCHW convolution and pooling) returns a third element from
+its builder, `reference`: the same function written with kernels the CPU has; the fixture is the
+frozen graph of `fn` and its goldens are what TensorFlow computes for `reference`.
 """
 import numpy as np
 
