@@ -27,7 +27,6 @@ use std::sync::Mutex;
 /// Standard rules no TF-made fixture reaches yet, with the reason. Shrink it; never grow it
 /// without a reason a reviewer accepts.
 const NOT_YET_COVERED: &[(&str, &str)] = &[
-    ("ones_like", "OnesLike is missing from the op catalog, so the rule is never matched; tf.ones_like of a static shape freezes into Fill, which converts"),
     ("gelu_erf_times", "TF's tf.nn.gelu writes the other operand order (gelu_erf fires); no TF API emits this form"),
     ("clip_by_value", "tf.clip_by_value freezes into Minimum/Maximum, not ClipByValue"),
     ("transpose_through_sigmoid", "needs an NCHW producer whose transpose reaches the activation; no fixture yet"),
@@ -36,8 +35,6 @@ const NOT_YET_COVERED: &[(&str, &str)] = &[
     ("transpose_through_leaky_relu", "needs an NCHW producer whose transpose reaches the activation; no fixture yet"),
     ("conv2d_nhwc_grouped", "TF runs grouped Conv2D on the CPU, but the importer's Conv2D shape function refuses it (`input channels: 4 and 2 differ`) before any rule can fire"),
     ("fold_zero_padding_into_conv", "the fixture conv2d_zero_padded (Pad then VALID stride-2 Conv2D) converts and matches TF, but through the padding layer: this rule does not fire there (not yet investigated why)"),
-    ("einsum_sum_first", "written before the differential test; no single-op fixture yet"),
-    ("batch_matmul_const_weights_adj", "written before the differential test; no single-op fixture yet"),
 ];
 
 fn root() -> PathBuf {

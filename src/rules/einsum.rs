@@ -197,6 +197,47 @@ impl Plan {
     }
 }
 
+/// `eq` with each `...` replaced by index letters of its own, given the operands' shapes:
+/// the ellipsis of an operand stands for its dims the letters do not name, right-aligned
+/// across the operands as NumPy broadcasts them, and for all of them in the output. Fails
+/// where no `...` occurs, or where the aligned dims differ (broadcasting one of size 1 would
+/// need a tile the matmul plan does not make).
+pub fn explicit(eq: &str, shape_a: &[i64], shape_b: &[i64]) -> Result<String, String> {
+    let eq: String = eq.chars().filter(|c| !c.is_whitespace()).collect();
+    if !eq.contains("...") {
+        return Err(format!("einsum `{eq}` has no ellipsis"));
+    }
+    let (lhs, out) = eq.split_once("->").ok_or_else(|| format!("einsum `{eq}`: no `->` (implicit output is not supported)"))?;
+    let ops: Vec<&str> = lhs.split(',').collect();
+    let [a, b] = ops.as_slice() else {
+        return Err(format!("einsum `{eq}`: {} operands, only two are supported", ops.len()));
+    };
+    // The dims each operand's ellipsis covers (empty where it has none).
+    let covered = |op: &str, shape: &[i64]| -> Result<Vec<i64>, String> {
+        let named = op.chars().filter(|c| c.is_ascii_alphabetic()).count();
+        match op.matches("...").count() {
+            0 => Ok(vec![]),
+            1 if shape.len() >= named => Ok(shape[..shape.len() - named].to_vec()),
+            1 => Err(format!("einsum `{eq}`: operand `{op}` names {named} dims of a rank-{} tensor", shape.len())),
+            _ => Err(format!("einsum `{eq}`: more than one ellipsis in `{op}`")),
+        }
+    };
+    let (ea, eb) = (covered(a, shape_a)?, covered(b, shape_b)?);
+    let n = ea.len().max(eb.len());
+    for i in 0..ea.len().min(eb.len()) {
+        let (x, y) = (ea[ea.len() - 1 - i], eb[eb.len() - 1 - i]);
+        if x != y {
+            return Err(format!("einsum `{eq}`: ellipsis dims {x} and {y} would broadcast"));
+        }
+    }
+    let fresh: Vec<char> = ('A'..='Z').chain('a'..='z').filter(|c| !eq.contains(*c)).take(n).collect();
+    if fresh.len() < n {
+        return Err(format!("einsum `{eq}`: no letters left for the ellipsis"));
+    }
+    let letters = |len: usize| fresh[n - len..].iter().collect::<String>();
+    Ok(format!("{},{}->{}", a.replace("...", &letters(ea.len())), b.replace("...", &letters(eb.len())), out.replace("...", &letters(n))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +286,17 @@ mod tests {
         assert_eq!(e.sum_axes(1), Vec::<i64>::new());
         assert_eq!(e.drop_summed(), "ac,cd->ad");
         assert!(e.plan().is_err());
+    }
+
+    #[test]
+    fn ellipses_become_letters_of_their_own() {
+        assert_eq!(explicit("...ij,...jk->...ik", &[2, 3, 4, 5], &[2, 3, 5, 6]).unwrap(), "ABij,ABjk->ABik");
+        assert_eq!(explicit("...i,ij->...j", &[2, 3, 4], &[4, 6]).unwrap(), "ABi,ij->ABj");
+        // Right-aligned: b's one ellipsis dim is a's last.
+        assert_eq!(explicit("...ij, ...jk -> ...ik", &[2, 3, 4, 5], &[3, 5, 6]).unwrap(), "ABij,Bjk->ABik");
+        assert!(explicit("...ij,...jk->...ik", &[2, 1, 4, 5], &[2, 3, 5, 6]).unwrap_err().contains("broadcast"));
+        assert!(explicit("ij,jk->ik", &[4, 5], &[5, 6]).unwrap_err().contains("no ellipsis"));
+        assert!(explicit("...ijk,jk->i", &[4, 5], &[5, 6]).unwrap_err().contains("names 3 dims"));
     }
 
     #[test]

@@ -512,6 +512,21 @@ pub static FUNCTIONS: &[Function] = &[
     f!("normalize_rows", [Tensor], Tensor, "a rank-2 constant with each row divided by its sum (all-zero rows stay zero)", |a, _| {
         Ok(Value::Tensor(Arc::new(tensor_math::normalize_rows(tensor(arg(a, 0)?, "normalize_rows")?)?)))
     }),
+    f!("band_mask", [Int, Int, Int, Int], Tensor, "band_mask(rows, cols, k_lo, k_hi): [rows, cols] 0/1 mask of the diagonals k_lo <= j - i <= k_hi", |a, _| {
+        let i = |k| int(arg(a, k)?, "band_mask");
+        Ok(Value::Tensor(Arc::new(tensor_math::band_mask(i(0)?, i(1)?, i(2)?, i(3)?)?)))
+    }),
+    f!("diag_selection", [Int, Int, Int, Int, Str], Tensor, "diag_selection(rows, cols, k_lo, k_hi, align): [num_diags * max_len, rows * cols] 0/1 matrix picking TF's aligned diagonals of a flattened matrix", |a, _| {
+        let i = |k| int(arg(a, k)?, "diag_selection");
+        Ok(Value::Tensor(Arc::new(tensor_math::diag_selection(i(0)?, i(1)?, i(2)?, i(3)?, string(arg(a, 4)?, "diag_selection")?)?)))
+    }),
+    f!("diag_padding", [Int, Int, Int, Int, Str], Tensor, "diag_padding(rows, cols, k_lo, k_hi, align): [num_diags * max_len], 1 at the padding positions of diag_selection's layout", |a, _| {
+        let i = |k| int(arg(a, k)?, "diag_padding");
+        Ok(Value::Tensor(Arc::new(tensor_math::diag_padding(i(0)?, i(1)?, i(2)?, i(3)?, string(arg(a, 4)?, "diag_padding")?)?)))
+    }),
+    f!("adjugate_matrix", [Int], Tensor, "[(n-1) * n * n * (n-1)!, n * n] 0/±1 matrix selecting the factors of every adjugate entry of a flattened n x n matrix", |a, _| {
+        Ok(Value::Tensor(Arc::new(tensor_math::adjugate_matrix(int(arg(a, 0)?, "adjugate_matrix")?)?)))
+    }),
     // --- lists
     f!("len", [ListT], Int, "length of a list", |a, _| Ok(Value::Int(list(arg(a, 0)?, "len")?.len() as i64))),
     f!("range", [Int], Ints, "[0, 1, ..., n-1]", |a, _| {
@@ -685,6 +700,10 @@ pub static FUNCTIONS: &[Function] = &[
             0 | 1 => Ok(Value::ints(e.sum_axes(k as usize))),
             _ => Err(format!("einsum_sum_axes: k must be 0 or 1, got {k}")),
         }
+    }),
+    f!("einsum_explicit", [Str, Ints, Ints], Str, "einsum_explicit(eq, shape_a, shape_b): the equation with `...` replaced by index letters of its own (fails where the ellipsis dims would broadcast)", |a, _| {
+        let eq = string(arg(a, 0)?, "einsum_explicit")?;
+        Ok(Value::Str(super::einsum::explicit(eq, &ints(arg(a, 1)?, "einsum_explicit")?, &ints(arg(a, 2)?, "einsum_explicit")?)?))
     }),
     f!("einsum_drop_summed", [Str], Str, "the equation without the indices einsum_sum_axes sums away", |a, _| {
         Ok(Value::Str(super::einsum::parse(string(arg(a, 0)?, "einsum_drop_summed")?)?.drop_summed()))

@@ -177,6 +177,117 @@ pub fn normalize_rows(t: &Tensor) -> Result<Tensor, String> {
     Ok(Tensor::from_f32(vec![rows, cols], data))
 }
 
+/// Guards the size of a generated constant (a rule on a huge matrix must fail, not allocate).
+fn checked_elements(what: &str, dims: &[usize]) -> Result<usize, String> {
+    let n = dims.iter().try_fold(1usize, |s, d| s.checked_mul(*d)).ok_or_else(|| format!("{what}: size overflows"))?;
+    if n > 1 << 24 {
+        return Err(format!("{what}: {n} elements is too many for a constant"));
+    }
+    Ok(n)
+}
+
+fn dims2(what: &str, rows: i64, cols: i64) -> Result<(usize, usize), String> {
+    if rows < 1 || cols < 1 {
+        return Err(format!("{what}: a {rows} x {cols} matrix is empty"));
+    }
+    Ok((rows as usize, cols as usize))
+}
+
+/// `[rows, cols]` 0/1 mask, 1 where `k_lo <= j - i <= k_hi`: the diagonals `k_lo..=k_hi` of a
+/// matrix (a band part, a triangle, `np.eye(rows, cols, k)` with `k_lo == k_hi == k`).
+pub fn band_mask(rows: i64, cols: i64, k_lo: i64, k_hi: i64) -> Result<Tensor, String> {
+    let (r, c) = dims2("band_mask", rows, cols)?;
+    checked_elements("band_mask", &[r, c])?;
+    let data = (0..r).flat_map(|i| (0..c).map(move |j| if (k_lo..=k_hi).contains(&(j as i64 - i as i64)) { 1.0 } else { 0.0 })).collect();
+    Ok(Tensor::from_f32(vec![r, c], data))
+}
+
+/// TF's diagonal layout (`MatrixDiagPartV3`): for each diagonal `d = k_hi, k_hi - 1, ..., k_lo`
+/// (row `k_hi - d` of the result), position `n` holds entry `(n + y, n + x)` with
+/// `y = max(-d, 0) - offset`, `x = max(d, 0) - offset`, where `offset` right-aligns the
+/// shorter diagonals as `align` says (its first half for superdiagonals, second for
+/// subdiagonals). Yields `(diagonal row, n, Some(flat entry index) | None for padding)`.
+fn diag_layout(rows: i64, cols: i64, k_lo: i64, k_hi: i64, align: &str) -> Result<(usize, usize, Vec<Option<usize>>), String> {
+    let (r, c) = dims2("diag_layout", rows, cols)?;
+    if k_lo > k_hi || k_lo <= -rows || k_hi >= cols {
+        return Err(format!("diagonals {k_lo}..={k_hi} are outside a {rows} x {cols} matrix (or k[0] > k[1])"));
+    }
+    let (sup_right, sub_right) = match align {
+        "RIGHT_LEFT" => (true, false),
+        "LEFT_RIGHT" => (false, true),
+        "LEFT_LEFT" => (false, false),
+        "RIGHT_RIGHT" => (true, true),
+        a => return Err(format!("unknown diagonal alignment {a:?}")),
+    };
+    let diag_len = |d: i64| (rows + d.min(0)).min(cols - d.max(0));
+    let max_len = (k_lo..=k_hi).map(diag_len).max().unwrap_or(0) as usize;
+    let num = (k_hi - k_lo + 1) as usize;
+    checked_elements("diag_layout", &[num, max_len, r, c])?;
+    let mut entries = Vec::with_capacity(num * max_len);
+    for d in (k_lo..=k_hi).rev() {
+        let right = if d >= 0 { sup_right } else { sub_right };
+        let offset = if right { max_len as i64 - diag_len(d) } else { 0 };
+        for n in 0..max_len as i64 {
+            let (y, x) = (n + (-d).max(0) - offset, n + d.max(0) - offset);
+            entries.push(((0..rows).contains(&y) && (0..cols).contains(&x)).then(|| (y * cols + x) as usize));
+        }
+    }
+    Ok((num, max_len, entries))
+}
+
+/// The 0/1 matrix `[num_diags * max_len, rows * cols]` that picks TF's diagonals (see
+/// `diag_layout`) out of a row-major flattened `rows x cols` matrix: as `batchedMatmul`
+/// weights (stored `[out, in]`) it is `MatrixDiagPartV3`; transposed it puts diagonals back
+/// (`MatrixDiagV3`, `MatrixSetDiagV3`). Padding positions are zero rows.
+pub fn diag_selection(rows: i64, cols: i64, k_lo: i64, k_hi: i64, align: &str) -> Result<Tensor, String> {
+    let (num, max_len, entries) = diag_layout(rows, cols, k_lo, k_hi, align)?;
+    let width = (rows * cols) as usize;
+    let mut data = vec![0f32; num * max_len * width];
+    for (row, e) in entries.iter().enumerate() {
+        if let Some(col) = e {
+            data[row * width + col] = 1.0;
+        }
+    }
+    Ok(Tensor::from_f32(vec![num * max_len, width], data))
+}
+
+/// `[num_diags * max_len]`: 1 at the padding positions of `diag_selection`'s layout, 0 at
+/// matrix entries (times the padding value, the bias of `MatrixDiagPartV3`'s product).
+pub fn diag_padding(rows: i64, cols: i64, k_lo: i64, k_hi: i64, align: &str) -> Result<Tensor, String> {
+    let (num, max_len, entries) = diag_layout(rows, cols, k_lo, k_hi, align)?;
+    Ok(Tensor::from_f32(vec![num * max_len], entries.iter().map(|e| if e.is_none() { 1.0 } else { 0.0 }).collect()))
+}
+
+/// The adjugate's selection matrix for `n x n` matrices, stored `[out, in]` =
+/// `[(n - 1) * n * n * (n - 1)!, n * n]`. `adj(A)[i][j] = ∂det/∂A[j][i] = Σ over permutations
+/// σ with σ(j) = i of sign(σ) Π_{r ≠ j} A[r][σ(r)]`; row `m * (n² (n-1)!) + (i n + j) (n-1)! + p`
+/// picks the `m`-th factor of the `p`-th such σ (sign on `m = 0`). Reshaped to
+/// `[n - 1, n² (n-1)!]`, a product over the factors and a sum over groups of `(n-1)!` give the
+/// row-major flattened adjugate; divided by the determinant, the inverse.
+pub fn adjugate_matrix(n: i64) -> Result<Tensor, String> {
+    if !(2..=5).contains(&n) {
+        return Err(format!("adjugate_matrix({n}): n must be between 2 and 5"));
+    }
+    let n = n as usize;
+    let perms = permutations(n);
+    let terms = perms.len() / n;
+    let cols = n * n;
+    let block = n * n * terms;
+    let mut data = vec![0f32; (n - 1) * block * cols];
+    for i in 0..n {
+        for j in 0..n {
+            let o = i * n + j;
+            for (p, (sigma, sign)) in perms.iter().filter(|(s, _)| s[j] == i).enumerate() {
+                for (m, r) in (0..n).filter(|&r| r != j).enumerate() {
+                    let row = m * block + o * terms + p;
+                    data[row * cols + r * n + sigma[r]] = if m == 0 { *sign } else { 1.0 };
+                }
+            }
+        }
+    }
+    Ok(Tensor::from_f32(vec![(n - 1) * block, cols], data))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +348,51 @@ mod tests {
         assert_eq!(det_by_leibniz(&m, 4), -24.0);
         assert_eq!(leibniz_matrix(3).unwrap().shape, vec![18, 9]);
         assert!(leibniz_matrix(0).is_err() && leibniz_matrix(6).is_err());
+    }
+
+    #[test]
+    fn band_mask_marks_diagonals() {
+        // Diagonals -1..=1 of a 3 x 4 matrix, by hand.
+        let m = band_mask(3, 4, -1, 1).unwrap();
+        assert_eq!(vals(&m), vec![1., 1., 0., 0., 1., 1., 1., 0., 0., 1., 1., 1.]);
+        assert!(band_mask(0, 4, 0, 0).is_err());
+    }
+
+    #[test]
+    fn diag_layout_follows_tf_alignment() {
+        // The main diagonal of a 2 x 3 matrix is entries 0 and 4 (flat row-major).
+        let s = diag_selection(2, 3, 0, 0, "RIGHT_LEFT").unwrap();
+        assert_eq!(s.shape, vec![2, 6]);
+        assert_eq!(vals(&s), vec![1., 0., 0., 0., 0., 0., 0., 0., 0., 0., 1., 0.]);
+        // 3 x 3, k = (-1, 1), LEFT_RIGHT: the superdiagonal is left-aligned (padding last),
+        // the subdiagonal right-aligned (padding first), as in TF's MatrixDiagPartV3 docs.
+        assert_eq!(vals(&diag_padding(3, 3, -1, 1, "LEFT_RIGHT").unwrap()), vec![0., 0., 1., 0., 0., 0., 1., 0., 0.]);
+        let s = diag_selection(3, 3, -1, 1, "LEFT_RIGHT").unwrap();
+        let picked: Vec<Option<usize>> = vals(&s).chunks(9).map(|r| r.iter().position(|v| *v == 1.0)).collect();
+        assert_eq!(picked, vec![Some(1), Some(5), None, Some(0), Some(4), Some(8), None, Some(3), Some(7)]);
+        assert!(diag_selection(3, 3, 1, 0, "RIGHT_LEFT").is_err());
+        assert!(diag_selection(3, 3, 0, 3, "RIGHT_LEFT").is_err());
+        assert!(diag_selection(3, 3, 0, 0, "UP").is_err());
+    }
+
+    fn adjugate_by_selection(m: &[f32], n: usize) -> Vec<f32> {
+        let l = adjugate_matrix(n as i64).unwrap();
+        let lv = vals(&l);
+        let (rows, cols) = (l.shape[0], l.shape[1]);
+        let sel: Vec<f32> = (0..rows).map(|r| (0..cols).map(|c| lv[r * cols + c] * m[c]).sum()).collect();
+        let block = rows / (n - 1);
+        let prods: Vec<f32> = (0..block).map(|k| (0..n - 1).map(|f| sel[f * block + k]).product()).collect();
+        prods.chunks(block / (n * n)).map(|c| c.iter().sum()).collect()
+    }
+
+    #[test]
+    fn adjugate_matrix_gives_adjugates() {
+        // By hand: adj([[1,2],[3,4]]) = [[4,-2],[-3,1]]; adj(diag(2,3,4)) = diag(12,8,6);
+        // adj of [[0,1,0],[1,0,0],[0,0,2]] (a swap, det -2) = -2 * inverse = [[0,-2,0],[-2,0,0],[0,0,-1]].
+        assert_eq!(adjugate_by_selection(&[1., 2., 3., 4.], 2), vec![4., -2., -3., 1.]);
+        assert_eq!(adjugate_by_selection(&[2., 0., 0., 0., 3., 0., 0., 0., 4.], 3), vec![12., 0., 0., 0., 8., 0., 0., 0., 6.]);
+        assert_eq!(adjugate_by_selection(&[0., 1., 0., 1., 0., 0., 0., 0., 2.], 3), vec![0., -2., 0., -2., 0., 0., 0., 0., -1.]);
+        assert_eq!(adjugate_matrix(4).unwrap().shape, vec![3 * 16 * 6, 16]);
+        assert!(adjugate_matrix(1).is_err() && adjugate_matrix(6).is_err());
     }
 }
