@@ -85,7 +85,9 @@ fn expr() -> impl Strategy<Value = Expr> {
                 // `-` of a literal is folded into the literal by the parser.
                 .prop_filter("neg literal", |(op, e)| !(*op == UnOp::Neg && matches!(e, Expr::Lit(..))))
                 .prop_map(|(op, e)| Expr::Unary(op, Box::new(e), s())),
-            (binop, inner.clone(), inner).prop_map(|(op, a, b)| Expr::Binary(op, Box::new(a), Box::new(b), s())),
+            (binop, inner.clone(), inner.clone()).prop_map(|(op, a, b)| Expr::Binary(op, Box::new(a), Box::new(b), s())),
+            (inner.clone(), var_name(), inner)
+                .prop_map(|(body, v, list)| Expr::Comp { body: Box::new(body), var: id(&v), list: Box::new(list), span: s() }),
         ]
     })
 }
@@ -104,7 +106,11 @@ fn attrs() -> impl Strategy<Value = Vec<AttrPattern>> {
 }
 
 fn pattern() -> impl Strategy<Value = Pattern> {
-    let leaf = prop_oneof![var_name().prop_map(|n| Pattern::Var(id(&n))), Just(Pattern::Wildcard(s()))];
+    let leaf = prop_oneof![
+        var_name().prop_map(|n| Pattern::Var(id(&n))),
+        Just(Pattern::Wildcard(s())),
+        var_name().prop_map(|n| Pattern::Rest(id(&n), s())),
+    ];
     leaf.prop_recursive(3, 12, 3, |inner| {
         prop_oneof![
             (op_name(), prop::collection::vec(inner.clone(), 0..3), attrs())
@@ -116,12 +122,20 @@ fn pattern() -> impl Strategy<Value = Pattern> {
 }
 
 fn term() -> impl Strategy<Value = Term> {
-    let leaf = prop_oneof![var_name().prop_map(|n| Term::Var(id(&n))), expr().prop_map(|e| Term::Const(e, s()))];
+    let leaf = prop_oneof![
+        var_name().prop_map(|n| Term::Var(id(&n))),
+        expr().prop_map(|e| Term::Const(e, s())),
+        var_name().prop_map(|n| Term::Spread(id(&n), s())),
+    ];
     leaf.prop_recursive(3, 12, 3, |inner| {
+        let op = (op_name(), prop::collection::vec(inner.clone(), 0..3), prop::collection::vec((var_name().prop_map(|n| id(&n)), expr()), 0..3))
+            .prop_map(|(op, args, params)| Term::Op { op: id(&op), args, params, span: s() })
+            .boxed();
         prop_oneof![
-            (op_name(), prop::collection::vec(inner.clone(), 0..3), prop::collection::vec((var_name().prop_map(|n| id(&n)), expr()), 0..3))
-                .prop_map(|(op, args, params)| Term::Op { op: id(&op), args, params, span: s() }),
-            (inner, 0u32..3).prop_map(|(t, n)| Term::Proj(Box::new(t), n, s())),
+            op.clone(),
+            (inner.clone(), 0u32..3).prop_map(|(t, n)| Term::Proj(Box::new(t), n, s())),
+            (inner, var_name(), var_name()).prop_map(|(body, v, l)| Term::Map { body: Box::new(body), var: id(&v), list: id(&l), span: s() }),
+            op.prop_map(|t| Term::Fold(Box::new(t), s())),
         ]
     })
 }

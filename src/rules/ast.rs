@@ -111,6 +111,9 @@ pub enum Pattern {
     Op(OpPattern),
     /// `pattern.N`: output N of a multi-output op.
     Proj(Box<Pattern>, u32, Span),
+    /// `xs..` as an op argument: binds the list of inputs at the op's variadic operand
+    /// (`values` of `ConcatV2`), as many as there are (possibly none).
+    Rest(Ident, Span),
 }
 
 impl Pattern {
@@ -120,7 +123,7 @@ impl Pattern {
             Pattern::Wildcard(s) => *s,
             Pattern::Bind(i, p) => i.span.to(p.span()),
             Pattern::Op(o) => o.span,
-            Pattern::Proj(_, _, s) => *s,
+            Pattern::Proj(_, _, s) | Pattern::Rest(_, s) => *s,
         }
     }
 }
@@ -176,14 +179,31 @@ pub enum Term {
     Const(Expr, Span),
     /// `term.N`
     Proj(Box<Term>, u32, Span),
+    /// `xs..` as an argument (or output): every tensor of the list `xs`, in order.
+    Spread(Ident, Span),
+    /// `[term for x in xs]..`: the term built once per element `x` of the list `xs`, spread.
+    Map { body: Box<Term>, var: Ident, list: Ident, span: Span },
+    /// `fold kind(args) { params }`: a binary layer (or TF op) folded left over its arguments,
+    /// `kind(kind(a0, a1), a2)...`; one argument is that argument itself.
+    Fold(Box<Term>, Span),
 }
 
 impl Term {
     pub fn span(&self) -> Span {
         match self {
             Term::Var(i) => i.span,
-            Term::Op { span, .. } | Term::Const(_, span) | Term::Proj(_, _, span) => *span,
+            Term::Op { span, .. }
+            | Term::Const(_, span)
+            | Term::Proj(_, _, span)
+            | Term::Spread(_, span)
+            | Term::Map { span, .. }
+            | Term::Fold(_, span) => *span,
         }
+    }
+
+    /// Does this term stand for a list of tensors (`xs..`, `[t for x in xs]..`)?
+    pub fn is_spread(&self) -> bool {
+        matches!(self, Term::Spread(..) | Term::Map { .. })
     }
 }
 
@@ -258,6 +278,8 @@ pub enum Expr {
     List(Vec<Expr>, Span),
     Unary(UnOp, Box<Expr>, Span),
     Binary(BinOp, Box<Expr>, Box<Expr>, Span),
+    /// `[body for var in list]`: `body` evaluated with `var` bound to each element of `list`.
+    Comp { body: Box<Expr>, var: Ident, list: Box<Expr>, span: Span },
 }
 
 impl Expr {
@@ -268,7 +290,8 @@ impl Expr {
             | Expr::Call(_, _, s)
             | Expr::List(_, s)
             | Expr::Unary(_, _, s)
-            | Expr::Binary(_, _, _, s) => *s,
+            | Expr::Binary(_, _, _, s)
+            | Expr::Comp { span: s, .. } => *s,
         }
     }
 }
@@ -382,6 +405,13 @@ impl Display for Expr {
                     comma(f, items, |f, a| go(a, f, 0))?;
                     f.write_str("]")
                 }
+                Expr::Comp { body, var, list, .. } => {
+                    f.write_str("[")?;
+                    go(body, f, 0)?;
+                    write!(f, " for {} in ", var.name)?;
+                    go(list, f, 0)?;
+                    f.write_str("]")
+                }
                 Expr::Unary(op, a, _) => {
                     // Unary binds tighter than every binary operator but `not` is printed with
                     // parentheses around a binary operand so that it re-parses identically.
@@ -462,6 +492,7 @@ impl Display for Pattern {
                 Pattern::Bind(..) => write!(f, "({p}).{n}"),
                 _ => write!(f, "{p}.{n}"),
             },
+            Pattern::Rest(i, _) => write!(f, "{}..", i.name),
         }
     }
 }
@@ -483,6 +514,9 @@ impl Display for Term {
             }
             Term::Const(e, _) => write!(f, "const({e})"),
             Term::Proj(t, n, _) => write!(f, "{t}.{n}"),
+            Term::Spread(i, _) => write!(f, "{}..", i.name),
+            Term::Map { body, var, list, .. } => write!(f, "[{body} for {} in {}]..", var.name, list.name),
+            Term::Fold(t, _) => write!(f, "fold {t}"),
         }
     }
 }

@@ -216,7 +216,52 @@ impl Checker<'_> {
                 Some(1)
             }
             Pattern::Op(o) => self.op_pattern(o, env),
+            Pattern::Rest(id, span) => {
+                let d = self.err("rules::not-variadic", *span, format!("`{}..` can only be an argument of an op", id.name));
+                *d = d.clone().label("not an argument").help("`xs..` binds the inputs of an op's variadic operand, e.g. `ConcatV2(xs.., axis)`");
+                self.bind(env, id, Ty::list(Ty::Node));
+                None
+            }
         }
+    }
+
+    /// Checks where `xs..` arguments sit: at most one per op, at the OpDef's variadic operand
+    /// of a TF op (which then has exactly one argument per OpDef input), or in a layer that
+    /// takes any number of inputs. Returns whether the op has one.
+    fn rest_args(&mut self, op: &Ident, rests: &[(usize, Span)], n_args: usize, sig: Option<&OpSig>, kind: Option<&layers::LayerKind>, what: &str) -> bool {
+        let Some(&(pos, span)) = rests.first() else { return false };
+        if let Some(&(_, second)) = rests.get(1) {
+            let file = self.file;
+            let d = self.err("rules::not-variadic", second, format!("`{}` has a second {what}", op.name));
+            *d = d.clone().label("second list").related(file, span, "first list").help("an op has one variadic operand; bind the others one by one");
+            return true;
+        }
+        if let Some(sig) = sig {
+            match sig.variadic_input {
+                None => {
+                    let d = self.err("rules::not-variadic", span, format!("TF op `{}` has no variadic input", op.name));
+                    *d = d.clone().label(format!("{what} here")).help(format!("{}({}) takes one tensor per input", op.name, sig.inputs.join(", ")));
+                }
+                Some(v) if v != pos || n_args != sig.inputs.len() => {
+                    let mut shape: Vec<String> = sig.inputs.clone();
+                    shape[v] = format!("{}..", sig.inputs[v]);
+                    let d = self.err("rules::not-variadic", span, format!("the variadic input of `{}` is `{}`, input {v}", op.name, sig.inputs[v]));
+                    *d = d.clone().label(format!("{what} at argument {pos} of {n_args}")).help(format!("write {}({})", op.name, shape.join(", ")));
+                }
+                Some(_) => {}
+            }
+        } else if let Some(kind) = kind {
+            if kind.max_inputs.is_some() {
+                let d = self.err("rules::not-variadic", span, format!("`{}` takes {} input(s), not a list", kind.name, kind.arity_text()));
+                let help = if kind.min_inputs <= 2 && kind.max_inputs.is_some_and(|m| m >= 2) {
+                    format!("`fold {}(xs..)` chains it over the list: {0}({0}(x0, x1), x2)...", kind.name)
+                } else {
+                    "only layers with any number of inputs (concatND, stack, add, ...) take a list".to_string()
+                };
+                *d = d.clone().label(format!("{what} here")).help(help);
+            }
+        }
+        true
     }
 
     fn check_var_name(&mut self, id: &Ident) {
@@ -228,13 +273,24 @@ impl Checker<'_> {
 
     /// Returns the op's number of outputs when known.
     fn op_pattern(&mut self, o: &OpPattern, env: &mut Env) -> Option<usize> {
-        for a in &o.args {
-            self.pattern(a, env);
+        let mut rests = vec![];
+        for (i, a) in o.args.iter().enumerate() {
+            match a {
+                Pattern::Rest(id, span) => {
+                    self.check_var_name(id);
+                    self.bind(env, id, Ty::list(Ty::Node));
+                    rests.push((i, *span));
+                }
+                a => {
+                    self.pattern(a, env);
+                }
+            }
         }
         let name = &o.op.name;
         if is_tf_name(name) {
             let sig = self.sig(name);
-            if let Some(sig) = &sig {
+            let has_rest = self.rest_args(&o.op, &rests, o.args.len(), sig.as_ref(), None, "input list");
+            if let (Some(sig), false) = (&sig, has_rest) {
                 self.tf_arity(&o.op, sig, o.args.len(), o.span);
             }
             for ap in &o.attrs {
@@ -269,7 +325,9 @@ impl Checker<'_> {
             sig.and_then(|s| s.num_outputs())
         } else {
             let Some(kind) = self.layer(&o.op) else { return None };
-            self.layer_arity(&o.op, kind, o.args.len(), o.span);
+            if !self.rest_args(&o.op, &rests, o.args.len(), None, Some(kind), "input list") {
+                self.layer_arity(&o.op, kind, o.args.len(), o.span);
+            }
             for ap in &o.attrs {
                 match kind.param(&ap.name.name) {
                     Some(pt) => self.attr_pat(&ap.value, &param_ty(pt), env),
@@ -434,6 +492,23 @@ impl Checker<'_> {
                 }
                 Ty::list(t)
             }
+            Expr::Comp { body, var, list, span } => {
+                let lt = self.expr(list, env);
+                let elem = match lt {
+                    Ty::List(e) => *e,
+                    Ty::Any => Ty::Any,
+                    other => {
+                        let file = self.file;
+                        let d = self.err("rules::type-mismatch", list.span(), format!("`for {} in ...` needs a list, found {other}", var.name));
+                        *d = d.clone().label(format!("{other}")).related(file, *span, "in this comprehension");
+                        Ty::Any
+                    }
+                };
+                self.check_var_name(var);
+                let mut inner = env.clone();
+                inner.insert(var.name.clone(), Binding { ty: elem, span: var.span });
+                Ty::list(self.expr(body, &inner))
+            }
             Expr::Unary(op, a, span) => {
                 let t = self.expr(a, env);
                 match op {
@@ -553,11 +628,63 @@ impl Checker<'_> {
 
     // ---------------------------------------------------------------- right-hand sides
 
+    /// A list of tensors spread into arguments or outputs: `xs..` or `[t for x in xs]..`.
+    fn spread(&mut self, t: &Term, env: &Env) {
+        let list = match t {
+            Term::Spread(id, _) | Term::Map { list: id, .. } => id,
+            t => {
+                self.term(t, env);
+                return;
+            }
+        };
+        match env.get(&list.name).map(|b| (b.ty.clone(), b.span)) {
+            None => self.unbound(list, env),
+            Some((Ty::List(e), _)) if matches!(*e, Ty::Node | Ty::Any) => {}
+            Some((Ty::Any, _)) => {}
+            Some((ty, span)) => {
+                let file = self.file;
+                let d = self.err("rules::type-mismatch", list.span, format!("`{}` is {ty}, not a list of tensors", list.name));
+                *d = d.clone().label("spread here").related(file, span, "bound here").help("only an input list bound by `xs..` in the pattern (or a `let` of one) can be spread");
+            }
+        }
+        if let Term::Map { body, var, .. } = t {
+            self.check_var_name(var);
+            let mut inner = env.clone();
+            inner.insert(var.name.clone(), Binding { ty: Ty::Node, span: var.span });
+            if let Some(k) = self.term(body, &inner) {
+                if k != 1 {
+                    let d = self.err("rules::output-count", body.span(), format!("each element must be one tensor, this term has {k} outputs"));
+                    *d = d.clone().label(format!("{k} outputs")).help("project one output with `.N`");
+                }
+            }
+        }
+    }
+
     fn term(&mut self, t: &Term, env: &Env) -> Option<usize> {
         match t {
+            Term::Spread(id, span) | Term::Map { list: id, span, .. } => {
+                self.spread(t, env);
+                let d = self.err("rules::not-variadic", *span, format!("a list (`{}..`) cannot stand for one tensor", id.name));
+                *d = d.clone().label("a list of tensors").help("spread lists into the arguments of a variadic layer (`concatND(xs..)`), a `fold`, or the outputs `=> (xs..)`");
+                None
+            }
+            Term::Fold(inner, span) => match &**inner {
+                Term::Op { op, args, params, span: ispan } => self.op_term(op, args, params, *ispan, env, true),
+                other => {
+                    let d = self.err("rules::syntax", *span, "`fold` takes a layer applied to its arguments: `fold addBroadcastable(xs..)`");
+                    *d = d.clone().label("not an op");
+                    self.term(other, env)
+                }
+            },
             Term::Var(id) => {
                 match env.get(&id.name) {
                     None => self.unbound(id, env),
+                    Some(b) if matches!(&b.ty, Ty::List(e) if **e == Ty::Node) => {
+                        let span = b.span;
+                        let file = self.file;
+                        let d = self.err("rules::type-mismatch", id.span, format!("`{}` is a list of tensors, not a tensor", id.name));
+                        *d = d.clone().label("used as one tensor").related(file, span, "bound here").help(format!("spread it into a variadic layer: concatND({}..)", id.name));
+                    }
                     Some(b) if b.ty != Ty::Node => {
                         let (ty, span) = (b.ty.clone(), b.span);
                         let file = self.file;
@@ -586,14 +713,40 @@ impl Checker<'_> {
                 }
                 Some(1)
             }
-            Term::Op { op, args, params, span } => {
-                for a in args {
-                    self.term(a, env);
+            Term::Op { op, args, params, span } => self.op_term(op, args, params, *span, env, false),
+        }
+    }
+
+    /// An op term; `fold`: the op is folded over its (flattened) arguments, so it must take two.
+    fn op_term(&mut self, op: &Ident, args: &[Term], params: &[(Ident, Expr)], span: Span, env: &Env, fold: bool) -> Option<usize> {
+        {
+            {
+                let mut rests = vec![];
+                for (i, a) in args.iter().enumerate() {
+                    if a.is_spread() {
+                        self.spread(a, env);
+                        rests.push((i, a.span()));
+                    } else {
+                        self.term(a, env);
+                    }
                 }
+                let fold_arity = |this: &mut Self, ok: bool, text: String| {
+                    if !ok {
+                        let d = this.err("rules::wrong-arity", op.span, format!("`fold` needs an op of two inputs; `{}` takes {text}", op.name));
+                        *d = d.clone().label("not binary");
+                    }
+                };
                 if is_tf_name(&op.name) {
                     let sig = self.sig(&op.name);
-                    if let Some(sig) = &sig {
-                        self.tf_arity(op, sig, args.len(), *span);
+                    if fold {
+                        if let Some(sig) = &sig {
+                            fold_arity(self, sig.accepts_inputs(2), sig.inputs.len().to_string());
+                        }
+                    } else if let Some(sig) = &sig {
+                        // A spread stands for any number of arguments: only its position is checked.
+                        if !self.rest_args(op, &rests, args.len(), Some(sig), None, "spread") {
+                            self.tf_arity(op, sig, args.len(), span);
+                        }
                     }
                     for (n, e) in params {
                         let t = self.expr(e, env);
@@ -607,7 +760,12 @@ impl Checker<'_> {
                     sig.and_then(|s| s.num_outputs())
                 } else {
                     let kind = self.layer(op)?;
-                    self.layer_arity(op, kind, args.len(), *span);
+                    if fold {
+                        fold_arity(self, kind.min_inputs <= 2 && kind.max_inputs.is_none_or(|m| m >= 2), kind.arity_text());
+                    } else if !self.rest_args(op, &rests[..rests.len().min(1)], args.len(), None, Some(kind), "spread") {
+                        // A layer of any number of inputs takes several spreads: `concatND(xs.., ys..)`.
+                        self.layer_arity(op, kind, args.len(), span);
+                    }
                     let mut seen: Vec<&str> = vec![];
                     for (n, e) in params {
                         let t = self.expr(e, env);
@@ -689,9 +847,9 @@ impl Checker<'_> {
             }
             Rhs::Outputs(ts, span) => {
                 for t in ts {
-                    self.term(t, &env);
+                    self.spread(t, &env);
                 }
-                if let Some(w) = self.root_outputs(&r.lhs) {
+                if let (Some(w), false) = (self.root_outputs(&r.lhs), ts.iter().any(Term::is_spread)) {
                     if w != ts.len() {
                         let d = self.err("rules::output-count", *span, format!("the pattern has {w} output(s) but {} term(s) are given", ts.len()));
                         *d = d.clone().label(format!("{} term(s)", ts.len()));
@@ -794,7 +952,7 @@ impl Checker<'_> {
                 *d = d.clone().label("not a name");
                 continue;
             };
-            if env.get(&id.name).is_some_and(|b| b.ty == Ty::Node) {
+            if env.get(&id.name).is_some_and(|b| b.ty == Ty::Node || b.ty == Ty::list(Ty::Node)) {
                 continue;
             }
             // An OpDef input name of the root op, whose pattern argument is a variable.
@@ -858,6 +1016,7 @@ fn mentions_variables(e: &Expr) -> bool {
         Expr::Lit(..) => false,
         Expr::Var(id) => DType::from_name(&id.name).is_none(),
         Expr::Call(_, args, _) | Expr::List(args, _) => args.iter().any(mentions_variables),
+        Expr::Comp { .. } => true,
         Expr::Unary(_, a, _) => mentions_variables(a),
         Expr::Binary(_, a, b, _) => mentions_variables(a) || mentions_variables(b),
     }

@@ -159,6 +159,13 @@ pub fn eval(e: &Expr, env: &Bindings, facts: &dyn ClassFacts) -> Result<Value, E
             let y = eval(b, env, facts)?;
             functions::binary(*op, &x, &y)
         }
+        Expr::Comp { body, var, list, .. } => {
+            let items = match eval(list, env, facts)? {
+                Value::List(items) => items,
+                v => return Err(format!("`for {} in ...`: {v} is not a list", var.name)),
+            };
+            items.into_iter().map(|v| eval(body, &env.with(&var.name, v), facts)).collect::<Result<_, _>>().map(Value::List)
+        }
         Expr::Call(name, args, _) => {
             let f = functions::function(&name.name).ok_or_else(|| format!("unknown function `{}`", name.name))?;
             let vals = args.iter().map(|a| eval(a, env, facts)).collect::<Result<Vec<_>, _>>()?;
@@ -176,9 +183,33 @@ pub fn lit_value(l: &Lit) -> Value {
     }
 }
 
-/// Explains a false guard: the values of the sides of the failing comparison.
+/// Explains a false guard: the values of the sides of the failing comparison; for `all` over
+/// a comprehension, which element failed and why.
 fn guard_detail(g: &Expr, env: &Bindings, facts: &dyn ClassFacts) -> String {
     match g {
+        Expr::Call(f, args, _) if matches!(f.name.as_str(), "all" | "any") && args.len() == 1 => {
+            let Expr::Comp { body, var, list, .. } = &args[0] else {
+                return match eval(g, env, facts) {
+                    Ok(v) => format!("`{g}` is {v}"),
+                    Err(m) => format!("`{g}`: {m}"),
+                };
+            };
+            let items = match eval(list, env, facts) {
+                Ok(Value::List(items)) => items,
+                Ok(v) => return format!("`{list}` is {v}, not a list"),
+                Err(m) => return format!("`{list}`: {m}"),
+            };
+            if f.name == "any" {
+                return format!("`{g}` is false: `{body}` holds for none of the {} element(s) of `{list}`", items.len());
+            }
+            for (i, v) in items.into_iter().enumerate() {
+                let inner = env.with(&var.name, v.clone());
+                if !matches!(eval(body, &inner, facts), Ok(Value::Bool(true))) {
+                    return format!("element {i} of `{list}` ({} = {v}): {}", var.name, guard_detail(body, &inner, facts));
+                }
+            }
+            format!("`{g}` is false")
+        }
         Expr::Binary(BinOp::And, a, b, _) => {
             if !matches!(eval(a, env, facts), Ok(Value::Bool(true))) {
                 guard_detail(a, env, facts)
@@ -269,6 +300,8 @@ fn collect_node_vars(p: &Pattern, out: &mut Vec<String>) {
         }
         Pattern::Op(o) => o.args.iter().for_each(|a| collect_node_vars(a, out)),
         Pattern::Proj(p, _, _) => collect_node_vars(p, out),
+        // A list of classes is not an egg variable; the applier re-matches to recover it.
+        Pattern::Rest(..) => {}
     }
 }
 
@@ -441,13 +474,19 @@ impl CompiledRule {
     fn plan<N: Analysis<Node>>(&self, env: &Bindings, egraph: &EGraph<Node, N>, facts: &dyn ClassFacts) -> Result<Vec<Plan>, String> {
         match &self.action {
             Action::Rhs(Rhs::Term(t)) => Ok(vec![plan_term(t, env, egraph, facts)?]),
-            Action::Rhs(Rhs::Outputs(ts, _)) => ts.iter().map(|t| plan_term(t, env, egraph, facts)).collect(),
+            Action::Rhs(Rhs::Outputs(ts, _)) => plan_args(ts, env, egraph, facts),
             Action::Custom(reg) => {
                 let mut args = vec![];
                 for name in &reg.input_order {
                     let var = reg.input_aliases.iter().find(|(n, _)| n == name && env.get(name).is_none()).map_or(name.as_str(), |(_, v)| v.as_str());
                     match env.get(var) {
                         Some(Value::Class(id)) => args.push(Plan::Class(egraph.find(*id))),
+                        Some(Value::List(items)) if items.iter().all(|v| matches!(v, Value::Class(_))) => {
+                            args.extend(items.iter().filter_map(|v| match v {
+                                Value::Class(id) => Some(Plan::Class(egraph.find(*id))),
+                                _ => None,
+                            }))
+                        }
                         _ => return Err(format!("input `{name}` is not bound to a tensor")),
                     }
                 }
@@ -492,7 +531,9 @@ impl CompiledRule {
         let mut changed = vec![];
         for p in plans {
             match (&self.action, p.len()) {
-                (Action::Rhs(Rhs::Outputs(..)), _) => {
+                // A node of one output is seeded as that output (no projection), so a tuple
+                // of one term (`IdentityN(xs..) => (xs..)` on one input) is the node itself.
+                (Action::Rhs(Rhs::Outputs(..)), n) if n != 1 => {
                     for (i, plan) in p.into_iter().enumerate() {
                         let proj = egraph.add(Node::Proj { index: i as u32, arg: [class] });
                         let id = add_plan(egraph, plan);
@@ -563,8 +604,49 @@ fn to_tensor(v: Value) -> Result<Arc<Tensor>, String> {
     }
 }
 
+/// The classes of a list variable (`xs` of `xs..`).
+fn class_list(env: &Bindings, list: &ast::Ident) -> Result<Vec<Id>, String> {
+    match env.get(&list.name) {
+        Some(Value::List(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::Class(id) => Ok(*id),
+                v => Err(format!("`{}` holds {v}, not a tensor", list.name)),
+            })
+            .collect(),
+        Some(v) => Err(format!("`{}` is {v}, not a list of tensors", list.name)),
+        None => Err(format!("`{}` is not bound", list.name)),
+    }
+}
+
+/// Arguments (or outputs) with spreads expanded: `xs..` one plan per element.
+fn plan_args<N: Analysis<Node>>(ts: &[Term], env: &Bindings, egraph: &EGraph<Node, N>, facts: &dyn ClassFacts) -> Result<Vec<Plan>, String> {
+    let mut out = vec![];
+    for t in ts {
+        match t {
+            Term::Spread(list, _) => out.extend(class_list(env, list)?.into_iter().map(|id| Plan::Class(egraph.find(id)))),
+            Term::Map { body, var, list, .. } => {
+                for id in class_list(env, list)? {
+                    out.push(plan_term(body, &env.with(&var.name, Value::Class(id)), egraph, facts)?);
+                }
+            }
+            t => out.push(plan_term(t, env, egraph, facts)?),
+        }
+    }
+    Ok(out)
+}
+
 fn plan_term<N: Analysis<Node>>(t: &Term, env: &Bindings, egraph: &EGraph<Node, N>, facts: &dyn ClassFacts) -> Result<Plan, String> {
     match t {
+        Term::Spread(list, _) | Term::Map { list, .. } => Err(format!("the list `{}` cannot stand for one tensor", list.name)),
+        Term::Fold(inner, _) => {
+            let Plan::Node { node, args } = plan_term(inner, env, egraph, facts)? else {
+                return Err("`fold` needs an op".into());
+            };
+            let mut args = args.into_iter();
+            let first = args.next().ok_or_else(|| "`fold` over no arguments".to_string())?;
+            Ok(args.fold(first, |acc, next| Plan::Node { node: node.clone(), args: vec![acc, next] }))
+        }
         Term::Var(id) => match env.get(&id.name) {
             Some(Value::Class(c)) => Ok(Plan::Class(egraph.find(*c))),
             Some(v) => Err(format!("`{}` is {v}, not a tensor", id.name)),
@@ -573,7 +655,7 @@ fn plan_term<N: Analysis<Node>>(t: &Term, env: &Bindings, egraph: &EGraph<Node, 
         Term::Const(e, _) => Ok(Plan::Const(to_tensor(eval(e, env, facts)?)?)),
         Term::Proj(inner, n, _) => Ok(Plan::Proj(*n, Box::new(plan_term(inner, env, egraph, facts)?))),
         Term::Op { op, args, params, .. } => {
-            let args = args.iter().map(|a| plan_term(a, env, egraph, facts)).collect::<Result<Vec<_>, _>>()?;
+            let args = plan_args(args, env, egraph, facts)?;
             let mut vals = vec![];
             let kind = if is_tf_name(&op.name) { None } else { layers::layer_kind(&op.name) };
             for (n, e) in params {
@@ -647,6 +729,8 @@ fn match_pat<N: Analysis<Node>>(egraph: &EGraph<Node, N>, p: &Pattern, class: Id
     let class = egraph.find(class);
     match p {
         Pattern::Wildcard(_) => vec![env],
+        // The checker allows `xs..` only as an op argument (handled there).
+        Pattern::Rest(..) => vec![],
         Pattern::Var(id) => bind_value(&env, &id.name, Value::Class(class), path, t).into_iter().collect(),
         Pattern::Bind(id, inner) => match bind_value(&env, &id.name, Value::Class(class), path, t) {
             Some(env) => match_pat(egraph, inner, class, path, env, t),
@@ -673,13 +757,17 @@ fn match_pat<N: Analysis<Node>>(egraph: &EGraph<Node, N>, p: &Pattern, class: Id
             let kind = if tf { None } else { layers::layer_kind(&o.op.name) };
             let mut out = vec![];
             let mut any = false;
+            // `xs..` at argument `r` takes the inputs between the fixed ones before and after it.
+            let rest = o.args.iter().position(|a| matches!(a, Pattern::Rest(..)));
+            let fixed = o.args.len() - usize::from(rest.is_some());
+            let arity_fits = |n: usize| if rest.is_some() { n >= fixed } else { n == fixed };
             for node in egraph[class].iter() {
                 let (name, attrs, args) = match node {
                     Node::Tf { op, attrs, args } if tf => (op, attrs, args),
                     Node::Nn { kind, params, args } if !tf => (kind, params, args),
                     _ => continue,
                 };
-                if **name != *o.op.name || args.len() != o.args.len() {
+                if **name != *o.op.name || !arity_fits(args.len()) {
                     continue;
                 }
                 any = true;
@@ -700,13 +788,25 @@ fn match_pat<N: Analysis<Node>>(egraph: &EGraph<Node, N>, p: &Pattern, class: Id
                     }
                     envs = next;
                 }
-                for (i, (pa, child)) in o.args.iter().zip(args).enumerate() {
+                // (pattern argument, first input index, inputs it covers)
+                let extra = args.len() - fixed;
+                let slots = o.args.iter().enumerate().map(|(j, pa)| match rest {
+                    Some(r) if j == r => (pa, j, extra),
+                    Some(r) if j > r => (pa, j + extra - 1, 1),
+                    _ => (pa, j, 1),
+                });
+                for (pa, i, n) in slots {
                     let mut next = vec![];
-                    path.push(i);
-                    for e in envs {
-                        next.extend(match_pat(egraph, pa, *child, path, e, t));
+                    if let Pattern::Rest(id, _) = pa {
+                        let list = Value::List(args[i..i + n].iter().map(|c| Value::Class(egraph.find(*c))).collect());
+                        next.extend(envs.into_iter().filter_map(|e| bind_value(&e, &id.name, list.clone(), path, t)));
+                    } else {
+                        path.push(i);
+                        for e in envs {
+                            next.extend(match_pat(egraph, pa, args[i], path, e, t));
+                        }
+                        path.pop();
                     }
-                    path.pop();
                     envs = next;
                     if envs.is_empty() {
                         break;
@@ -715,7 +815,8 @@ fn match_pat<N: Analysis<Node>>(egraph: &EGraph<Node, N>, p: &Pattern, class: Id
                 out.extend(envs);
             }
             if !any && t.enabled {
-                t.fail(path, FailReason::NoOp { expected: format!("{} with {} input(s)", o.op.name, o.args.len()), found: describe_class(egraph, class) });
+                let inputs = if rest.is_some() { format!("at least {fixed}") } else { fixed.to_string() };
+                t.fail(path, FailReason::NoOp { expected: format!("{} with {inputs} input(s)", o.op.name), found: describe_class(egraph, class) });
             }
             out
         }
@@ -925,6 +1026,38 @@ mod tests {
         let nn = eg.lookup(Node::nn("topK", vec![("axis", Value::Int(-1)), ("K", Value::Int(3))], vec![x])).expect("topK added");
         assert_eq!(eg.find(values), eg.find(eg.lookup(Node::Proj { index: 0, arg: [nn] }).unwrap()));
         assert_eq!(eg.find(indices), eg.find(eg.lookup(Node::Proj { index: 1, arg: [nn] }).unwrap()));
+    }
+
+    #[test]
+    fn a_list_pattern_binds_every_variadic_input_and_spreads() {
+        let r = rule("rule concat: ConcatV2(xs.., axis) where is_const(axis), len(xs) >= 2 => concatND(xs..) { axis = int_value(axis) }");
+        let mut eg = EGraph::<Node, BasicFacts>::default();
+        let ins: Vec<Id> = (0..5).map(|i| eg.add(Node::input(&format!("x{i}"), DType::Float32, Some(vec![Some(2), Some(i + 1)])))).collect();
+        let axis = eg.add(Node::Const(Arc::new(Tensor::scalar_i32(1))));
+        let mut args = ins.clone();
+        args.push(axis);
+        let concat = eg.add(Node::tf("ConcatV2", vec![], args));
+        let eg = run(eg, &[r]);
+        let nn = eg.lookup(Node::nn("concatND", vec![("axis", Value::Int(1))], ins)).expect("concatND of the five inputs added");
+        assert_eq!(eg.find(nn), eg.find(concat));
+    }
+
+    #[test]
+    fn a_failed_all_guard_names_the_element() {
+        let r = rule("rule f: AddN(xs..) where all(rank(x) == 2 for x in xs) => fold addBroadcastable(xs..)");
+        let mut eg = EGraph::<Node, BasicFacts>::default();
+        let a = eg.add(Node::input("a", DType::Float32, Some(vec![Some(2), Some(3)])));
+        let b = eg.add(Node::input("b", DType::Float32, Some(vec![Some(1), Some(2), Some(3)])));
+        let sum = eg.add(Node::tf("AddN", vec![], vec![a, a, b]));
+        let why = r.try_class(&eg, sum).unwrap_err();
+        let text = why.to_string();
+        assert!(text.contains("element 2 of `xs`") && text.contains("rank(x) = 3"), "{text}");
+        // Two ranks of 2 and the fold builds ((a + a) + a).
+        let ok = eg.add(Node::tf("AddN", vec![], vec![a, a, a]));
+        let eg = run(eg, &[r]);
+        let aa = eg.lookup(Node::nn("addBroadcastable", vec![], vec![a, a])).expect("first add");
+        let aaa = eg.lookup(Node::nn("addBroadcastable", vec![], vec![aa, a])).expect("second add");
+        assert_eq!(eg.find(aaa), eg.find(ok));
     }
 
     #[test]

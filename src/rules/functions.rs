@@ -222,6 +222,16 @@ fn ints(v: &Value, what: &str) -> Result<Vec<i64>, String> {
     list(v, what)?.iter().map(|x| int(x, what)).collect()
 }
 
+fn bools(v: &Value, what: &str) -> Result<Vec<bool>, String> {
+    list(v, what)?
+        .iter()
+        .map(|x| match x {
+            Value::Bool(b) => Ok(*b),
+            x => Err(format!("{what}: expected a bool, got {x}")),
+        })
+        .collect()
+}
+
 fn class(v: &Value, what: &str) -> Result<egg::Id, String> {
     match v {
         Value::Class(id) => Ok(*id),
@@ -529,6 +539,12 @@ pub static FUNCTIONS: &[Function] = &[
     }),
     // --- lists
     f!("len", [ListT], Int, "length of a list", |a, _| Ok(Value::Int(list(arg(a, 0)?, "len")?.len() as i64))),
+    f!("all", [Bools], Bool, "are all elements true? (`all(rank(x) == 4 for x in xs)`; true for an empty list)", |a, _| {
+        bools(arg(a, 0)?, "all").map(|b| Value::Bool(b.iter().all(|x| *x)))
+    }),
+    f!("any", [Bools], Bool, "is some element true? (false for an empty list)", |a, _| {
+        bools(arg(a, 0)?, "any").map(|b| Value::Bool(b.iter().any(|x| *x)))
+    }),
     f!("range", [Int], Ints, "[0, 1, ..., n-1]", |a, _| {
         let n = int(arg(a, 0)?, "range")?;
         if !(0..=1 << 20).contains(&n) {

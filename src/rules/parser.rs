@@ -106,7 +106,7 @@ pub fn found_token(src: &str, offset: usize) -> String {
 }
 
 /// Words that cannot be variable, op or function names.
-pub const KEYWORDS: &[&str] = &["rule", "custom", "infer", "where", "let", "and", "or", "not", "true", "false"];
+pub const KEYWORDS: &[&str] = &["rule", "custom", "infer", "where", "let", "and", "or", "not", "true", "false", "for", "in"];
 /// Words that start a top-level item (recovery points).
 const ITEM_KEYWORDS: &[&str] = &["rule", "custom", "infer"];
 
@@ -320,6 +320,9 @@ fn primary(i: In) -> PResult<Expr> {
         return Ok((rest, Expr::Lit(lit, span)));
     }
     if let Ok((rest, _)) = sym("[", "`[`")(i) {
+        if let Some((rest, comp)) = comprehension(start, rest, "]", "`]`")? {
+            return Ok((rest, comp));
+        }
         let (rest, items) = cut(list_body(expr, "]", "`]`")).parse(rest)?;
         return Ok((rest, Expr::List(items, span_of(&start, &rest))));
     }
@@ -332,11 +335,28 @@ fn primary(i: In) -> PResult<Expr> {
         nom::Err::Error(_) => nom::Err::Error(PError::at(&start, "an expression")),
         e => e,
     })?;
-    if let Ok((rest, _)) = sym("(", "`(`")(rest) {
-        let (rest, args) = cut(list_body(expr, ")", "`)`")).parse(rest)?;
+    if let Ok((after, open)) = sym("(", "`(`")(rest) {
+        // Python's generator argument: `all(rank(x) == 4 for x in xs)` is `all([... for x in xs])`.
+        if let Some((rest, comp)) = comprehension(open, after, ")", "`)`")? {
+            return Ok((rest, Expr::Call(name, vec![comp], span_of(&start, &rest))));
+        }
+        let (rest, args) = cut(list_body(expr, ")", "`)`")).parse(after)?;
         return Ok((rest, Expr::Call(name, args, span_of(&start, &rest))));
     }
     Ok((rest, Expr::Var(name)))
+}
+
+/// `body for var in list close` after an opening bracket, when the text after the first
+/// expression is `for`; `None` (nothing consumed) when it is an ordinary list.
+fn comprehension<'a>(open: In<'a>, i: In<'a>, close: &'static str, label: &'static str) -> Result<Option<(In<'a>, Expr)>, nom::Err<PError>> {
+    let Ok((after_body, body)) = expr(i) else { return Ok(None) };
+    let Ok((rest, _)) = kw("for", "`for`")(after_body) else { return Ok(None) };
+    let (rest, var) = cut(ident).parse(rest)?;
+    let (rest, _) = cut(kw("in", "`in`")).parse(rest)?;
+    let (rest, list) = cut(expr).parse(rest)?;
+    let (rest, _) = cut(sym(close, label)).parse(rest)?;
+    let span = span_of(&open, &rest);
+    Ok(Some((rest, Expr::Comp { body: Box::new(body), var, list: Box::new(list), span })))
 }
 
 /// `item, item, ... close` (trailing comma allowed), after the opening bracket.
@@ -459,6 +479,9 @@ fn pattern_primary(i: In) -> PResult<Pattern> {
     if name.name == "_" {
         return Ok((rest, Pattern::Wildcard(name.span)));
     }
+    if let Ok((rest, _)) = sym("..", "`..`")(rest) {
+        return Ok((rest, Pattern::Rest(name, span_of(&start, &rest))));
+    }
     if let Ok((rest, _)) = sym("@", "`@`")(rest) {
         let (rest, p) = cut(pattern).parse(rest)?;
         return Ok((rest, Pattern::Bind(name, Box::new(p))));
@@ -484,11 +507,32 @@ pub fn term(i: In) -> PResult<Term> {
 }
 
 fn term_primary(i: In) -> PResult<Term> {
+    let (i, _) = ws(i)?;
     let start = i;
+    if let Ok((rest, _)) = sym("[", "`[`")(i) {
+        let (rest, body) = cut(term).parse(rest)?;
+        let (rest, _) = cut(kw("for", "`for`")).parse(rest)?;
+        let (rest, var) = cut(ident).parse(rest)?;
+        let (rest, _) = cut(kw("in", "`in`")).parse(rest)?;
+        let (rest, list) = cut(ident).parse(rest)?;
+        let (rest, _) = cut(sym("]", "`]`")).parse(rest)?;
+        let (rest, _) = cut(sym("..", "`..` (a mapped list is spread into the arguments)")).parse(rest)?;
+        return Ok((rest, Term::Map { body: Box::new(body), var, list, span: span_of(&start, &rest) }));
+    }
     let (rest, name) = ident(i).map_err(|e| match e {
         nom::Err::Error(_) => nom::Err::Error(PError::at(&start, "a term")),
         e => e,
     })?;
+    if name.name == "fold" {
+        if let Ok((after, _)) = ident(rest) {
+            let _ = after;
+            let (rest, inner) = cut(term_primary).parse(rest)?;
+            return Ok((rest, Term::Fold(Box::new(inner), span_of(&start, &rest))));
+        }
+    }
+    if let Ok((rest, _)) = sym("..", "`..`")(rest) {
+        return Ok((rest, Term::Spread(name, span_of(&start, &rest))));
+    }
     let Ok((rest, _)) = sym("(", "`(`")(rest) else {
         return Ok((rest, Term::Var(name)));
     };

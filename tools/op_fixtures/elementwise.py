@@ -299,17 +299,6 @@ def _(rng):
     return (lambda x: tf.nn.bias_add(x, b)), [spec("x", edge_floats(rng, 2, 3, 3, 5))]
 
 
-@case("add_n_2", "AddN of two tensors")
-def _(rng):
-    return (lambda a, b: tf.math.add_n([a, b])), [spec("a", edge_floats(rng, 3, 4)), spec("b", edge_floats(rng, 3, 4))]
-
-
-@case("add_n_3", "AddN of three tensors")
-def _(rng):
-    return (lambda a, b, c: tf.math.add_n([a, b, c])), [
-        spec("a", edge_floats(rng, 3, 4)), spec("b", edge_floats(rng, 3, 4)), spec("c", edge_floats(rng, 3, 4))]
-
-
 @case("div_no_nan_const_divisor", "DivNoNan with a constant nonzero divisor")
 def _(rng):
     y = np.array([2.0, -0.5, 4.0, 1e-3], dtype=np.float32)
