@@ -34,6 +34,7 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("math.rules", include_str!("../../rules/math.rules")),
     ("indexing.rules", include_str!("../../rules/indexing.rules")),
     ("segment.rules", include_str!("../../rules/segment.rules")),
+    ("trig.rules", include_str!("../../rules/trig.rules")),
     ("custom.rules", include_str!("../../rules/custom.rules")),
 ];
 
