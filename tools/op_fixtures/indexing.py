@@ -198,3 +198,17 @@ def _(rng):
 @case("dense_bincount_weights", "DenseBincount of a rank-1 input with weights")
 def _(rng):
     return (lambda a, w: tf.raw_ops.DenseBincount(input=a, size=5, weights=w)), [spec("a", BINS), spec("w", edge_floats(rng, 8))]
+
+
+# Reductions over an empty axis list are the identity in TF (Core ML's reduce layers would
+# reduce everything).
+for _name, _fn in [("sum", tf.reduce_sum), ("mean", tf.reduce_mean), ("max", tf.reduce_max),
+                   ("min", tf.reduce_min), ("prod", tf.reduce_prod), ("euclidean_norm", tf.norm)]:
+    def _build(rng, fn=_fn, name=_name):
+        if name == "euclidean_norm":
+            f = lambda x: tf.raw_ops.EuclideanNorm(input=x, axis=tf.constant([], tf.int32))
+        else:
+            f = lambda x: fn(x, axis=[])
+        return f, [spec("x", edge_floats(rng, 3, 5))]
+
+    case(f"{_name}_no_axes", f"{_name} over an empty axis list: the identity")(_build)
