@@ -198,3 +198,45 @@ fn stats_report_the_phases_and_the_budget_that_stopped_saturation() {
     let t = text(&o);
     assert!(t.contains("node limit (5 e-nodes) reached"), "{t}");
 }
+
+/// A registration's `infer` item gives its custom layer's output a shape in `convert` (not
+/// only in `rules check`): Dilation2D has no Rust shape function, and the Reshape with -1 after
+/// it converts only with the declared shape. Without the `infer`, the same registration leaves
+/// the Reshape unconverted.
+#[test]
+fn infer_items_give_custom_layer_outputs_their_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/custom_dilation");
+    let out = dir.path().join("d.mlmodel");
+    let o = convert(&fixture("custom_dilation_reshape"), &out, &["--rules", user.to_str().unwrap()]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("custom 1") && t.contains("reshapeStatic 1"), "{t}");
+    let inspect = Command::new(BIN).arg("inspect").arg(&out).output().unwrap();
+    assert!(text(&inspect).contains("Identity  multiArray float32 [4, 8]"), "{}", text(&inspect));
+
+    let src = std::fs::read_to_string(user.join("dilation.rules")).unwrap();
+    let custom_only = &src[src.find("custom Dilation2D").unwrap()..];
+    let no_infer = dir.path().join("no_infer");
+    std::fs::create_dir(&no_infer).unwrap();
+    std::fs::write(no_infer.join("dilation.rules"), custom_only).unwrap();
+    let o = convert(&fixture("custom_dilation_reshape"), &dir.path().join("n.mlmodel"), &["--rules", no_infer.to_str().unwrap()]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Reshape (1 node)"), "{}", text(&o));
+}
+
+/// `-v` names the user files, the standard rule a user rule replaced, the rules an override
+/// switched off, and how often each rule applied.
+#[test]
+fn verbose_says_what_the_rule_set_is_and_what_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let (over, replace) = (root.join("tests/fixtures/rules/custom_relu6"), root.join("tests/fixtures/rules/replace_relu6"));
+    let o = convert(&fixture("hard_swish_sigmoid"), &dir.path().join("m.mlmodel"), &["-v", "--rules", over.to_str().unwrap(), "--rules", replace.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("2 user file(s)") && err.contains("replace_relu6/relu6.rules"), "{err}");
+    assert!(err.contains("standard `relu6` is replaced by the one in"), "{err}");
+    assert!(err.contains("`hard_swish` is switched off by an override registration"), "{err}");
+    assert!(err.contains("\n  CustomRelu6 1\n"), "{err}");
+}

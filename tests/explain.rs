@@ -212,18 +212,47 @@ fn lgamma_has_no_rule_and_no_registration() {
     assert!(help.contains("custom Lgamma:") && help.contains("Lgamma(x)"), "{help}");
 }
 
+/// An override wins inside another rule's pattern: hard_swish would absorb the Relu6 of
+/// `x * relu6(x + 3) / 6`, so the override switches it off, `convert` keeps the custom layer,
+/// and explain lists hard_swish as switched off by it.
+#[test]
+fn an_override_wins_inside_a_multi_op_pattern() {
+    let user = ["tests/fixtures/rules/custom_relu6"];
+    let g = import(&hard_swish_graph(3.0));
+    let set = rules(&user);
+    let compiled = set.compile().unwrap();
+    assert!(compiled.disabled_by_override.iter().any(|r| r == "hard_swish"), "{:?}", compiled.disabled_by_override);
+    let (dag, _) = convert(&g, &compiled, &ConvertOptions::default()).unwrap();
+    let customs: Vec<_> = dag.nodes.iter().filter(|t| matches!(t.node, Node::Custom { .. })).filter_map(|t| t.origin.clone()).collect();
+    assert_eq!(customs, vec!["relu6".to_string()]);
+    let r = run(&g, "hard_swish.pb", &user, Selection::CustomLayers);
+    let n = &r.nodes[0];
+    assert_eq!((n.name.as_str(), n.registration.as_ref().unwrap().status), ("relu6", RegistrationStatus::Override));
+    let hs = n.rules.iter().find(|r| r.name == "hard_swish").expect("hard_swish listed on the Relu6 node");
+    assert_eq!(hs.status, RuleStatus::DisabledByOverride);
+    let note = hs.note.as_deref().unwrap();
+    assert!(note.contains("override registration `CustomRelu6`") && note.contains("rooted at RealDiv"), "{note}");
+}
+
 /// The nodes explain lists are exactly those `convert` turns into custom layers, or blames
 /// as unconverted: the two read the same e-graph.
 #[test]
 fn explain_agrees_with_convert() {
-    for (name, user) in [("matrix_det", vec![]), ("topk", vec!["tests/fixtures/rules/custom_topk"]), ("topk", vec![]), ("unsupported_lgamma", vec![])] {
+    for (name, user) in [
+        ("matrix_det", vec![]),
+        ("topk", vec!["tests/fixtures/rules/custom_topk"]),
+        ("topk", vec![]),
+        ("unsupported_lgamma", vec![]),
+        ("hard_swish_sigmoid", vec!["tests/fixtures/rules/custom_relu6"]),
+        ("custom_dilation_reshape", vec!["tests/fixtures/rules/custom_dilation"]),
+    ] {
         let g = load(&fixture(name));
         let set = rules(&user);
         let compiled = set.compile().unwrap();
         let report = run(&g, name, &user, Selection::CustomLayers);
         let explained: BTreeSet<String> = report.nodes.iter().map(|n| n.name.clone()).collect();
         let converted: BTreeSet<String> = match convert(&g, &compiled, &ConvertOptions::default()) {
-            Ok((dag, _)) => dag.nodes.iter().filter(|t| matches!(t.node, Node::Custom { .. })).filter_map(|t| t.origin.clone()).collect(),
+            Ok((dag, _)) => dag.nodes.iter().filter(|t| matches!(t.node, Node::Custom { .. })).flat_map(|t| t.replaces.clone()).collect(),
             Err(ConvertError::Unsupported(u)) => u.ops.values().flatten().cloned().collect(),
             Err(e) => panic!("{name}: {e}"),
         };

@@ -26,7 +26,7 @@ struct Dag {
 
 impl Dag {
     fn push(&mut self, node: Node, origin: Option<&str>) -> TermId {
-        self.dag.nodes.push(Term { node, dtypes: vec![], shapes: vec![], origin: origin.map(str::to_string) });
+        self.dag.nodes.push(Term { node, dtypes: vec![], shapes: vec![], origin: origin.map(str::to_string), replaces: origin.into_iter().map(str::to_string).collect() });
         self.dag.nodes.len() - 1
     }
     fn input(&mut self, name: &str, dims: &[usize]) -> TermId {

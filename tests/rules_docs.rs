@@ -66,3 +66,13 @@ fn every_rules_block_in_the_reference_checks_as_marked() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Every attribute function the language has is in the reference's function tables, written
+/// as a call (`name(`), so a rule author can look up whatever a standard rule uses.
+#[test]
+fn every_function_is_documented() {
+    let md = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md")).unwrap();
+    let missing: Vec<&str> =
+        mlrewrite::rules::functions::FUNCTIONS.iter().map(|f| f.name).filter(|n| !md.contains(&format!("`{n}("))).collect();
+    assert!(missing.is_empty(), "functions missing from docs/rules.md: {missing:?}");
+}

@@ -86,8 +86,14 @@ fn expr() -> impl Strategy<Value = Expr> {
                 .prop_filter("neg literal", |(op, e)| !(*op == UnOp::Neg && matches!(e, Expr::Lit(..))))
                 .prop_map(|(op, e)| Expr::Unary(op, Box::new(e), s())),
             (binop, inner.clone(), inner.clone()).prop_map(|(op, a, b)| Expr::Binary(op, Box::new(a), Box::new(b), s())),
-            (inner.clone(), var_name(), inner)
+            (inner.clone(), var_name(), inner.clone())
                 .prop_map(|(body, v, list)| Expr::Comp { body: Box::new(body), var: id(&v), list: Box::new(list), span: s() }),
+            (inner.clone(), inner.clone(), inner).prop_map(|(c, a, b)| Expr::If {
+                cond: Box::new(c),
+                then: Box::new(a),
+                else_: Box::new(b),
+                span: s()
+            }),
         ]
     })
 }

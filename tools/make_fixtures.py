@@ -542,6 +542,24 @@ def _dynamic(rng):
     return f, [("x", [None, 6], np.float32, normal(rng, 2, 6))]
 
 
+# ---------------------------------------------------------------- custom layers
+
+
+@fixture(
+    "custom_dilation_reshape",
+    "Dilation2D (no composite, no Rust shape function) whose output a Reshape with -1 consumes: "
+    "with a user registration and `infer` (tests/fixtures/rules/custom_dilation) both convert",
+)
+def _custom_dilation_reshape(rng):
+    filters = tf.constant(normal(rng, 3, 3, 2))
+
+    def f(x):
+        y = tf.nn.dilation2d(x, filters, strides=[1, 1, 1, 1], padding="VALID", data_format="NHWC", dilations=[1, 1, 1, 1])
+        return tf.reshape(y, [-1, 8]) * 2.0
+
+    return f, [inp(rng, "x", [1, 6, 6, 2])]
+
+
 # ---------------------------------------------------------------- error path
 
 

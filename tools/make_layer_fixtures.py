@@ -191,6 +191,100 @@ def pool2d(x, kind, k, stride, pads=(0, 0, 0, 0), exclude_padding=True, out_hw=N
     return y
 
 
+def conv3d(x, w, b, stride=(1, 1, 1), dilation=(1, 1, 1), pads=(0,) * 6, groups=1):
+    """x [N, C, D, H, W]; w [O, C/groups, kD, kH, kW] (the proto layout); pads (front, back,
+    top, bottom, left, right)."""
+    x, w = f64(x, w)
+    o, cg = w.shape[:2]
+    k = w.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), pads[0:2], pads[2:4], pads[4:6]))
+    keff = [(k[a] - 1) * dilation[a] + 1 for a in range(3)]
+    out = [(xp.shape[2 + a] - keff[a]) // stride[a] + 1 for a in range(3)]
+    y = np.zeros((x.shape[0], o, *out))
+    og = o // groups
+    for g in range(groups):
+        xs = xp[:, g * cg:(g + 1) * cg]
+        ws = w[g * og:(g + 1) * og]
+        for i in range(k[0]):
+            for j in range(k[1]):
+                for m in range(k[2]):
+                    s0 = [t * dilation[a] for a, t in enumerate((i, j, m))]
+                    patch = xs[:, :, s0[0]:s0[0] + stride[0] * (out[0] - 1) + 1:stride[0],
+                               s0[1]:s0[1] + stride[1] * (out[1] - 1) + 1:stride[1],
+                               s0[2]:s0[2] + stride[2] * (out[2] - 1) + 1:stride[2]]
+                    y[:, g * og:(g + 1) * og] += np.einsum("ncdhw,oc->nodhw", patch, ws[:, :, i, j, m])
+    if b is not None:
+        y += np.asarray(b, np.float64).reshape(1, -1, 1, 1, 1)
+    return y
+
+
+def deconv3d(x, w, b, stride, dilation=(1, 1, 1), groups=1, crop=(0,) * 6, out_dhw=None):
+    """Transposed 3-D convolution. w [C_in, C_out/groups, kD, kH, kW] (the proto layout).
+
+    The full output ((D-1)*s + (k-1)*dil + 1) is cropped by `crop` (front, back, top, bottom,
+    left, right); with `out_dhw`, the first out_dhw cells after the front/top/left crop are
+    kept (zero-filled past the full output).
+    """
+    x, w = f64(x, w)
+    n, cin = x.shape[:2]
+    dims = x.shape[2:]
+    og = w.shape[1]
+    k = w.shape[2:]
+    cg = cin // groups
+    full_dims = [(dims[a] - 1) * stride[a] + (k[a] - 1) * dilation[a] + 1 for a in range(3)]
+    full = np.zeros((n, og * groups, *full_dims))
+    for g in range(groups):
+        for ci in range(g * cg, (g + 1) * cg):
+            for i in range(k[0]):
+                for j in range(k[1]):
+                    for m in range(k[2]):
+                        s0 = [t * dilation[a] for a, t in enumerate((i, j, m))]
+                        full[:, g * og:(g + 1) * og,
+                             s0[0]:s0[0] + stride[0] * (dims[0] - 1) + 1:stride[0],
+                             s0[1]:s0[1] + stride[1] * (dims[1] - 1) + 1:stride[1],
+                             s0[2]:s0[2] + stride[2] * (dims[2] - 1) + 1:stride[2]] += (
+                            x[:, ci][:, None] * w[ci, :, i, j, m][None, :, None, None, None])
+    y = full[:, :, crop[0]:full_dims[0] - crop[1], crop[2]:full_dims[1] - crop[3],
+             crop[4]:full_dims[2] - crop[5]]
+    if out_dhw is not None:
+        want = np.zeros(y.shape[:2] + tuple(out_dhw))
+        keep = [min(out_dhw[a], y.shape[2 + a]) for a in range(3)]
+        want[:, :, :keep[0], :keep[1], :keep[2]] = y[:, :, :keep[0], :keep[1], :keep[2]]
+        y = want
+    if b is not None:
+        y = y + np.asarray(b, np.float64).reshape(1, -1, 1, 1, 1)
+    return y
+
+
+def pool3d(x, kind, k, stride, pads=(0,) * 6, exclude_padding=True):
+    """Max/average pooling over [.., D, H, W]; pads (front, back, top, bottom, left, right).
+    Average divides by the window's cells inside the padded input, or inside the unpadded
+    input when `exclude_padding`."""
+    (x,) = f64(x)
+    dims = x.shape[-3:]
+    padded = [dims[a] + pads[2 * a] + pads[2 * a + 1] for a in range(3)]
+    out = [(padded[a] - k[a]) // stride[a] + 1 for a in range(3)]
+    y = np.zeros(x.shape[:-3] + tuple(out))
+    for idx in np.ndindex(*out):
+        lo = [idx[a] * stride[a] - pads[2 * a] for a in range(3)]  # window start in the input
+        hi = [lo[a] + k[a] for a in range(3)]
+        d0 = [max(lo[a], 0) for a in range(3)]
+        d1 = [min(hi[a], dims[a]) for a in range(3)]
+        win = x[..., d0[0]:d1[0], d0[1]:d1[1], d0[2]:d1[2]]
+        if kind == "MAX":
+            y[(...,) + idx] = win.max(axis=(-3, -2, -1))
+        else:
+            count = np.prod([d1[a] - d0[a] for a in range(3)]) if exclude_padding else np.prod(
+                [min(hi[a], dims[a] + pads[2 * a + 1]) - max(lo[a], -pads[2 * a]) for a in range(3)])
+            y[(...,) + idx] = win.sum(axis=(-3, -2, -1)) / count
+    return y
+
+
+def same_pads3(dims, k_eff, stride):
+    """SAME padding of the 3-D layers: the odd cell at the back/bottom/right."""
+    return sum((same_pads(dims[a], k_eff[a], stride[a]) for a in range(3)), ())
+
+
 def bilinear_1d_weights(grid, size):
     lo = np.clip(np.floor(grid).astype(int), 0, size - 1)
     hi = np.minimum(lo + 1, size - 1)
@@ -416,6 +510,175 @@ def _(rng):
       "than the full output: the last row/column is dropped, as TF conv2d_transpose SAME)")
 def _(rng):
     return deconv_case(rng, 3, 2, (3, 4), (3, 3), (2, 2), output_shape=(6, 8))
+
+
+# ================================================================ 3-D convolution and pooling
+
+
+def conv3d_case(rng, n, c, o, dims, k, stride=(1, 1, 1), dilation=(1, 1, 1), groups=1,
+                border="valid", pads=(0,) * 6, bias=True):
+    x = randn(rng, n, c, *dims)
+    w = randn(rng, o, c // groups, *k, scale=1 / math.sqrt(c // groups * np.prod(k)))
+    b = randn(rng, o, scale=0.3) if bias else None
+    if border == "same":
+        pads = same_pads3(dims, [(k[a] - 1) * dilation[a] + 1 for a in range(3)], stride)
+    y = conv3d(x, w, b, stride, dilation, pads, groups)
+    nb = net({"x": x}, {"y": y})
+    custom = dict(zip(["padding_front", "padding_back", "padding_top", "padding_bottom",
+                       "padding_left", "padding_right"], pads)) if border == "custom" else {}
+    nb.add_convolution3d(
+        "conv3d", input_channels=c, output_channels=o, depth=k[0], height=k[1], width=k[2],
+        W=w, b=b, has_bias=bias, groups=groups, stride_depth=stride[0],
+        stride_height=stride[1], stride_width=stride[2], dilation_depth=dilation[0],
+        dilation_height=dilation[1], dilation_width=dilation[2], padding_mode=border,
+        input_name="x", output_name="y", **custom)
+    return nb, {"x": x}, {"y": y}
+
+
+@case("conv3d_valid_bias", "convolution3d 2x3x3 valid, stride 1, bias, batch 2, input [2,3,4,5,6]")
+def _(rng):
+    return conv3d_case(rng, 2, 3, 4, (4, 5, 6), (2, 3, 3))
+
+
+@case("conv3d_same_stride2", "convolution3d SAME 3x3x3 stride 2 on [3, 8, 7] (the proto's "
+      "example: even depth padding, odd height padding at the bottom)")
+def _(rng):
+    return conv3d_case(rng, 1, 3, 2, (3, 8, 7), (3, 3, 3), stride=(2, 2, 2), border="same")
+
+
+@case("conv3d_custom_padding", "convolution3d CUSTOM padding front 1 back 0 top 2 bottom 1 "
+      "left 0 right 2, strides 1x2x3, kernel 2x2x3")
+def _(rng):
+    return conv3d_case(rng, 1, 2, 3, (3, 5, 7), (2, 2, 3), stride=(1, 2, 3), border="custom",
+                       pads=(1, 0, 2, 1, 0, 2))
+
+
+@case("conv3d_dilation_same", "convolution3d SAME with dilation 2x1x3 (effective kernel 5x3x7), "
+      "strides 1x2x1")
+def _(rng):
+    return conv3d_case(rng, 1, 2, 3, (6, 5, 8), (3, 3, 3), stride=(1, 2, 1), dilation=(2, 1, 3),
+                       border="same")
+
+
+@case("conv3d_groups", "convolution3d with 2 groups (4 -> 6 channels), valid, no bias")
+def _(rng):
+    return conv3d_case(rng, 1, 4, 6, (3, 4, 5), (2, 2, 2), groups=2, bias=False)
+
+
+@case("conv3d_depthwise", "convolution3d depthwise: nGroups = C = 3, 2 outputs per channel, SAME")
+def _(rng):
+    return conv3d_case(rng, 2, 3, 6, (3, 4, 4), (3, 3, 3), groups=3, border="same")
+
+
+def deconv3d_case(rng, cin, cout, dims, k, stride, dilation=(1, 1, 1), groups=1, border="valid",
+                  pads=(0,) * 6, output_shape=None, bias=True):
+    x = randn(rng, 1, cin, *dims)
+    w = randn(rng, cin, cout // groups, *k, scale=1 / math.sqrt(cin * np.prod(k) / groups))
+    b = randn(rng, cout, scale=0.3) if bias else None
+    crop = pads
+    if border == "same":
+        # SAME crops floor(excess / 2) before (TF's SAME conv3d padding) and the rest after.
+        full = [(dims[a] - 1) * stride[a] + (k[a] - 1) * dilation[a] + 1 for a in range(3)]
+        want = output_shape or [dims[a] * stride[a] for a in range(3)]
+        crop = sum(((max(full[a] - want[a], 0) // 2, 0) for a in range(3)), ())
+    elif output_shape is not None:
+        crop = (pads[0], 0, pads[2], 0, pads[4], 0)
+    y = deconv3d(x, w, b, stride, dilation, groups, crop,
+                 output_shape or ([dims[a] * stride[a] for a in range(3)] if border == "same" else None))
+    nb = net({"x": x}, {"y": y})
+    custom = dict(zip(["padding_front", "padding_back", "padding_top", "padding_bottom",
+                       "padding_left", "padding_right"], pads)) if border == "custom" else {}
+    nb.add_convolution3d(
+        "deconv3d", input_channels=cin, output_channels=cout, depth=k[0], height=k[1],
+        width=k[2], W=w.transpose(1, 0, 2, 3, 4), b=b, has_bias=bias, groups=groups,
+        stride_depth=stride[0], stride_height=stride[1], stride_width=stride[2],
+        dilation_depth=dilation[0], dilation_height=dilation[1], dilation_width=dilation[2],
+        is_deconv=True, output_shape=output_shape, padding_mode=border, input_name="x",
+        output_name="y", **custom)
+    return nb, {"x": x}, {"y": y}
+
+
+@case("deconv3d_valid_stride2_groups", "convolution3d deconvolution 2x3x3 stride 2x2x1, 2 groups "
+      "(4 -> 6 channels), valid: the full (in-1)*s + k output, bias")
+def _(rng):
+    return deconv3d_case(rng, 4, 6, (2, 3, 4), (2, 3, 3), (2, 2, 1), groups=2)
+
+
+@case("deconv3d_same_output_shape", "convolution3d deconvolution 3x3x3 stride 2, SAME with "
+      "outputShape [2D, 2H, 2W - 1] (TF conv3d_transpose SAME: floor(excess/2) cropped before)")
+def _(rng):
+    return deconv3d_case(rng, 3, 2, (2, 3, 4), (3, 3, 3), (2, 2, 2), border="same",
+                         output_shape=[4, 6, 7])
+
+
+@case("deconv3d_same_no_output_shape", "convolution3d deconvolution 2x3x4 stride 2x1x2, SAME "
+      "without outputShape: out = in * stride")
+def _(rng):
+    return deconv3d_case(rng, 2, 3, (3, 3, 3), (2, 3, 4), (2, 1, 2), border="same", bias=False)
+
+
+@case("deconv3d_custom_dilation", "convolution3d deconvolution CUSTOM crop front 1 back 0 top 0 "
+      "bottom 2 left 1 right 1, dilation 1x2x1, stride 1x1x2")
+def _(rng):
+    return deconv3d_case(rng, 2, 2, (3, 3, 4), (2, 2, 3), (1, 1, 2), dilation=(1, 2, 1),
+                         border="custom", pads=(1, 0, 0, 2, 1, 1))
+
+
+def pool3d_case(rng, kind, dims, k, stride, border="valid", pads=(0,) * 6, exclude=True, n=1, c=2):
+    x = randn(rng, n, c, *dims)
+    if border == "same":
+        pads = same_pads3(dims, k, stride)
+    y = pool3d(x, kind, k, stride, pads, exclude)
+    nb = net({"x": x}, {"y": y})
+    custom = dict(zip(["custom_padding_front", "custom_padding_back", "custom_padding_top",
+                       "custom_padding_bottom", "custom_padding_left", "custom_padding_right"],
+                      pads)) if border == "custom" else {}
+    nb.add_pooling3d("pool3d", "x", "y", kind, k[0], k[1], k[2], stride[0], stride[1], stride[2],
+                     padding_mode=border, average_pooling_count_excludes_padding=exclude,
+                     **custom)
+    return nb, {"x": x}, {"y": y}
+
+
+@case("pool3d_max_same", "pooling3d MAX 3x2x3 stride 2x2x2 SAME on [5, 6, 7], batch 2")
+def _(rng):
+    return pool3d_case(rng, "MAX", (5, 6, 7), (3, 2, 3), (2, 2, 2), border="same", n=2)
+
+
+@case("pool3d_max_valid_stride_gt_kernel", "pooling3d MAX 2x2x2 stride 3x2x3 valid (cells skipped)")
+def _(rng):
+    return pool3d_case(rng, "MAX", (7, 5, 8), (2, 2, 2), (3, 2, 3))
+
+
+@case("pool3d_avg_same_exclude", "pooling3d AVERAGE 3x3x3 stride 2 SAME, countExcludePadding "
+      "(TF's AvgPool3D)")
+def _(rng):
+    return pool3d_case(rng, "AVERAGE", (4, 5, 6), (3, 3, 3), (2, 2, 2), border="same")
+
+
+@case("pool3d_avg_custom_include", "pooling3d AVERAGE 2x3x2 CUSTOM padding 1,0 / 1,1 / 0,1, "
+      "padded cells counted (countExcludePadding false)")
+def _(rng):
+    return pool3d_case(rng, "AVERAGE", (3, 4, 5), (2, 3, 2), (1, 2, 2), border="custom",
+                       pads=(1, 0, 1, 1, 0, 1), exclude=False)
+
+
+@case("pool3d_avg_custom_exclude", "pooling3d AVERAGE 2x3x2 CUSTOM padding 1,0 / 1,1 / 0,1, "
+      "countExcludePadding: divide by the cells inside the input")
+def _(rng):
+    return pool3d_case(rng, "AVERAGE", (3, 4, 5), (2, 3, 2), (1, 2, 2), border="custom",
+                       pads=(1, 0, 1, 1, 0, 1), exclude=True)
+
+
+@case("global_pool3d", "globalPooling3d MAX and AVERAGE over D, H, W of [2, 3, 3, 4, 5]")
+def _(rng):
+    x = randn(rng, 2, 3, 3, 4, 5, scale=2.0)
+    (xd,) = f64(x)
+    outs = {"y_max": xd.max(axis=(2, 3, 4), keepdims=True),
+            "y_avg": xd.mean(axis=(2, 3, 4), keepdims=True)}
+    nb = net({"x": x}, outs)
+    nb.add_global_pooling3d("gmax", "x", "y_max", "MAX")
+    nb.add_global_pooling3d("gavg", "x", "y_avg", "AVERAGE")
+    return nb, {"x": x}, outs
 
 
 # ================================================================ dense layers
@@ -1845,6 +2108,33 @@ def cross_check_with_tensorflow():
     ref = tf.compat.v1.image.resize_bilinear(xt, [14, 18]).numpy().transpose(0, 3, 1, 2)
     ours = bilinear(x, upsample_grid(7, 14, "DEFAULT"), upsample_grid(6, 18, "DEFAULT"))
     assert np.allclose(ours, ref, atol=1e-5), "upsample DEFAULT reference"
+    # 3-D: numpy conv3d / deconv3d / pool3d against TF (NDHWC, the CPU's only layout).
+    x5 = randn(rng, 2, 3, 5, 6, 7)
+    x5t = x5.transpose(0, 2, 3, 4, 1)
+    w5 = randn(rng, 4, 3, 3, 2, 3)  # [O, C, kD, kH, kW]
+    ours = conv3d(x5, w5, None, (2, 1, 2), (1, 1, 1), same_pads3((5, 6, 7), (3, 2, 3), (2, 1, 2)))
+    ref = tf.nn.conv3d(x5t, w5.transpose(2, 3, 4, 1, 0), [1, 2, 1, 2, 1], "SAME").numpy()
+    assert np.allclose(ours, ref.transpose(0, 4, 1, 2, 3), atol=1e-4), "conv3d reference"
+    # Dilation: TF's CPU has no dilated Conv3D; the dilated kernel written out with zeros is.
+    wz = np.zeros((4, 3, 5, 2, 5), F32)
+    wz[:, :, ::2, :, ::2] = w5
+    ours = conv3d(x5, w5, None, (1, 1, 1), (2, 1, 2))
+    ref = tf.nn.conv3d(x5t, wz.transpose(2, 3, 4, 1, 0), [1] * 5, "VALID").numpy()
+    assert np.allclose(ours, ref.transpose(0, 4, 1, 2, 3), atol=1e-4), "dilated conv3d reference"
+    wd5 = randn(rng, 3, 2, 3, 3, 2)  # [C_in, C_out, kD, kH, kW]
+    for pad, out in (("SAME", [10, 6, 13]), ("VALID", [11, 8, 15])):
+        full = [(5 - 1) * 2 + 3, 6 - 1 + 3, (7 - 1) * 2 + 2]
+        crop = sum(((max(full[a] - out[a], 0) // 2 if pad == "SAME" else 0, 0) for a in range(3)), ())
+        ours = deconv3d(x5, wd5, None, (2, 1, 2), crop=crop, out_dhw=out)
+        ref = tf.nn.conv3d_transpose(x5t, wd5.transpose(2, 3, 4, 1, 0), [2] + out + [2],
+                                     [1, 2, 1, 2, 1], pad).numpy()
+        assert np.allclose(ours, ref.transpose(0, 4, 1, 2, 3), atol=1e-4), f"deconv3d {pad} reference"
+    for kind, tf_pool in (("MAX", tf.nn.max_pool3d), ("AVERAGE", tf.nn.avg_pool3d)):
+        for pad in ("SAME", "VALID"):
+            pads = same_pads3((5, 6, 7), (3, 2, 3), (2, 2, 1)) if pad == "SAME" else (0,) * 6
+            ours = pool3d(x5, kind, (3, 2, 3), (2, 2, 1), pads, True)
+            ref = tf_pool(x5t, [3, 2, 3], [2, 2, 1], pad).numpy().transpose(0, 4, 1, 2, 3)
+            assert np.allclose(ours, ref, atol=1e-5), f"{kind} {pad} pooling3d reference"
     # LSTM: Keras LSTM (gates i, f, c, o; sigmoid / tanh) equals the proto's equations.
     T, H, I = 4, 3, 2
     Wh, Wx, b = rnn_weights(rng, 4, H, I)

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use mlrewrite::ir::{self, ShapeRegistry};
+use mlrewrite::ir;
 use mlrewrite::lower::{self, mlmodel::write_model, LowerOptions};
 use mlrewrite::rewrite::lang::Node;
 use mlrewrite::rewrite::pipeline::ConvertError;
@@ -56,6 +56,36 @@ pub struct Args {
     /// `mlrewrite explain --format json` prints it (docs/explain.md).
     #[arg(long)]
     pub explain: bool,
+    /// Say which rule files were read, which standard rules a user rule replaced or an override
+    /// switched off, and how often each rule applied (on stderr).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// The `-v` report on the rule set: files, replacements, overrides.
+fn verbose_rules(set: &RuleSet, rules: &Compiled) -> String {
+    use mlrewrite::rules::diag::Origin;
+    let mut s = String::new();
+    let std = set.sources.files.iter().filter(|f| f.origin == Origin::Std).count();
+    let user: Vec<&str> = set.sources.files.iter().filter(|f| f.origin == Origin::User).map(|f| f.name.as_str()).collect();
+    s += &format!("rules: {std} standard file(s), {} user file(s){}\n", user.len(), if user.is_empty() { String::new() } else { format!(": {}", user.join(", ")) });
+    s += &format!("rules: {} rules and {} registrations in effect\n", rules.rules.len(), rules.registrations.len());
+    for (name, file) in &set.replaced {
+        s += &format!("rules: standard `{name}` is replaced by the one in {}\n", set.sources.files[*file].name);
+    }
+    for name in &rules.disabled_by_override {
+        s += &format!("rules: `{name}` is switched off by an override registration (its pattern contains the overridden op)\n");
+    }
+    s
+}
+
+/// The `-v` report on saturation: how often each rule applied.
+fn verbose_applied(stats: &mlrewrite::rewrite::pipeline::Stats) -> String {
+    let mut s = format!("saturation: {} rule(s) applied\n", stats.saturation.applied.len());
+    for (rule, n) in &stats.saturation.applied {
+        s += &format!("  {rule} {n}\n");
+    }
+    s
 }
 
 /// Writes `OUT.explain.json` next to the model (also when the conversion failed on
@@ -85,10 +115,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.explain {
         super::refuse_input_as_output(&out.with_extension("explain.json"), &[&args.model])?;
     }
-    let t = Instant::now();
-    let (graph, _) = ir::load(&args.model, &ShapeRegistry::tensorflow())?;
-    let import = t.elapsed();
-
+    // Rules first: their `infer` items are shape functions the import uses.
     let t = Instant::now();
     let set = RuleSet::load(&LoadOptions { user: args.rules.clone(), no_std: args.no_std_rules })?;
     if set.errors() > 0 {
@@ -96,6 +123,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let rules = set.compile()?;
     let rules_time = t.elapsed();
+    if args.verbose {
+        eprint!("{}", verbose_rules(&set, &rules));
+    }
+
+    let t = Instant::now();
+    let (graph, _) = ir::load(&args.model, &rules.shapes)?;
+    let import = t.elapsed();
 
     if !(args.time_limit >= 0.0 && args.time_limit.is_finite()) {
         anyhow::bail!("--time-limit must be a number of seconds >= 0, got {}", args.time_limit);
@@ -114,6 +148,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Err(e) => return Err(e).with_context(|| format!("converting {}", args.model.display())),
     };
 
+    if args.verbose {
+        eprint!("{}", verbose_applied(&stats));
+    }
     let t = Instant::now();
     let regs = rules.registrations.iter().filter_map(|r| match &r.action {
         Action::Custom(reg) => Some(&**reg),
@@ -165,7 +202,11 @@ fn summary(args: &Args, out: &std::path::Path, model: &mlrewrite::proto::coreml:
     for t in &dag.nodes {
         if let Node::Custom { reg, .. } = &t.node {
             let class = class_of.get(&**reg).copied().unwrap_or(&**reg);
-            customs.entry(class).or_default().push(t.origin.as_deref().unwrap_or("?"));
+            let names = customs.entry(class).or_default();
+            if t.replaces.is_empty() {
+                names.push("?");
+            }
+            names.extend(t.replaces.iter().map(String::as_str));
         }
     }
     for (class, nodes) in customs {

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use clap::{Args as ClapArgs, ValueEnum};
 use mlrewrite::explain::{self, ExplainOptions, Selection};
-use mlrewrite::ir::{self, ShapeRegistry};
+use mlrewrite::ir;
 use mlrewrite::rewrite::{ConvertOptions, Limits};
 use mlrewrite::rules::{LoadOptions, RuleSet};
 use std::path::{Path, PathBuf};
@@ -62,12 +62,13 @@ pub fn limits(node_limit: usize, iter_limit: usize, time_limit: f64) -> Result<L
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let (graph, _) = ir::load(&args.model, &ShapeRegistry::tensorflow())?;
     let set = RuleSet::load(&LoadOptions { user: args.rules.clone(), no_std: args.no_std_rules })?;
     if set.errors() > 0 {
         eprint!("{}", mlrewrite::rules::diag::render_all(&set.diagnostics, &set.sources, 100));
     }
     let rules = set.compile()?;
+    // Imported with the rules' shape functions (their `infer` items), as `convert` does.
+    let (graph, _) = ir::load(&args.model, &rules.shapes)?;
     let selection = match (&args.node, &args.op) {
         (Some(n), _) => Selection::Node(n.clone()),
         (None, Some(op)) => Selection::Op(op.clone()),

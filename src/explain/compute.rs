@@ -149,7 +149,7 @@ impl<'a> Context<'a> {
         };
         let outcome = Outcome { kind, extracted: extracted.map(|n| n.to_string()) };
         let mut rules: Vec<(RuleExplanation, (u8, usize), FileId, usize)> =
-            self.candidates(&seeded.op).into_iter().map(|c| self.rule(name, class, &c)).collect();
+            self.candidates(&seeded.op).into_iter().map(|c| self.rule(name, &seeded.op, class, &c)).collect();
         // Near misses first, then by status, the closest failures first, then file order.
         rules.sort_by(|a, b| (a.0.status, std::cmp::Reverse(a.1), a.2, a.3).cmp(&(b.0.status, std::cmp::Reverse(b.1), b.2, b.3)));
         let rules: Vec<RuleExplanation> = rules.into_iter().map(|r| r.0).collect();
@@ -177,8 +177,23 @@ impl<'a> Context<'a> {
             .collect()
     }
 
-    /// Every live rule and registration rooted at `op`, in file order.
+    /// Every live rule and registration rooted at `op`, in file order, then those an override
+    /// of `op` switched off because their patterns contain it further down.
     fn candidates(&self, op: &str) -> Vec<Candidate<'a>> {
+        let mut out = self.rooted(op);
+        out.extend(self.set.items().filter_map(|(file, item)| {
+            let lhs = match item {
+                Item::Rule(r) => &r.lhs,
+                Item::Custom(c) => &c.lhs,
+                Item::Infer(_) => return None,
+            };
+            let inner = root(lhs).map(|(o, _)| o) != Some(op) && lhs.ops().contains(&op);
+            (inner && self.rules.disabled_by_override.contains(&item.name().name)).then_some(Candidate { file, item, lhs })
+        }));
+        out
+    }
+
+    fn rooted(&self, op: &str) -> Vec<Candidate<'a>> {
         self.set
             .items()
             .filter_map(|(file, item)| {
@@ -209,7 +224,7 @@ impl<'a> Context<'a> {
         (None, RuleStatus::Dropped)
     }
 
-    fn rule(&self, node: &str, class: Id, c: &Candidate) -> (RuleExplanation, (u8, usize), FileId, usize) {
+    fn rule(&self, node: &str, op: &str, class: Id, c: &Candidate) -> (RuleExplanation, (u8, usize), FileId, usize) {
         let name = c.item.name();
         let kind = if matches!(c.item, Item::Custom(_)) { RuleKind::Registration } else { RuleKind::Rule };
         let location = locate(self.sources(), c.file, name.span);
@@ -219,6 +234,14 @@ impl<'a> Context<'a> {
             _ => class,
         };
         let (compiled, mut status) = self.compiled(c);
+        if status == RuleStatus::DisabledByOverride && root(c.lhs).map(|r| r.0) != Some(op) {
+            // Rooted elsewhere: it would rewrite a bigger term than this node, so there is
+            // nothing to match here; say what switched it off.
+            let root_op = root(c.lhs).map_or("?", |r| r.0);
+            let note = format!("switched off by {}: its pattern (rooted at {root_op}) contains this op", self.override_of(c.lhs));
+            let offset = name.span.start;
+            return (RuleExplanation { name: name.name.clone(), kind, status, location, failure: None, note: Some(note) }, (0, 0), c.file, offset);
+        }
         let mut failure = None;
         let mut note = None;
         let mut closeness = (0, 0);
@@ -228,7 +251,7 @@ impl<'a> Context<'a> {
             Some(rule) => match rule.try_class(egraph, target) {
                 Ok(_) => {
                     if status == RuleStatus::DisabledByOverride {
-                        note = Some(format!("switched off by {}; it matches this node", self.override_of(root(c.lhs).map(|r| r.0))));
+                        note = Some(format!("switched off by {}; it matches this node", self.override_of(c.lhs)));
                     } else {
                         let applied = self.sat.saturation.applied.contains_key(&rule.name);
                         status = if applied || !self.sat.saturation.stop.is_limit() { RuleStatus::Fired } else { RuleStatus::NotRun };
@@ -242,7 +265,7 @@ impl<'a> Context<'a> {
                 Err(f) => {
                     closeness = depth(&f);
                     if status == RuleStatus::DisabledByOverride {
-                        note = Some(format!("switched off by {}; it would not match anyway", self.override_of(root(c.lhs).map(|r| r.0))));
+                        note = Some(format!("switched off by {}; it would not match anyway", self.override_of(c.lhs)));
                     } else if self.only_obstacle(c.item, &f, target) {
                         status = RuleStatus::NearMiss;
                     } else if self.sat.saturation.stop.is_limit() && matches!(f.reason, FailReason::NoOp { .. }) {
@@ -272,11 +295,13 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn override_of(&self, op: Option<&str>) -> String {
+    /// The override registration that claims an op of `lhs`.
+    fn override_of(&self, lhs: &Pattern) -> String {
+        let ops = lhs.ops();
         self.rules
             .registrations
             .iter()
-            .find(|r| matches!(&r.action, Action::Custom(reg) if reg.override_) && r.root_op() == op)
+            .find(|r| r.is_override() && r.root_op().is_some_and(|o| ops.contains(&o)))
             .map_or("an override registration".into(), |r| format!("override registration `{}`", r.name))
     }
 

@@ -12,12 +12,11 @@ use super::lang::Node;
 use super::saturate::{saturate, Limits, SaturationReport, StopReason};
 use super::seed::{seed, SeedError, Seeded};
 use super::term::{Term, TermDag, TermInput, TermOutput};
-use crate::ir::{self, DType, Graph, Outlet, Shape, ShapeRegistry};
+use crate::ir::{self, DType, Graph, Outlet, Shape};
 use crate::rules::load::{Compiled, RulesError};
 use egg::{Id, Language};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How to convert.
@@ -80,6 +79,8 @@ pub enum ConvertError {
     UnknownTensor { name: String, hint: String },
     #[error("output `{name}` has no known dtype")]
     UnknownOutputDType { name: String },
+    #[error("output `{name}` ({op}) is {dtype}: Core ML model outputs cannot be complex; output its real and imaginary parts (tf.math.real, tf.math.imag) or tf.abs instead")]
+    ComplexOutput { name: String, op: String, dtype: DType },
     #[error("the graph has no outputs (every node is consumed by another)")]
     NoOutputs,
     #[error("{0}")]
@@ -138,6 +139,12 @@ fn roots(graph: &Graph, extra: &[String]) -> Result<Vec<Root>, ConvertError> {
             roots.push(Root { name, outlet, inner: true });
         }
     }
+    // A complex tensor exists only as its real halves inside the model (rules/signal.rules).
+    for r in &roots {
+        if let Some(dtype @ (DType::Complex64 | DType::Complex128)) = graph.fact(r.outlet).and_then(|f| f.dtype) {
+            return Err(ConvertError::ComplexOutput { name: r.name.clone(), op: graph.node(r.outlet.node).op.clone(), dtype });
+        }
+    }
     Ok(roots)
 }
 
@@ -159,7 +166,7 @@ pub fn saturate_graph(graph: &Graph, rules: &Compiled, options: &ConvertOptions)
 
 fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &ConvertOptions) -> Result<Saturated, ConvertError> {
     let t = Instant::now();
-    let analysis = TfAnalysis::new(Arc::new(ShapeRegistry::tensorflow()));
+    let analysis = TfAnalysis::new(rules.shapes.clone());
     let outlets: Vec<Outlet> = roots.iter().map(|r| r.outlet).collect();
     let seeded = seed(graph, &outlets, analysis)?;
     let seed_time = t.elapsed();
@@ -223,10 +230,19 @@ pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Res
         ConvertError::Unsupported(Unsupported { ops, stopped_early })
     })?;
 
-    // Origins: the first TF name of each class.
-    let mut origin: HashMap<Id, &str> = HashMap::new();
+    // Origins: the TF names of each class, the first seeded first. The first name stays the
+    // origin whatever it is (blob names derive from it); the other names are listed only for
+    // nodes that compute the value, not for ones that forward it (an `Identity` after it).
+    let forwards = |name: &str| {
+        let node = name.split(':').next().unwrap_or(name);
+        graph.find(node).is_some_and(|id| matches!(graph.node(id).op.as_str(), "Identity" | "StopGradient" | "Snapshot" | "PreventGradient" | "IdentityN"))
+    };
+    let mut origin: HashMap<Id, Vec<String>> = HashMap::new();
     for (c, name) in &origins {
-        origin.entry(egraph.find(*c)).or_insert(name.as_str());
+        let names = origin.entry(egraph.find(*c)).or_default();
+        if !names.contains(name) && (names.is_empty() || !forwards(name)) {
+            names.push(name.clone());
+        }
     }
     let mut dag = TermDag::default();
     let mut index: HashMap<Id, usize> = HashMap::new();
@@ -239,7 +255,8 @@ pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Res
             (facts.iter().map(|f| f.dtype).collect(), facts.iter().map(|f| f.shape.clone()).collect())
         };
         index.insert(class, dag.nodes.len());
-        dag.nodes.push(Term { node, dtypes, shapes, origin: origin.get(&class).map(|s| s.to_string()) });
+        let replaces = origin.get(&class).cloned().unwrap_or_default();
+        dag.nodes.push(Term { node, dtypes, shapes, origin: replaces.first().cloned(), replaces });
     }
     for ((name, _), class) in inputs.iter().zip(&input_classes) {
         let fact = graph.find(name).and_then(|id| graph.node(id).outputs.first()).cloned().unwrap_or_else(ir::Fact::unknown);

@@ -22,6 +22,9 @@ pub struct Term {
     /// The TF node this value stands for (`block_1/conv/Conv2D`, or `TopKV2` for a tuple),
     /// when the e-class held one: lowering derives blob and layer names from it.
     pub origin: Option<String>,
+    /// Every TF node whose value this is, `origin` first: nodes that compute the same value
+    /// (`relu6(x + 3)` written twice) share one e-class and so one layer.
+    pub replaces: Vec<String>,
 }
 
 /// A model input (a TF `Placeholder`).

@@ -117,6 +117,23 @@ pub enum Pattern {
 }
 
 impl Pattern {
+    /// Every op (TF op or layer) the pattern matches, outermost first.
+    pub fn ops(&self) -> Vec<&str> {
+        fn go<'a>(p: &'a Pattern, out: &mut Vec<&'a str>) {
+            match p {
+                Pattern::Op(o) => {
+                    out.push(&o.op.name);
+                    o.args.iter().for_each(|a| go(a, out));
+                }
+                Pattern::Bind(_, p) | Pattern::Proj(p, _, _) => go(p, out),
+                Pattern::Var(_) | Pattern::Wildcard(_) | Pattern::Rest(..) => {}
+            }
+        }
+        let mut out = vec![];
+        go(self, &mut out);
+        out
+    }
+
     pub fn span(&self) -> Span {
         match self {
             Pattern::Var(i) => i.span,
@@ -280,6 +297,9 @@ pub enum Expr {
     Binary(BinOp, Box<Expr>, Box<Expr>, Span),
     /// `[body for var in list]`: `body` evaluated with `var` bound to each element of `list`.
     Comp { body: Box<Expr>, var: Ident, list: Box<Expr>, span: Span },
+    /// `then if cond else else_` (Python's conditional): only the chosen branch is evaluated,
+    /// so the other may be one that would fail (`dim(x, 1) if known_dim(x, 1) else 0`).
+    If { cond: Box<Expr>, then: Box<Expr>, else_: Box<Expr>, span: Span },
 }
 
 impl Expr {
@@ -291,7 +311,8 @@ impl Expr {
             | Expr::List(_, s)
             | Expr::Unary(_, _, s)
             | Expr::Binary(_, _, _, s)
-            | Expr::Comp { span: s, .. } => *s,
+            | Expr::Comp { span: s, .. }
+            | Expr::If { span: s, .. } => *s,
         }
     }
 }
@@ -411,6 +432,23 @@ impl Display for Expr {
                     write!(f, " for {} in ", var.name)?;
                     go(list, f, 0)?;
                     f.write_str("]")
+                }
+                Expr::If { cond, then, else_, .. } => {
+                    // The loosest form: parenthesised inside any operator; the else branch may
+                    // itself be a conditional (right-associative).
+                    let needs = ctx > 0;
+                    if needs {
+                        f.write_str("(")?;
+                    }
+                    go(then, f, 1)?;
+                    f.write_str(" if ")?;
+                    go(cond, f, 1)?;
+                    f.write_str(" else ")?;
+                    go(else_, f, 0)?;
+                    if needs {
+                        f.write_str(")")?;
+                    }
+                    Ok(())
                 }
                 Expr::Unary(op, a, _) => {
                     // Unary binds tighter than every binary operator but `not` is printed with

@@ -43,11 +43,22 @@ struct Checker<'a> {
     file: FileId,
     diags: Vec<Diagnostic>,
     sig_cache: HashMap<String, Option<OpSig>>,
+    /// Ops some `infer` item declares: an op outside the catalog (a rule library's own
+    /// intermediate form) is known once its outputs are declared.
+    declared: std::collections::HashSet<String>,
 }
 
 /// Checks files together (names are global across them).
 pub fn check_files(files: &[(FileId, &File)], catalog: &dyn OpCatalog) -> CheckResult {
-    let mut ck = Checker { catalog, file: 0, diags: vec![], sig_cache: HashMap::new() };
+    let declared = files
+        .iter()
+        .flat_map(|(_, f)| f.items.iter())
+        .filter_map(|item| match item {
+            Item::Infer(i) => Some(i.op.name.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut ck = Checker { catalog, file: 0, diags: vec![], sig_cache: HashMap::new(), declared };
     let mut names: HashMap<String, (FileId, Span)> = HashMap::new();
     let mut infers: HashMap<String, (FileId, Span)> = HashMap::new();
     let mut seen_patterns: Vec<(String, FileId, usize, String, Span)> = vec![];
@@ -316,7 +327,7 @@ impl Checker<'_> {
                 }
                 self.attr_pat(&ap.value, &ty, env);
             }
-            if sig.is_none() {
+            if sig.is_none() && !self.declared.contains(name) {
                 let d = Diagnostic::warning("rules::unknown-tf-op", self.file, o.op.span, format!("TF op `{name}` is not in the op catalog"))
                     .label("inputs and attributes not checked")
                     .help("check the spelling; ops of the catalog are checked for arity and attribute types");
@@ -508,6 +519,22 @@ impl Checker<'_> {
                 let mut inner = env.clone();
                 inner.insert(var.name.clone(), Binding { ty: elem, span: var.span });
                 Ty::list(self.expr(body, &inner))
+            }
+            Expr::If { cond, then, else_, span } => {
+                let tc = self.expr(cond, env);
+                if !tc.fits(&Ty::Bool) {
+                    let d = self.err("rules::type-mismatch", cond.span(), format!("the condition of `... if c else ...` must be bool, found {tc}"));
+                    *d = d.clone().label(format!("{tc}"));
+                }
+                let (ta, tb) = (self.expr(then, env), self.expr(else_, env));
+                match ta.join(&tb) {
+                    Some(t) => t,
+                    None => {
+                        let d = self.err("rules::type-mismatch", *span, format!("the two branches of a conditional must have one type: {ta} and {tb}"));
+                        *d = d.clone().label(format!("{ta} if ... else {tb}"));
+                        Ty::Any
+                    }
+                }
             }
             Expr::Unary(op, a, span) => {
                 let t = self.expr(a, env);
@@ -1019,6 +1046,7 @@ fn mentions_variables(e: &Expr) -> bool {
         Expr::Comp { .. } => true,
         Expr::Unary(_, a, _) => mentions_variables(a),
         Expr::Binary(_, a, b, _) => mentions_variables(a) || mentions_variables(b),
+        Expr::If { cond, then, else_, .. } => [cond, then, else_].iter().any(|e| mentions_variables(e)),
     }
 }
 

@@ -159,6 +159,11 @@ pub fn eval(e: &Expr, env: &Bindings, facts: &dyn ClassFacts) -> Result<Value, E
             let y = eval(b, env, facts)?;
             functions::binary(*op, &x, &y)
         }
+        Expr::If { cond, then, else_, .. } => match eval(cond, env, facts)? {
+            Value::Bool(true) => eval(then, env, facts),
+            Value::Bool(false) => eval(else_, env, facts),
+            v => Err(format!("the condition `{cond}` is {v}, not a bool")),
+        },
         Expr::Comp { body, var, list, .. } => {
             let items = match eval(list, env, facts)? {
                 Value::List(items) => items,
@@ -398,6 +403,16 @@ impl CompiledRule {
     /// TF op at the root of the pattern, if any (`rules list --op`, overrides).
     pub fn root_op(&self) -> Option<&str> {
         root_op(&self.lhs).map(|o| o.op.name.as_str())
+    }
+
+    /// Does the pattern match `op` anywhere (root or inside)?
+    pub fn mentions_op(&self, op: &str) -> bool {
+        self.lhs.ops().contains(&op)
+    }
+
+    /// Is this an `override` registration?
+    pub fn is_override(&self) -> bool {
+        matches!(&self.action, Action::Custom(c) if c.override_)
     }
 
     // ------------------------------------------------------------- matching

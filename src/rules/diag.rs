@@ -191,6 +191,13 @@ fn source_span(text: &str, span: Span) -> SourceSpan {
 /// so output is stable for snapshots and logs.
 pub fn render(diag: &Diagnostic, sources: &Sources, width: usize) -> String {
     let file = sources.get(diag.file);
+    // Quoting a very long line whole helps no one, and miette's renderer has failed on columns
+    // past 65,535: such diagnostics get the one-line form and an excerpt cut around the span.
+    let text_of = file.map_or("", |f| f.text.as_str());
+    let spans = std::iter::once(diag.span).chain(diag.related.iter().filter(|(f, _, _)| *f == diag.file).map(|(_, s, _)| *s));
+    if longest_quoted_line(text_of, spans) > LONG_LINE {
+        return long_line_snippet(diag, sources, text_of);
+    }
     let (name, text) = file.map_or(("?".to_string(), String::new()), |f| (f.name.clone(), f.text.clone()));
     let mut labels = vec![LabeledSpan::new_primary_with_span(
         (!diag.label.is_empty()).then(|| diag.label.clone()),
@@ -213,10 +220,76 @@ pub fn render(diag: &Diagnostic, sources: &Sources, width: usize) -> String {
     let report = Report { diag, src: NamedSource::new(name, text), labels };
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(width).with_links(false);
     let mut out = String::new();
-    if handler.render_report(&mut out, &report).is_err() {
-        out = report.diag.short(sources);
+    // The renderer is a dependency: a panic in it must not take the process down with the
+    // diagnostic it was asked to show.
+    let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.render_report(&mut out, &report).is_ok()));
+    if !matches!(rendered, Ok(true)) {
+        return report.diag.short(sources);
     }
     out
+}
+
+/// Lines longer than this are quoted only around the span, not by the renderer.
+const LONG_LINE: usize = 2000;
+
+/// The one-line form of `diag` with an excerpt of its line cut around the primary span: the
+/// renderer would quote the whole line, which for a generated or minified rule file can be
+/// megabytes.
+fn long_line_snippet(diag: &Diagnostic, sources: &Sources, text: &str) -> String {
+    const CONTEXT: usize = 60;
+    let at = diag.span.start.min(text.len());
+    let (line_start, line_end) = line_bounds(text.as_bytes(), at);
+    let floor = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let from = floor(at.saturating_sub(CONTEXT).max(line_start));
+    let to = floor((at + CONTEXT).min(line_end));
+    let excerpt: String = text[from..to].chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+    let (pre, post) = (if from > line_start { "…" } else { "" }, if to < line_end { "…" } else { "" });
+    let caret_col = pre.chars().count() + text[from..floor(at)].chars().count();
+    let width = text[floor(at)..floor(diag.span.end.clamp(at, to))].chars().count().max(1);
+    let mut out = format!("{}\n  | {pre}{excerpt}{post}\n  | {}{}", diag.short(sources), " ".repeat(caret_col), "^".repeat(width));
+    if !diag.label.is_empty() {
+        out.push(' ');
+        out.push_str(&diag.label);
+    }
+    out.push_str(&format!("\n  (the line is {} characters long; only the part around the error is shown)\n", line_end - line_start));
+    out
+}
+
+/// The longest line, in bytes, that the renderer would quote for labels at `spans`: every line
+/// from the first span's to the last one's, plus one line of context on each side (miette's
+/// default), since a short label next to a megabyte line still quotes that line.
+fn longest_quoted_line(text: &str, spans: impl Iterator<Item = Span>) -> usize {
+    let b = text.as_bytes();
+    let (mut lo, mut hi) = (usize::MAX, 0);
+    for s in spans {
+        lo = lo.min(s.start.min(b.len()));
+        hi = hi.max(s.end.min(b.len()));
+    }
+    if lo == usize::MAX {
+        return 0;
+    }
+    // From the start of the line before `lo` to the end of the line after `hi`.
+    let (mut start, _) = line_bounds(b, lo);
+    if start > 0 {
+        start = line_bounds(b, start - 1).0;
+    }
+    let (_, mut end) = line_bounds(b, hi);
+    if end < b.len() {
+        end = line_bounds(b, end + 1).1;
+    }
+    b[start..end].split(|&c| c == b'\n').map(<[u8]>::len).max().unwrap_or(0)
+}
+
+/// Byte range `[start, end)` of the line holding byte `at` of `b`, without its newline.
+fn line_bounds(b: &[u8], at: usize) -> (usize, usize) {
+    let start = b[..at].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+    let end = b[at..].iter().position(|&c| c == b'\n').map_or(b.len(), |i| at + i);
+    (start, end)
 }
 
 /// Renders every diagnostic, separated by blank lines.

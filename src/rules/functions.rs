@@ -448,6 +448,13 @@ pub static FUNCTIONS: &[Function] = &[
             _ => Err(format!("expected an integer constant, got {}", t.dtype)),
         }
     }),
+    f!("bools", [Node], Bools, "the elements of a bool constant, flattened", |a, fx| {
+        let t = constant(fx, class(arg(a, 0)?, "bools")?)?;
+        match &t.data {
+            TensorData::Bool(v) => Ok(Value::List(v.iter().map(|b| Value::Bool(*b)).collect())),
+            _ => Err(format!("expected a bool constant, got {}", t.dtype)),
+        }
+    }),
     f!("floats", [Node], Floats, "the elements of a numeric constant, flattened", |a, fx| {
         let t = constant(fx, class(arg(a, 0)?, "floats")?)?;
         Ok(Value::List((0..t.num_elements()).filter_map(|i| t.get_f64(i)).map(Value::float).collect()))
@@ -472,6 +479,20 @@ pub static FUNCTIONS: &[Function] = &[
             return Err(format!("cannot reshape {:?} to {dims:?}", t.shape));
         }
         Ok(Value::Tensor(Arc::new(Tensor { shape: shape.iter().map(|d| *d as usize).collect(), ..(**t).clone() })))
+    }),
+    f!("tensor_slice", [Tensor, Int, Int, Int], Tensor, "tensor_slice(t, axis, start, end): elements [start, end) of a constant along one axis", |a, _| {
+        let t = tensor(arg(a, 0)?, "tensor_slice")?;
+        let i = |k| int(arg(a, k)?, "tensor_slice");
+        Ok(Value::Tensor(Arc::new(tensor_math::slice_axis(t, i(1)?, i(2)?, i(3)?)?)))
+    }),
+    f!("tensor_concat", [ListT, Int], Tensor, "tensor_concat(ts, axis): constants of one dtype joined along an axis (the inverse of tensor_slice)", |a, _| {
+        let items = list(arg(a, 0)?, "tensor_concat")?;
+        let ts = items.iter().map(|v| tensor(v, "tensor_concat").map(|t| &**t)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Value::Tensor(Arc::new(tensor_math::concat_axis(&ts, int(arg(a, 1)?, "tensor_concat")?)?)))
+    }),
+    f!("eye", [Int], Tensor, "eye(n): the n x n float32 identity matrix", |a, _| {
+        let n = int(arg(a, 0)?, "eye")?;
+        Ok(Value::Tensor(Arc::new(tensor_math::band_mask(n, n, 0, 0)?)))
     }),
     f!("tensor_shape", [Tensor], Ints, "the shape of a constant", |a, _| {
         Ok(Value::ints(tensor(arg(a, 0)?, "tensor_shape")?.shape.iter().map(|d| *d as i64)))
@@ -533,6 +554,10 @@ pub static FUNCTIONS: &[Function] = &[
     f!("diag_padding", [Int, Int, Int, Int, Str], Tensor, "diag_padding(rows, cols, k_lo, k_hi, align): [num_diags * max_len], 1 at the padding positions of diag_selection's layout", |a, _| {
         let i = |k| int(arg(a, k)?, "diag_padding");
         Ok(Value::Tensor(Arc::new(tensor_math::diag_padding(i(0)?, i(1)?, i(2)?, i(3)?, string(arg(a, 4)?, "diag_padding")?)?)))
+    }),
+    f!("dft_matrix", [Str, Int, Int], Tensor, "dft_matrix(kind, n, len): [out, in] batchedMatmul weights of a DFT of length len on the innermost axis, complex values in halves layout (kind rfft, fft, ifft or irfft)", |a, _| {
+        let i = |k| int(arg(a, k)?, "dft_matrix");
+        Ok(Value::Tensor(Arc::new(tensor_math::dft_matrix(string(arg(a, 0)?, "dft_matrix")?, i(1)?, i(2)?)?)))
     }),
     f!("adjugate_matrix", [Int], Tensor, "[(n-1) * n * n * (n-1)!, n * n] 0/±1 matrix selecting the factors of every adjugate entry of a flattened n x n matrix", |a, _| {
         Ok(Value::Tensor(Arc::new(tensor_math::adjugate_matrix(int(arg(a, 0)?, "adjugate_matrix")?)?)))

@@ -35,6 +35,9 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("indexing.rules", include_str!("../../rules/indexing.rules")),
     ("segment.rules", include_str!("../../rules/segment.rules")),
     ("trig.rules", include_str!("../../rules/trig.rules")),
+    ("recurrent.rules", include_str!("../../rules/recurrent.rules")),
+    ("conv3d.rules", include_str!("../../rules/conv3d.rules")),
+    ("signal.rules", include_str!("../../rules/signal.rules")),
     ("custom.rules", include_str!("../../rules/custom.rules")),
 ];
 
@@ -212,13 +215,17 @@ impl RuleSet {
                 }
             }
         }
-        let overridden: Vec<String> = registrations
-            .iter()
-            .filter(|r| matches!(&r.action, super::compile::Action::Custom(c) if c.override_))
-            .filter_map(|r| r.root_op().map(str::to_string))
-            .collect();
-        let (rules, disabled): (Vec<_>, Vec<_>) = rules.into_iter().partition(|r| !r.root_op().is_some_and(|op| overridden.iter().any(|o| o == op)));
-        Ok(Compiled { rules, registrations, disabled_by_override: disabled.iter().map(|r| r.name.clone()).collect() })
+        // An override claims its op wherever it occurs: every other rule or registration whose
+        // pattern contains the op is switched off, so a multi-op pattern (hard-swish around a
+        // Relu6) cannot absorb the op and silently drop the custom layer the user forced.
+        let overridden: Vec<String> = registrations.iter().filter(|r| r.is_override()).filter_map(|r| r.root_op().map(str::to_string)).collect();
+        let claimed = |r: &CompiledRule| !r.is_override() && overridden.iter().any(|o| r.mentions_op(o));
+        let (rules, mut disabled): (Vec<_>, Vec<_>) = rules.into_iter().partition(|r| !claimed(r));
+        let (registrations, off): (Vec<_>, Vec<_>) = registrations.into_iter().partition(|r| !claimed(r));
+        disabled.extend(off);
+        let mut shapes = crate::ir::ShapeRegistry::tensorflow();
+        super::bridge::register_infers(self, &mut shapes);
+        Ok(Compiled { rules, registrations, disabled_by_override: disabled.iter().map(|r| r.name.clone()).collect(), shapes: Arc::new(shapes) })
     }
 }
 
@@ -229,6 +236,10 @@ pub struct Compiled {
     pub registrations: Vec<Arc<CompiledRule>>,
     /// Rules left out because an `override` registration claims their op.
     pub disabled_by_override: Vec<String>,
+    /// TensorFlow's shape functions with the rule set's `infer` items registered over them:
+    /// what import and the e-graph analysis use, so a declared op's outputs have facts in
+    /// `convert` and `explain` alike.
+    pub shapes: Arc<crate::ir::ShapeRegistry>,
 }
 
 impl Compiled {

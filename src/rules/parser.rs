@@ -106,7 +106,7 @@ pub fn found_token(src: &str, offset: usize) -> String {
 }
 
 /// Words that cannot be variable, op or function names.
-pub const KEYWORDS: &[&str] = &["rule", "custom", "infer", "where", "let", "and", "or", "not", "true", "false", "for", "in"];
+pub const KEYWORDS: &[&str] = &["rule", "custom", "infer", "where", "let", "and", "or", "not", "true", "false", "for", "in", "if", "else"];
 /// Words that start a top-level item (recovery points).
 const ITEM_KEYWORDS: &[&str] = &["rule", "custom", "infer"];
 
@@ -186,6 +186,34 @@ fn number(i: In) -> PResult<(Lit, Span)> {
     Ok((rest, (lit, span)))
 }
 
+/// How deeply expressions, patterns, terms and attribute lists may nest. The parser (and every
+/// pass over the tree after it) recurses once per level, so without a bound 5,000 parentheses
+/// overflow the stack; real rules nest a few levels.
+pub const MAX_NESTING: usize = 100;
+
+thread_local! {
+    static NESTING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of nesting, released when dropped (also on every error return).
+struct Nest;
+
+impl Drop for Nest {
+    fn drop(&mut self) {
+        NESTING.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
+
+fn nest(i: &In) -> Result<Nest, nom::Err<PError>> {
+    NESTING.with(|n| {
+        if n.get() >= MAX_NESTING {
+            return Err(nom::Err::Failure(bad(i, format!("nesting deeper than {MAX_NESTING} levels"))));
+        }
+        n.set(n.get() + 1);
+        Ok(Nest)
+    })
+}
+
 fn bad(i: &In, message: String) -> PError {
     PError { offset: i.location_offset(), expected: vec![], message: Some(message) }
 }
@@ -247,7 +275,13 @@ fn literal(i: In) -> PResult<(Lit, Span)> {
 
 /// An attribute expression.
 pub fn expr(i: In) -> PResult<Expr> {
-    binary(i, 1)
+    let (i, then) = binary(i, 1)?;
+    let Ok((rest, _)) = kw("if", "`if`")(i) else { return Ok((i, then)) };
+    let (rest, cond) = cut(|i| binary(i, 1)).parse(rest)?;
+    let (rest, _) = cut(kw("else", "`else`")).parse(rest)?;
+    let (rest, else_) = cut(expr).parse(rest)?;
+    let span = then.span().to(else_.span());
+    Ok((rest, Expr::If { cond: Box::new(cond), then: Box::new(then), else_: Box::new(else_), span }))
 }
 
 fn binop(i: In) -> PResult<BinOp> {
@@ -296,6 +330,7 @@ fn binary(i: In, min_prec: u8) -> PResult<Expr> {
 
 fn unary(i: In) -> PResult<Expr> {
     let (i, _) = ws(i)?;
+    let _level = nest(&i)?;
     let start = i;
     if let Ok((rest, _)) = nom::sequence::terminated(sym("-", "`-`"), not(char('>'))).parse(i) {
         let (rest, e) = cut(unary).parse(rest)?;
@@ -414,6 +449,7 @@ fn proj_suffix(i: In) -> PResult<(u32, In)> {
 
 fn attr_pat(i: In) -> PResult<AttrPat> {
     let (i, _) = ws(i)?;
+    let _level = nest(&i)?;
     let start = i;
     if let Ok((rest, _)) = sym("[", "`[`")(i) {
         let (rest, items) = cut(list_body(attr_pat, "]", "`]`")).parse(rest)?;
@@ -466,6 +502,7 @@ pub fn pattern(i: In) -> PResult<Pattern> {
 }
 
 fn pattern_primary(i: In) -> PResult<Pattern> {
+    let _level = nest(&i)?;
     let start = i;
     if let Ok((rest, _)) = sym("(", "`(`")(i) {
         let (rest, p) = cut(pattern).parse(rest)?;
@@ -508,6 +545,7 @@ pub fn term(i: In) -> PResult<Term> {
 
 fn term_primary(i: In) -> PResult<Term> {
     let (i, _) = ws(i)?;
+    let _level = nest(&i)?;
     let start = i;
     if let Ok((rest, _)) = sym("[", "`[`")(i) {
         let (rest, body) = cut(term).parse(rest)?;
@@ -772,6 +810,24 @@ mod tests {
         assert_eq!(e.to_string(), "1 + 2 * 3 == 7 and not x");
         let (_, e) = expr(In::new("(1 + 2) * 3")).unwrap();
         assert_eq!(e.to_string(), "(1 + 2) * 3");
+    }
+
+    #[test]
+    fn conditional_is_loosest_and_right_associative() {
+        use crate::rules::compile::eval_const;
+        use crate::rules::value::Value;
+        let (_, e) = expr(In::new("1 + 1 if 2 > 3 else 10 if true else 20")).unwrap();
+        let Expr::If { then, else_, .. } = &e else { panic!("not a conditional: {e:?}") };
+        assert_eq!((then.to_string(), else_.to_string()), ("1 + 1".to_string(), "10 if true else 20".to_string()));
+        assert_eq!(eval_const(&e).unwrap(), Value::Int(10));
+        // Inside an operator it is parenthesised, and the printed form re-parses to itself.
+        let (_, e) = expr(In::new("2 * (1 if false else 3)")).unwrap();
+        assert_eq!(e.to_string(), "2 * (1 if false else 3)");
+        assert_eq!(eval_const(&e).unwrap(), Value::Int(6));
+        // Only the chosen branch runs: the other would fail (an index past the list).
+        let (_, e) = expr(In::new("at([1], 5) if false else 0")).unwrap();
+        assert_eq!(eval_const(&e).unwrap(), Value::Int(0));
+        assert!(eval_const(&expr(In::new("1 if 3 else 2")).unwrap().1).unwrap_err().contains("not a bool"));
     }
 
     #[test]

@@ -97,6 +97,80 @@ pub fn to_rank(t: &Tensor, rank: i64) -> Result<Tensor, String> {
     Ok(Tensor { shape, ..t.clone() })
 }
 
+/// Elements `[start, end)` of `t` along `axis` (negative axis from the end; the bounds must lie
+/// inside the axis): splits a fused weight into its parts (an LSTM's four gates).
+pub fn slice_axis(t: &Tensor, axis: i64, start: i64, end: i64) -> Result<Tensor, String> {
+    let rank = t.shape.len() as i64;
+    let a = if axis < 0 { axis + rank } else { axis };
+    if a < 0 || a >= rank {
+        return Err(format!("tensor_slice: axis {axis} is out of range for rank {rank}"));
+    }
+    let a = a as usize;
+    let len = t.shape[a] as i64;
+    if start < 0 || end < start || end > len {
+        return Err(format!("tensor_slice: [{start}, {end}) is outside an axis of size {len}"));
+    }
+    if t.data.len() != t.num_elements() {
+        return Err("tensor data does not match its shape".into());
+    }
+    let inner: usize = t.shape[a + 1..].iter().product();
+    let outer: usize = t.shape[..a].iter().product();
+    let (s, e, n) = (start as usize, end as usize, t.shape[a]);
+    let rows = |o: usize| (o * n + s) * inner..(o * n + e) * inner;
+    let data = match &t.data {
+        TensorData::Float(v) => TensorData::Float((0..outer).flat_map(|o| v[rows(o)].iter().copied()).collect()),
+        TensorData::Int(v) => TensorData::Int((0..outer).flat_map(|o| v[rows(o)].iter().copied()).collect()),
+        TensorData::Bool(v) => TensorData::Bool((0..outer).flat_map(|o| v[rows(o)].iter().copied()).collect()),
+    };
+    let mut shape = t.shape.clone();
+    shape[a] = e - s;
+    Ok(Tensor { shape, data, dtype: t.dtype })
+}
+
+/// `ts` joined along `axis`: every other dimension and the dtype must agree (reorders a fused
+/// weight's blocks, with `slice_axis`).
+pub fn concat_axis(ts: &[&Tensor], axis: i64) -> Result<Tensor, String> {
+    let first = ts.first().ok_or("tensor_concat: no tensors")?;
+    let rank = first.shape.len() as i64;
+    let a = if axis < 0 { axis + rank } else { axis };
+    if a < 0 || a >= rank {
+        return Err(format!("tensor_concat: axis {axis} is out of range for rank {rank}"));
+    }
+    let a = a as usize;
+    for t in ts {
+        let same_dims = t.shape.len() == first.shape.len()
+            && t.shape.iter().zip(&first.shape).enumerate().all(|(d, (x, y))| d == a || x == y);
+        if !same_dims || t.dtype != first.dtype || std::mem::discriminant(&t.data) != std::mem::discriminant(&first.data) {
+            return Err(format!("tensor_concat: {} {:?} does not fit {} {:?} along axis {a}", t.dtype, t.shape, first.dtype, first.shape));
+        }
+        if t.data.len() != t.num_elements() {
+            return Err("tensor data does not match its shape".into());
+        }
+    }
+    let outer: usize = first.shape[..a].iter().product();
+    let block = |t: &Tensor| t.shape[a..].iter().product::<usize>();
+    let mut data = match &first.data {
+        TensorData::Float(_) => TensorData::Float(Vec::new()),
+        TensorData::Int(_) => TensorData::Int(Vec::new()),
+        TensorData::Bool(_) => TensorData::Bool(Vec::new()),
+    };
+    for o in 0..outer {
+        for t in ts {
+            let n = block(t);
+            let r = o * n..(o + 1) * n;
+            match (&mut data, &t.data) {
+                (TensorData::Float(d), TensorData::Float(v)) => d.extend_from_slice(&v[r]),
+                (TensorData::Int(d), TensorData::Int(v)) => d.extend_from_slice(&v[r]),
+                (TensorData::Bool(d), TensorData::Bool(v)) => d.extend_from_slice(&v[r]),
+                _ => unreachable!("element types checked above"),
+            }
+        }
+    }
+    let mut shape = first.shape.clone();
+    shape[a] = ts.iter().map(|t| t.shape[a]).sum();
+    Ok(Tensor { shape, data, dtype: first.dtype })
+}
+
 /// Every permutation of `0..n` with its sign, in lexicographic order.
 fn permutations(n: usize) -> Vec<(Vec<usize>, f32)> {
     fn go(prefix: &mut Vec<usize>, used: &mut [bool], out: &mut Vec<(Vec<usize>, f32)>) {
@@ -288,12 +362,98 @@ pub fn adjugate_matrix(n: i64) -> Result<Tensor, String> {
     Ok(Tensor::from_f32(vec![(n - 1) * block, cols], data))
 }
 
+/// The DFT of the innermost axis as `batchedMatmul` weights, stored `[out, in]`, on the
+/// *halves* layout of a complex vector (its `n` real parts, then its `n` imaginary parts: what
+/// `ComplexParts` of `rules/signal.rules` holds). `len` is the transform length; an input
+/// longer than it is cropped and a shorter one zero-padded, as TF does, which here is only
+/// which rows exist. Kinds:
+/// - `"rfft"`: `n` real samples to `2 * (len / 2 + 1)` halves,
+/// - `"fft"`, `"ifft"`: `2n` halves to `2 * len` halves (`ifft` scaled by `1 / len`),
+/// - `"irfft"`: `2n` halves of `n` bins to `len` real samples, the Hermitian half-spectrum
+///   rebuilt (bins past `len / 2` ignored, missing bins zero; the imaginary parts of the DC
+///   and, for even `len`, Nyquist bins drop out, as in TF's C2R transform).
+pub fn dft_matrix(kind: &str, n: i64, len: i64) -> Result<Tensor, String> {
+    let (n, l) = dims2("dft_matrix", n, len)?;
+    let angle = |k: usize, t: usize| 2.0 * std::f64::consts::PI * ((k * t) % l) as f64 / l as f64;
+    let used = n.min(l);
+    let (rows, cols) = match kind {
+        "rfft" => (2 * (l / 2 + 1), n),
+        "fft" | "ifft" => (2 * l, 2 * n),
+        "irfft" => (l, 2 * n),
+        k => return Err(format!("dft_matrix: unknown kind {k:?} (rfft, fft, ifft, irfft)")),
+    };
+    checked_elements("dft_matrix", &[rows, cols])?;
+    let mut w = vec![0f64; rows * cols];
+    let mut set = |r: usize, c: usize, v: f64| w[r * cols + c] = v;
+    match kind {
+        "rfft" => {
+            let k = l / 2 + 1;
+            for b in 0..k {
+                for t in 0..used {
+                    set(b, t, angle(b, t).cos());
+                    set(k + b, t, -angle(b, t).sin());
+                }
+            }
+        }
+        "fft" | "ifft" => {
+            // forward: (a + ib)(c - is); inverse: (a + ib)(c + is) / len.
+            let (sign, scale) = if kind == "fft" { (-1.0, 1.0) } else { (1.0, 1.0 / l as f64) };
+            for k in 0..l {
+                for t in 0..used {
+                    let (c, s) = (angle(k, t).cos() * scale, sign * angle(k, t).sin() * scale);
+                    set(k, t, c);
+                    set(k, n + t, -s);
+                    set(l + k, t, s);
+                    set(l + k, n + t, c);
+                }
+            }
+        }
+        _ => {
+            // x[t] = (1/len) sum_k w_k (Re X_k cos - Im X_k sin), w_0 = 1, w_{len/2} = 1 (even), else 2.
+            let bins = n.min(l / 2 + 1);
+            for t in 0..l {
+                for k in 0..bins {
+                    let wk = if k == 0 || 2 * k == l { 1.0 } else { 2.0 } / l as f64;
+                    set(t, k, wk * angle(k, t).cos());
+                    set(t, n + k, -wk * angle(k, t).sin());
+                }
+            }
+        }
+    }
+    Ok(Tensor::from_f32(vec![rows, cols], w.into_iter().map(|v| v as f32).collect()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn vals(t: &Tensor) -> Vec<f32> {
         floats(t).unwrap()
+    }
+
+    #[test]
+    fn slice_axis_takes_a_block_of_every_row() {
+        // [2, 4] = [[0 1 2 3], [4 5 6 7]]: columns 1..3 are [[1 2], [5 6]], row 1 is [4 5 6 7].
+        let t = Tensor::from_f32(vec![2, 4], (0..8).map(|x| x as f32).collect());
+        let c = slice_axis(&t, -1, 1, 3).unwrap();
+        assert_eq!((c.shape.clone(), vals(&c)), (vec![2, 2], vec![1.0, 2.0, 5.0, 6.0]));
+        let r = slice_axis(&t, 0, 1, 2).unwrap();
+        assert_eq!((r.shape.clone(), vals(&r)), (vec![1, 4], vec![4.0, 5.0, 6.0, 7.0]));
+        assert!(slice_axis(&t, 1, 2, 5).unwrap_err().contains("outside an axis of size 4"));
+        assert!(slice_axis(&t, 2, 0, 1).is_err());
+    }
+
+    #[test]
+    fn concat_axis_undoes_slice_axis() {
+        // [[0 1 2 3], [4 5 6 7]] with its column blocks swapped: [[2 3 0 1], [6 7 4 5]].
+        let t = Tensor::from_f32(vec![2, 4], (0..8).map(|x| x as f32).collect());
+        let (l, r) = (slice_axis(&t, 1, 0, 2).unwrap(), slice_axis(&t, 1, 2, 4).unwrap());
+        let c = concat_axis(&[&r, &l], 1).unwrap();
+        assert_eq!((c.shape.clone(), vals(&c)), (vec![2, 4], vec![2.0, 3.0, 0.0, 1.0, 6.0, 7.0, 4.0, 5.0]));
+        assert_eq!(vals(&concat_axis(&[&l, &r], -1).unwrap()), vals(&t));
+        let rows = concat_axis(&[&slice_axis(&t, 0, 1, 2).unwrap(), &slice_axis(&t, 0, 0, 1).unwrap()], 0).unwrap();
+        assert_eq!(vals(&rows), vec![4.0, 5.0, 6.0, 7.0, 0.0, 1.0, 2.0, 3.0]);
+        assert!(concat_axis(&[&t, &l], 0).unwrap_err().contains("does not fit"));
     }
 
     #[test]
@@ -394,5 +554,28 @@ mod tests {
         assert_eq!(adjugate_by_selection(&[0., 1., 0., 1., 0., 0., 0., 0., 2.], 3), vec![0., -2., 0., -2., 0., 0., 0., 0., -1.]);
         assert_eq!(adjugate_matrix(4).unwrap().shape, vec![3 * 16 * 6, 16]);
         assert!(adjugate_matrix(1).is_err() && adjugate_matrix(6).is_err());
+    }
+
+    #[test]
+    fn dft_matrix_matches_a_hand_computed_transform() {
+        // rfft of [1, 2, 0, -1] (len 4, worked by hand): X0 = 2, X1 = 1 - 3i, X2 = 0.
+        let w = dft_matrix("rfft", 4, 4).unwrap();
+        assert_eq!(w.shape, vec![6, 4]);
+        let x = [1.0f32, 2.0, 0.0, -1.0];
+        let y: Vec<f32> = vals(&w).chunks(4).map(|r| r.iter().zip(&x).map(|(a, b)| a * b).sum()).collect();
+        let want = [2.0, 1.0, 0.0, 0.0, -3.0, 0.0];
+        assert!(y.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-5), "{y:?}");
+        // irfft brings the half-spectrum [2, 1 - 3i, 0] back to the signal.
+        let inv = dft_matrix("irfft", 3, 4).unwrap();
+        let back: Vec<f32> = vals(&inv).chunks(6).map(|r| r.iter().zip(&y).map(|(a, b)| a * b).sum()).collect();
+        assert!(back.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-5), "{back:?}");
+        // fft of the complex [1, i] (len 2): [1 + i, 1 - i]; halves [1, 0 | 0, 1] -> [1, 1 | 1, -1].
+        let f = dft_matrix("fft", 2, 2).unwrap();
+        let z = [1.0f32, 0.0, 0.0, 1.0];
+        let fz: Vec<f32> = vals(&f).chunks(4).map(|r| r.iter().zip(&z).map(|(a, b)| a * b).sum()).collect();
+        assert!(fz.iter().zip(&[1.0, 1.0, 1.0, -1.0]).all(|(a, b)| (a - b).abs() < 1e-6), "{fz:?}");
+        // Cropping: rfft of len 2 reads only the first two samples.
+        assert_eq!(dft_matrix("rfft", 3, 2).unwrap().shape, vec![4, 3]);
+        assert!(dft_matrix("dct", 2, 2).is_err());
     }
 }

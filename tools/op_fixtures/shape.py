@@ -339,3 +339,10 @@ def _(rng):
         p, q = tf.identity_n([a, b])
         return p - 1.0, q * 3.0
     return fn, [spec("a", edge_floats(rng, 2, 3)), spec("b", normal(rng, 4))]
+
+
+@case("concat_v1_six", "Concat (v1) of six tensors on axis -1 (one variadic rule for every arity)")
+def _(rng):
+    def fn(*xs):
+        return tf.raw_ops.Concat(concat_dim=tf.constant(-1), values=list(xs))
+    return fn, [spec(f"x{k}", normal(rng, 2, k + 1)) for k in range(6)]

@@ -405,3 +405,17 @@ def _(rng):
 @case("batch_to_space_nd_cropped", "BatchToSpaceND block [3, 2], crops [[1, 2], [0, 1]]")
 def _(rng):
     return (lambda x: tf.batch_to_space(x, [3, 2], [[1, 2], [0, 1]])), [spec("x", edge_floats(rng, 12, 3, 4, 2))]
+
+
+# --- ExtractImagePatches ----------------------------------------------------------------------
+
+@case("extract_patches_valid", "ExtractImagePatches 2x2 patches, stride 2, VALID")
+def _(rng):
+    fn = lambda x: tf.image.extract_patches(x, [1, 2, 2, 1], [1, 2, 2, 1], [1, 1, 1, 1], "VALID")
+    return fn, [spec("x", edge_floats(rng, 1, 6, 6, 3))]
+
+
+@case("extract_patches_same_rates", "ExtractImagePatches 3x2 patches, strides [1, 2], rates [2, 1], SAME, batch 2")
+def _(rng):
+    fn = lambda x: tf.image.extract_patches(x, [1, 3, 2, 1], [1, 1, 2, 1], [1, 2, 1, 1], "SAME")
+    return fn, [spec("x", edge_floats(rng, 2, 7, 5, 2))]

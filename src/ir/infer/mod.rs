@@ -124,6 +124,12 @@ pub struct ShapeRegistry {
     fns: HashMap<String, ShapeFn>,
 }
 
+impl std::fmt::Debug for ShapeRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ShapeRegistry({} ops)", self.fns.len())
+    }
+}
+
 impl ShapeRegistry {
     pub fn empty() -> ShapeRegistry {
         ShapeRegistry::default()

@@ -68,7 +68,7 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
         "convolution3d" => {
             let [front, back, top, bottom, left, right] = custom_padding_3d(p)?;
             let has_bias = p.bool("hasBias")?;
-            Layer::Convolution3d(Convolution3DLayerParams {
+            let c = Convolution3DLayerParams {
                 output_channels: p.required_positive_int32("outputChannels")?,
                 input_channels: p.required_positive_int32("inputChannels")?,
                 n_groups: p.int32("nGroups", 1, 1)?,
@@ -93,7 +93,9 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
                 custom_padding_right: right,
                 is_deconvolution: p.bool("isDeconvolution")?,
                 output_shape: p.uints("outputShape")?,
-            })
+            };
+            check_conv3d_sizes(p, &c)?;
+            Layer::Convolution3d(c)
         }
         "embedding" => {
             let (input_dim, output_channels) = (p.required_uint("inputDim")?, p.required_uint("outputChannels")?);
@@ -107,6 +109,28 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
         }
         _ => return Ok(None),
     }))
+}
+
+/// The weight and bias counts of a `convolution3d` and its `outputShape` length, so that a
+/// rule computing them wrong fails here, naming the parameter, rather than in Core ML.
+fn check_conv3d_sizes(p: &Params, c: &Convolution3DLayerParams) -> Result<(), LowerError> {
+    let (cin, cout, groups) = (c.input_channels as u64, c.output_channels as u64, c.n_groups as u64);
+    if cin % groups != 0 || cout % groups != 0 {
+        return Err(p.invalid("nGroups", format!("{groups} does not divide inputChannels {cin} and outputChannels {cout}")));
+    }
+    let kernel = (c.kernel_depth as u64) * (c.kernel_height as u64) * (c.kernel_width as u64);
+    if c.is_deconvolution {
+        check_weight_len(p, "weights", cin * (cout / groups) * kernel, "[inputChannels, outputChannels / nGroups, D, H, W]")?;
+    } else {
+        check_weight_len(p, "weights", cout * (cin / groups) * kernel, "[outputChannels, inputChannels / nGroups, D, H, W]")?;
+    }
+    if c.has_bias {
+        check_weight_len(p, "bias", cout, "[outputChannels]")?;
+    }
+    if !c.output_shape.is_empty() && c.output_shape.len() != 3 {
+        return Err(p.invalid("outputShape", format!("needs 3 values [D, H, W], got {}", c.output_shape.len())));
+    }
+    Ok(())
 }
 
 /// `hasBias`, `weights` (`[size, vocabulary]`) and `bias` (`[size]`) of the embedding layers,

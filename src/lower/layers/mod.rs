@@ -150,7 +150,13 @@ mod tests {
                 set(pairs, "activationsBackwardLSTM", acts(3));
             }
             // Custom paddings are only allowed with paddingType CUSTOM (case 0).
-            "convolution3d" | "pooling3d" if case != 0 => pairs.retain(|(n, _)| !n.starts_with("customPadding")),
+            "convolution3d" | "pooling3d" if case != 0 => {
+                pairs.retain(|(n, _)| !n.starts_with("customPadding"));
+                if kind == "convolution3d" {
+                    set(pairs, "outputShape", Value::ints([1, 1, 1]));
+                }
+            }
+            "convolution3d" => set(pairs, "outputShape", Value::ints([1, 1, 1])),
             _ => {}
         }
     }
@@ -240,6 +246,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("customPaddingTop"), "{e}");
+        // A weight count that does not match [out, in / groups, D, H, W] names the field.
+        let base = |w: usize, deconv: bool| {
+            vec![
+                ("outputChannels", Value::Int(4)),
+                ("inputChannels", Value::Int(2)),
+                ("nGroups", Value::Int(2)),
+                ("kernelDepth", Value::Int(1)),
+                ("kernelHeight", Value::Int(1)),
+                ("kernelWidth", Value::Int(3)),
+                ("isDeconvolution", Value::Bool(deconv)),
+                ("weights", weights(w)),
+            ]
+        };
+        // Convolution: 4 x (2 / 2) x 3 = 12; deconvolution: 2 x (4 / 2) x 3 = 12 as well, 8 for neither.
+        assert!(lower("convolution3d", 1, base(12, false)).is_ok());
+        assert!(lower("convolution3d", 1, base(12, true)).is_ok());
+        let e = lower("convolution3d", 1, base(8, false)).unwrap_err();
+        assert!(e.to_string().contains("weights") && e.to_string().contains("12"), "{e}");
+        let mut odd = base(12, true);
+        odd.push(("outputShape", Value::ints([2, 2])));
+        let e = lower("convolution3d", 1, odd).unwrap_err();
+        assert!(e.to_string().contains("outputShape"), "{e}");
     }
 
     #[test]

@@ -29,6 +29,12 @@ pub fn valid_pad(v: Option<&ValidPadding>, dim: usize, input: usize, k: usize, s
         .and_then(|b| b.border_amounts.get(dim))
         .map(|e| (e.start_edge_size as usize, e.end_edge_size as usize))
         .unwrap_or((0, 0));
+    explicit_pad(before, after, input, k, stride)
+}
+
+/// Explicit amounts `before` and `after` (valid and custom padding of the 2-D and 3-D
+/// layers): output = floor((in + before + after - k) / s) + 1, the last partial window dropped.
+pub fn explicit_pad(before: usize, after: usize, input: usize, k: usize, stride: usize) -> Result<AxisPad, KernelError> {
     let padded = input + before + after;
     if padded < k {
         kbail!("kernel size {k} exceeds the padded input size {padded}");
@@ -50,7 +56,9 @@ pub fn same_pad(p: &SamePadding, input: usize, k: usize, stride: usize) -> AxisP
     AxisPad { before, after, out }
 }
 
-fn two(v: &[u64], default: usize, what: &str) -> Result<[usize; 2], KernelError> {
+/// The `[H, W]` pair of a 2-D layer's repeated field (`kernelSize`, `stride`...), `default`
+/// for both when unset.
+pub(crate) fn two(v: &[u64], default: usize, what: &str) -> Result<[usize; 2], KernelError> {
     match v {
         [] => Ok([default, default]),
         [a, b] => Ok([*a as usize, *b as usize]),

@@ -11,6 +11,7 @@ pub mod pool;
 pub mod recurrent;
 pub mod reduce;
 pub mod shape;
+pub mod volume;
 
 use super::float::Float;
 use super::KernelError;
@@ -85,6 +86,10 @@ pub fn execute<T: Float>(
         ResizeBilinear(p) => one(pool::resize_bilinear(p, ins)),
         Crop(p) => one(pool::crop(p, ins)),
         CropResize(p) => one(pool::crop_resize(p, ins)),
+        // volume.rs
+        Convolution3d(p) => one(volume::convolution3d(p, ins)),
+        Pooling3d(p) => one(volume::pooling3d(p, ins)),
+        GlobalPooling3d(p) => one(volume::global_pooling3d(p, ins)),
         // normalize.rs
         Batchnorm(p) => one(normalize::batchnorm(p, ins)),
         LayerNormalization(p) => one(normalize::layer_norm(p, ins)),
@@ -175,7 +180,7 @@ pub fn execute<T: Float>(
 }
 
 /// Whether [`execute`] (or the interpreter, for `custom`) runs this kind. Control flow
-/// (branch, loop), random layers, NMS and 3-D layers are not.
+/// (branch, loop), random layers and NMS are not.
 pub fn is_supported(kind: &Layer) -> bool {
     use Layer::*;
     !matches!(
@@ -184,7 +189,6 @@ pub fn is_supported(kind: &Layer) -> bool {
             | RandomNormalStatic(_) | RandomNormalDynamic(_) | RandomUniformLike(_) | RandomUniformStatic(_)
             | RandomUniformDynamic(_) | RandomBernoulliLike(_) | RandomBernoulliStatic(_)
             | RandomBernoulliDynamic(_) | CategoricalDistribution(_) | NonMaximumSuppression(_)
-            | Convolution3d(_) | Pooling3d(_) | GlobalPooling3d(_)
     )
 }
 

@@ -2,7 +2,7 @@
 //! upsample, resizeBilinear and crop.
 
 use super::arity;
-use super::conv::{same_pad, valid_pad, AxisPad};
+use super::conv::{same_pad, two, valid_pad, AxisPad};
 use crate::kbail;
 use crate::proto::coreml::{
     padding_layer_params::PaddingType, pooling_layer_params::PoolingPaddingType as PPad,
@@ -14,14 +14,6 @@ use crate::run::float::Float;
 use crate::run::util::{bchw, from_vec, strides, values};
 use crate::run::KernelError;
 use ndarray::ArrayD;
-
-fn two(v: &[u64], default: usize, what: &str) -> Result<[usize; 2], KernelError> {
-    match v {
-        [] => Ok([default, default]),
-        [a, b] => Ok([*a as usize, *b as usize]),
-        _ => kbail!("{what} must have 2 values [H, W], got {:?}", v),
-    }
-}
 
 /// `includeLastPixel` (ValidCompletePadding) per the proto:
 /// out = ceil((in + 2*pad - k) / s) + 1, minus one if pad > 0 and the last window would start
