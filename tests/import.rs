@@ -7,7 +7,9 @@ mod common;
 
 use common::*;
 use mlrewrite::ir::{import_bytes, import_file, import_graph_def, Attr, DType, ImportError, Shape};
-use mlrewrite::proto::tensorflow::{FunctionDef, FunctionDefLibrary, GraphDef};
+use mlrewrite::proto::tensorflow::attr_value::Value;
+use mlrewrite::proto::tensorflow::op_def::ArgDef;
+use mlrewrite::proto::tensorflow::{AttrValue, FunctionDef, FunctionDefLibrary, GraphDef, NameAttrList, NodeDef, OpDef};
 use prost::Message;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -112,17 +114,113 @@ fn a_cycle_is_an_error() {
 
 #[test]
 fn control_flow_is_not_supported_naming_the_node() {
-    for op in ["While", "StatelessIf", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"] {
+    for op in ["While", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"] {
         let gd = graph(vec![node("loop", op, &[], &[])]);
         assert_eq!(err_of(&gd), format!("test.pb: node `loop` ({op}): control-flow op {op} is not supported"));
     }
+    // An If is inlined, so it needs its branches.
+    let gd = graph(vec![node("cond", "StatelessIf", &[], &[])]);
+    assert_eq!(err_of(&gd), "test.pb: node `cond` (StatelessIf): attribute `then_branch` is missing or does not name a function");
+}
+
+fn a_func(name: &str) -> AttrValue {
+    AttrValue { value: Some(Value::Func(NameAttrList { name: name.into(), ..Default::default() })) }
+}
+
+fn arg(name: &str) -> ArgDef {
+    ArgDef { name: name.into(), r#type: F32, ..Default::default() }
+}
+
+/// A function `name(a) -> out` whose body is `nodes`, returning `ret`.
+fn function(name: &str, nodes: Vec<NodeDef>, ret: &str) -> FunctionDef {
+    FunctionDef {
+        signature: Some(OpDef { name: name.into(), input_arg: vec![arg("a")], output_arg: vec![arg("out")], ..Default::default() }),
+        node_def: nodes,
+        ret: [("out".to_string(), ret.to_string())].into(),
+        ..Default::default()
+    }
+}
+
+fn with_library(nodes: Vec<NodeDef>, functions: Vec<FunctionDef>) -> GraphDef {
+    let mut gd = graph(nodes);
+    gd.library = Some(FunctionDefLibrary { function: functions, ..Default::default() });
+    gd
 }
 
 #[test]
-fn a_function_library_is_not_supported() {
-    let mut gd = graph(vec![placeholder("x", &[1])]);
-    gd.library = Some(FunctionDefLibrary { function: vec![FunctionDef::default()], ..Default::default() });
-    assert!(err_of(&gd).contains("FunctionDefLibrary (1 functions): functions are not supported"));
+fn calls_are_inlined_with_output_arguments_resolved() {
+    // outer(a) = inner(a) + a, inner(a) = relu(a); `node:output_arg:index` names resolve
+    // through the OpDefs (Relu's `activations`, AddV2's `z`) and calls through signatures.
+    let inner = function("inner", vec![node("r", "Relu", &["a"], &[("T", a_type(F32))])], "r:activations:0");
+    let outer = function(
+        "outer",
+        vec![
+            node("c", "inner", &["a"], &[]),
+            node("s", "AddV2", &["c:out:0", "a"], &[("T", a_type(F32))]),
+        ],
+        "s:z:0",
+    );
+    let gd = with_library(
+        vec![
+            placeholder("x", &[2]),
+            node("call", "StatefulPartitionedCall", &["x"], &[("f", a_func("outer"))]),
+            node("y", "Identity", &["call"], &[("T", a_type(F32))]),
+        ],
+        vec![inner, outer],
+    );
+    let g = import(&gd).unwrap();
+    let op = |n: &str| g.node(g.find(n).unwrap_or_else(|| panic!("no node {n}"))).op.clone();
+    assert_eq!(op("call/c/r"), "Relu");
+    assert_eq!(op("call/c"), "IdentityN");
+    assert_eq!(op("call/s"), "AddV2");
+    assert_eq!(op("call"), "IdentityN");
+    let s = g.find("call/s").unwrap();
+    let ins: Vec<String> = g.inputs(s).iter().map(|o| g.node(o.node).name.clone()).collect();
+    assert_eq!(ins, ["call/c", "x"]);
+}
+
+#[test]
+fn recursion_and_missing_functions_name_the_function_and_node() {
+    let f = function("f", vec![node("again", "f", &["a"], &[])], "again:out:0");
+    let gd = with_library(vec![placeholder("x", &[2]), node("call", "PartitionedCall", &["x"], &[("f", a_func("f"))])], vec![f]);
+    assert_eq!(
+        err_of(&gd),
+        "test.pb: node `call/again` calls function `f` recursively (call chain: f -> f); recursion cannot be inlined"
+    );
+    let gd = with_library(vec![placeholder("x", &[2]), node("call", "PartitionedCall", &["x"], &[("f", a_func("nowhere"))])], vec![]);
+    assert_eq!(
+        err_of(&gd),
+        "test.pb: node `call` (PartitionedCall) calls function `nowhere`, which is not in the FunctionDefLibrary"
+    );
+    let f = function("g", vec![node("r", "Relu", &["b"], &[("T", a_type(F32))])], "r:activations:0");
+    let gd = with_library(vec![placeholder("x", &[2]), node("call", "PartitionedCall", &["x"], &[("f", a_func("g"))])], vec![f]);
+    assert_eq!(err_of(&gd), "test.pb: function `g`, node `r`: input `b` names no argument or node of the function");
+    let f = function("h", vec![node("r", "Relu", &["a"], &[("T", a_type(F32))])], "r:output:0");
+    let gd = with_library(vec![placeholder("x", &[2]), node("call", "PartitionedCall", &["x"], &[("f", a_func("h"))])], vec![f]);
+    assert_eq!(err_of(&gd), "test.pb: function `h`, node `ret`: input `r:output:0`: Relu has no output argument `output`");
+}
+
+#[test]
+fn an_if_with_a_side_effect_in_a_branch_is_refused() {
+    let pure = function("pure", vec![node("r", "Relu", &["a"], &[("T", a_type(F32))])], "r:activations:0");
+    let noisy = function("noisy", vec![node("p", "Print", &["a"], &[("T", a_type(F32))])], "p:output:0");
+    let gd = with_library(
+        vec![
+            placeholder("x", &[2]),
+            node("p", "Placeholder", &[], &[("dtype", a_type(10))]),
+            node(
+                "cond",
+                "If",
+                &["p", "x"],
+                &[("then_branch", a_func("pure")), ("else_branch", a_func("noisy")), ("Tcond", a_type(10))],
+            ),
+        ],
+        vec![pure, noisy],
+    );
+    assert_eq!(
+        err_of(&gd),
+        "test.pb: node `cond` (If): branch `noisy` has a side effect (node `cond/else/p`, op Print), so its two branches cannot both be evaluated"
+    );
 }
 
 #[test]

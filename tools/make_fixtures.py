@@ -659,10 +659,12 @@ def stabilize_gradient_op_types(graph_def):
             count += 1
 
 
-def freeze(fn, specs):
+def freeze(fn, specs, lower_control_flow=True):
+    """`lower_control_flow=False` keeps `StatelessIf`/`StatelessWhile` and their function
+    library in the frozen graph (the TF2 form) instead of TF1 Switch/Merge frames."""
     sig = [tf.TensorSpec(shape, tf.as_dtype(dtype), name=name) for name, shape, dtype, _ in specs]
     concrete = tf.function(fn, autograph=False).get_concrete_function(*sig)
-    frozen = convert_variables_to_constants_v2(concrete)
+    frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=lower_control_flow)
     graph_def = frozen.graph.as_graph_def()
     stabilize_gradient_op_types(graph_def)
     inputs = [t.name for t in frozen.inputs]
@@ -701,8 +703,8 @@ def pick_probes(graph, output_tensors):
     return [cands[i] for i in sorted(set(idx))]
 
 
-def write_fixture(name, description, fn, specs, out_dir):
-    graph_def, input_names, output_names, concrete = freeze(fn, specs)
+def write_fixture(name, description, fn, specs, out_dir, lower_control_flow=True):
+    graph_def, input_names, output_names, concrete = freeze(fn, specs, lower_control_flow)
     pb = graph_def.SerializeToString(deterministic=True)
     graph = tf.Graph()
     with graph.as_default():

@@ -2159,17 +2159,127 @@ def cross_check_with_tensorflow():
     assert np.allclose(ours, ref, atol=1e-5), "GRU reference"
 
 
+# ---------------------------------------------------------------- control flow
+# coremltools' own conversions of small TF2 control-flow graphs (`ct.convert(...,
+# convert_to="neuralnetwork")`): loop, branch and copy layers reading and overwriting blobs of
+# the enclosing network. Expected outputs are TensorFlow's, from the same concrete function.
+
+
+class _Converted:
+    """What `main` needs of a builder: the spec."""
+
+    def __init__(self, spec):
+        self.spec = spec
+
+
+def _ct_convert(fn, inputs):
+    import tensorflow as tf
+
+    sig = [tf.TensorSpec(np.shape(v), tf.float32, name=k) for k, v in inputs.items()]
+    concrete = tf.function(fn, autograph=False).get_concrete_function(*sig)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlmodel = coremltools.convert([concrete], source="tensorflow", convert_to="neuralnetwork")
+    spec = mlmodel.get_spec()
+    got = concrete(*[tf.constant(v) for v in inputs.values()])
+    got = got if isinstance(got, (list, tuple)) else [got]
+    names = [o.name for o in spec.description.output]
+    assert len(names) == len(got), (names, got)
+    return _Converted(spec), {n: np.asarray(g.numpy(), F32) for n, g in zip(names, got)}
+
+
+@case("ct_while_counted", "coremltools' conversion of tf.while_loop(i < 3): acc = acc * 1.5 + x; a loop "
+      "layer with a condition network and copy layers carrying i and acc; expected values from TensorFlow")
+def _(rng):
+    import tensorflow as tf
+
+    def fn(x):
+        def body(i, acc):
+            return i + 1, acc * 1.5 + x
+
+        return tf.while_loop(lambda i, acc: i < 3, body, [tf.constant(0), x])[1]
+
+    inputs = {"x": randn(rng, 2, 3)}
+    nb, outputs = _ct_convert(fn, inputs)
+    return nb, inputs, outputs
+
+
+@case("ct_while_data_dependent", "coremltools' conversion of a tf.while_loop whose trip count depends on "
+      "the input (double acc until its sum exceeds 50), two loop variables; expected values from TensorFlow")
+def _(rng):
+    import tensorflow as tf
+
+    def fn(x):
+        def body(acc, n):
+            return acc * 2.0 + 0.5, n + 1.0
+
+        acc, n = tf.while_loop(lambda acc, n: tf.reduce_sum(acc) < 50.0, body, [tf.abs(x) + 0.1, tf.zeros([1])])
+        return acc, n
+
+    inputs = {"x": randn(rng, 4)}
+    nb, outputs = _ct_convert(fn, inputs)
+    return nb, inputs, outputs
+
+
+@case("ct_nested_while", "coremltools' conversion of nested tf.while_loops (outer 3 times, inner 2 times): "
+      "a loop layer inside a loop body; expected values from TensorFlow")
+def _(rng):
+    import tensorflow as tf
+
+    def fn(x):
+        def inner(j, a):
+            return j + 1, a * 0.5 + 1.0
+
+        def outer(i, acc):
+            _, acc = tf.while_loop(lambda j, a: j < 2, inner, [tf.constant(0), acc])
+            return i + 1, acc + x
+
+        return tf.while_loop(lambda i, acc: i < 3, outer, [tf.constant(0), x])[1]
+
+    inputs = {"x": randn(rng, 3)}
+    nb, outputs = _ct_convert(fn, inputs)
+    return nb, inputs, outputs
+
+
+@case("ct_cond", "coremltools' conversion of tf.cond on the sign of sum(x) (taken both ways by two conds); "
+      "expected values from TensorFlow")
+def _(rng):
+    import tensorflow as tf
+
+    def fn(x):
+        s = tf.reduce_sum(x)
+        a = tf.cond(s > 0.0, lambda: x * 2.0, lambda: x - 1.0)
+        b = tf.cond(s < 0.0, lambda: tf.exp(x), lambda: x + 3.0)
+        return a, b
+
+    inputs = {"x": np.abs(randn(rng, 5)) + 0.1}
+    nb, outputs = _ct_convert(fn, inputs)
+    return nb, inputs, outputs
+
+
 def layer_kinds(spec):
     return [layer.WhichOneof("layer") for layer in spec.neuralNetwork.layers]
 
 
 def check_graph(name, spec, inputs, outputs):
-    """Every layer input is a model input or an earlier layer's output; outputs are produced."""
+    """Every layer input is a model input or an earlier layer's output; outputs are produced.
+    Nested networks (branch, loop) see and define blobs of the whole model."""
     known = set(inputs)
-    for layer in spec.neuralNetwork.layers:
-        for i in layer.input:
-            assert i in known, f"{name}: layer {layer.name} reads unknown blob {i}"
-        known.update(layer.output)
+
+    def walk(layers):
+        for layer in layers:
+            for i in layer.input:
+                assert i in known, f"{name}: layer {layer.name} reads unknown blob {i}"
+            kind = layer.WhichOneof("layer")
+            if kind == "branch":
+                walk(layer.branch.ifBranch.layers)
+                walk(layer.branch.elseBranch.layers)
+            elif kind == "loop":
+                walk(layer.loop.conditionNetwork.layers)
+                walk(layer.loop.bodyNetwork.layers)
+            known.update(layer.output)
+
+    walk(spec.neuralNetwork.layers)
     for o in outputs:
         assert o in known, f"{name}: output {o} is never produced"
 

@@ -72,7 +72,8 @@ def main():
             meta, size = write_with_reference(name, description, *built, args.out)
         else:
             fn, specs = built
-            meta, size = make_fixtures.write_fixture(name, description, fn, specs, args.out)
+            meta, size = make_fixtures.write_fixture(name, description, fn, specs, args.out,
+                                                     name not in op_fixtures.KEEP_CONTROL_FLOW)
         # The per-tensor table is for import tests; single-op cases only need the summary.
         meta.pop("tensors", None)
         if refused is not None:

@@ -72,6 +72,16 @@ pub struct GraphSummary {
     pub unknown_shapes: BTreeMap<String, usize>,
     /// Ops with no shape function (they still import).
     pub no_shape_function: Vec<String>,
+    /// The functions of the GraphDef's library (inlined at import), with their nodes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<FunctionSummary>,
+}
+
+/// One library function: its name and its nodes as `name (Op)`.
+#[derive(Debug, Serialize)]
+pub struct FunctionSummary {
+    pub name: String,
+    pub nodes: Vec<String>,
 }
 
 fn tensor_summaries(g: &Graph, ids: &[ir::NodeId]) -> Vec<TensorSummary> {
@@ -111,6 +121,11 @@ pub fn graph_summary(path: &Path, g: &Graph, report: &InferReport) -> GraphSumma
         constant_bytes,
         unknown_shapes: report.incomplete.iter().map(|(k, v)| (k.clone(), v.len())).collect(),
         no_shape_function: report.no_shape_fn.keys().cloned().collect(),
+        functions: g
+            .library
+            .iter()
+            .map(|f| FunctionSummary { name: f.name.clone(), nodes: f.nodes.iter().map(|(n, op)| format!("{n} ({op})")).collect() })
+            .collect(),
     }
 }
 
@@ -139,6 +154,15 @@ fn render_graph(s: &GraphSummary) -> String {
     }
     if !s.no_shape_function.is_empty() {
         let _ = writeln!(o, "ops without a shape function: {}", s.no_shape_function.join(", "));
+    }
+    if !s.functions.is_empty() {
+        let _ = writeln!(o, "functions ({}, inlined at import):", s.functions.len());
+        for f in &s.functions {
+            let _ = writeln!(o, "  {} ({} nodes)", f.name, f.nodes.len());
+            for n in &f.nodes {
+                let _ = writeln!(o, "    {n}");
+            }
+        }
     }
     o
 }

@@ -141,12 +141,14 @@ pub struct Graph {
     names: IndexMap<String, NodeId>,
     /// A topological order (data and control edges), computed at import.
     order: Vec<NodeId>,
+    /// The GraphDef's function library as it was before inlining (for `inspect`).
+    pub library: Vec<super::functions::LibraryFunction>,
 }
 
 impl Graph {
     /// Assembles a graph; `order` must be a topological order of `graph` (the importer checks).
     pub(crate) fn from_parts(graph: DiGraph<Node, Edge>, names: IndexMap<String, NodeId>, order: Vec<NodeId>) -> Graph {
-        Graph { graph, names, order }
+        Graph { graph, names, order, library: Vec::new() }
     }
 
     pub fn node(&self, id: NodeId) -> &Node {

@@ -4,7 +4,8 @@
 //! buffer, so a weight is copied exactly once, from the buffer into its ndarray. Every failure
 //! is an [`ImportError`] naming the file and, where there is one, the node. Ops without an
 //! OpDef or shape function still import (so every unsupported op can be listed at once); only
-//! constructs the IR cannot represent are refused: function libraries and control flow.
+//! constructs the IR cannot represent are refused: loops and TF1 control-flow frames. Function
+//! libraries are flattened first (`functions`): calls and `If`s inlined.
 
 
 use super::attr::{Attr, AttrDecodeError, Attrs};
@@ -18,7 +19,8 @@ use petgraph::graph::DiGraph;
 use prost::Message;
 use std::path::{Path, PathBuf};
 
-/// Control-flow ops: their semantics (frames, functions as branches) have no IR form yet.
+/// Control-flow ops left after flattening the function library (`If` is inlined there):
+/// loops and TF1 frames have no IR form yet.
 pub const CONTROL_FLOW_OPS: &[&str] =
     &["While", "StatelessWhile", "If", "StatelessIf", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"];
 
@@ -34,8 +36,8 @@ pub enum ImportError {
     Decode { path: PathBuf, cause: prost::DecodeError },
     #[error("{path} holds no nodes: not a TensorFlow GraphDef, or an empty graph")]
     NoNodes { path: PathBuf },
-    #[error("{path}: the GraphDef has a FunctionDefLibrary ({functions} functions): functions are not supported; freeze the graph with its functions inlined")]
-    FunctionLibrary { path: PathBuf, functions: usize },
+    #[error("{path}: {cause}")]
+    Function { path: PathBuf, cause: super::functions::FunctionError },
     #[error("{path}: a node has an empty name (op {op})")]
     EmptyName { path: PathBuf, op: String },
     #[error("{path}: two nodes are named `{node}`")]
@@ -165,10 +167,11 @@ fn convert_attrs(nd: &NodeDef, def: Option<&OpDef>, path: &Path) -> Result<Attrs
 /// Imports a decoded GraphDef.
 pub fn import_graph_def(gd: &GraphDef, path: &Path) -> Result<Graph, ImportError> {
     let p = || path.to_owned();
-    if let Some(lib) = &gd.library {
-        if !lib.function.is_empty() {
-            return Err(ImportError::FunctionLibrary { path: p(), functions: lib.function.len() });
-        }
+    if super::functions::needs_flattening(gd) {
+        let flat = super::functions::flatten(gd).map_err(|cause| ImportError::Function { path: p(), cause })?;
+        let mut g = import_graph_def(&flat, path)?;
+        g.library = super::functions::library(gd);
+        return Ok(g);
     }
     if gd.node.is_empty() {
         return Err(ImportError::NoNodes { path: p() });

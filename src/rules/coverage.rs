@@ -54,8 +54,9 @@ pub struct OpCoverage {
     pub foldable: bool,
 }
 
-/// Ops the importer consumes: graph structure rather than computations.
-const IMPORT_OPS: &[&str] = &["Const", "NoOp", "Placeholder"];
+/// Ops the importer consumes: graph structure rather than computations (`If`s are inlined
+/// with their branches, `ir::functions`).
+const IMPORT_OPS: &[&str] = &["Const", "If", "NoOp", "Placeholder", "StatelessIf"];
 
 fn ops_in(p: &Pattern, root: bool, out: &mut Vec<(String, bool)>) {
     match p {

@@ -167,22 +167,11 @@ impl<'m> Interpreter<'m> {
         let mut defined: BTreeSet<&str> = inputs.iter().map(|f| f.name.as_str()).collect();
         let mut last_use: HashMap<&str, usize> = HashMap::new();
         for (i, l) in layers.iter().enumerate() {
-            let Some(kind) = &l.layer else {
-                return Err(RunError::NoLayerType { index: i, layer: l.name.clone() });
-            };
-            let kind_name = layer_kind(kind);
-            if !layers::is_supported(kind) {
-                return Err(RunError::UnsupportedLayer { layer: l.name.clone(), kind: kind_name });
-            }
-            for b in &l.input {
-                if !defined.contains(b.as_str()) {
-                    return Err(RunError::UndefinedBlob { layer: l.name.clone(), kind: kind_name, blob: b.clone() });
-                }
+            // A control-flow layer reads every blob its nested networks read (they see the
+            // whole model's blobs), so those live at least until it has run.
+            validate(l, i, &mut defined, &mut |b| {
                 last_use.insert(b, i);
-            }
-            for b in &l.output {
-                defined.insert(b);
-            }
+            })?;
         }
         let outputs: Vec<&FeatureDescription> = outputs.iter().filter(|o| is_array_feature(o)).collect();
         for o in &outputs {
@@ -271,48 +260,7 @@ impl<'m> Interpreter<'m> {
         trace: &mut dyn FnMut(&TraceEvent<'_>),
     ) -> Result<BTreeMap<String, ArrayD<f32>>, RunError> {
         let mut blobs = self.feed::<T>(inputs)?;
-        for (i, l) in self.layers.iter().enumerate() {
-            // `new` checked that every layer has a type and its inputs exist.
-            let Some(kind) = &l.layer else { continue };
-            let kind_name = layer_kind(kind);
-            let outs = {
-                let mut ins: Vec<&ArrayD<T>> = Vec::with_capacity(l.input.len());
-                for b in &l.input {
-                    match blobs.get(b) {
-                        Some(a) => ins.push(a),
-                        None => {
-                            return Err(RunError::UndefinedBlob { layer: l.name.clone(), kind: kind_name, blob: b.clone() })
-                        }
-                    }
-                }
-                
-                match kind {
-                    Layer::Custom(p) => self.custom(l, p, &ins)?,
-                    _ => layers::execute(l, kind, &ins).map_err(|e| RunError::Layer {
-                        layer: l.name.clone(),
-                        kind: kind_name,
-                        message: e.0,
-                    })?,
-                }
-            };
-            if outs.len() != l.output.len() {
-                return Err(RunError::Layer {
-                    layer: l.name.clone(),
-                    kind: kind_name,
-                    message: format!("produced {} outputs, but the layer names {}", outs.len(), l.output.len()),
-                });
-            }
-            let mut event = TraceEvent { index: i, layer: &l.name, kind: kind_name, outputs: Vec::new() };
-            for (name, a) in l.output.iter().zip(outs) {
-                let (sum, abs) = a.iter().fold((0.0, 0.0), |(s, m), &v| (s + v.to_f64(), m + v.to_f64().abs()));
-                event.outputs.push((name.clone(), a.shape().to_vec(), sum, abs));
-                blobs.insert(name.clone(), a);
-            }
-            trace(&event);
-            for b in &self.free_after[i] {
-                blobs.remove(b);
-            }
-        }
+        self.run_layers(self.layers, &mut blobs, Some(&self.free_after), trace)?;
         let mut result = BTreeMap::new();
         for f in &self.outputs {
             let Some(a) = blobs.remove(&f.name) else {
@@ -337,6 +285,149 @@ impl<'m> Interpreter<'m> {
             }
         }
         Ok(result)
+    }
+
+    /// Runs `layers` over `blobs` (a nested network shares the model's blobs: Core ML's
+    /// control-flow layers read and overwrite blobs of the enclosing scope). `free` frees
+    /// dead blobs after each top-level layer; nested networks free nothing. Returns the
+    /// `loopBreak`/`loopContinue` signal that stopped the list, if any.
+    fn run_layers<T: Float>(
+        &self,
+        layers: &[NeuralNetworkLayer],
+        blobs: &mut HashMap<String, ArrayD<T>>,
+        free: Option<&[Vec<String>]>,
+        trace: &mut dyn FnMut(&TraceEvent<'_>),
+    ) -> Result<Flow, RunError> {
+        for (i, l) in layers.iter().enumerate() {
+            // `new` checked that every layer has a type and its inputs exist.
+            let Some(kind) = &l.layer else { continue };
+            let kind_name = layer_kind(kind);
+            match kind {
+                Layer::LoopBreak(_) => return Ok(Flow::Break),
+                Layer::LoopContinue(_) => return Ok(Flow::Continue),
+                Layer::Branch(p) => {
+                    let take_if = self.condition(l, kind_name, l.input.first(), blobs)?;
+                    let net = if take_if { p.if_branch.as_ref() } else { p.else_branch.as_ref() };
+                    if let Some(net) = net {
+                        let flow = self.run_layers(&net.layers, blobs, None, trace)?;
+                        if flow != Flow::Normal {
+                            return Ok(flow);
+                        }
+                    }
+                }
+                Layer::Loop(p) => self.run_loop(l, kind_name, p, blobs, trace)?,
+                _ => {
+                    let outs = {
+                        let mut ins: Vec<&ArrayD<T>> = Vec::with_capacity(l.input.len());
+                        for b in &l.input {
+                            match blobs.get(b) {
+                                Some(a) => ins.push(a),
+                                None => {
+                                    return Err(RunError::UndefinedBlob { layer: l.name.clone(), kind: kind_name, blob: b.clone() })
+                                }
+                            }
+                        }
+                        match kind {
+                            Layer::Custom(p) => self.custom(l, p, &ins)?,
+                            _ => layers::execute(l, kind, &ins).map_err(|e| RunError::Layer {
+                                layer: l.name.clone(),
+                                kind: kind_name,
+                                message: e.0,
+                            })?,
+                        }
+                    };
+                    if outs.len() != l.output.len() {
+                        return Err(RunError::Layer {
+                            layer: l.name.clone(),
+                            kind: kind_name,
+                            message: format!("produced {} outputs, but the layer names {}", outs.len(), l.output.len()),
+                        });
+                    }
+                    let mut event = TraceEvent { index: i, layer: &l.name, kind: kind_name, outputs: Vec::new() };
+                    for (name, a) in l.output.iter().zip(outs) {
+                        let (sum, abs) = a.iter().fold((0.0, 0.0), |(s, m), &v| (s + v.to_f64(), m + v.to_f64().abs()));
+                        event.outputs.push((name.clone(), a.shape().to_vec(), sum, abs));
+                        blobs.insert(name.clone(), a);
+                    }
+                    trace(&event);
+                }
+            }
+            if let Some(free) = free {
+                for b in &free[i] {
+                    blobs.remove(b);
+                }
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    /// The truth of a scalar condition blob: non-zero is true.
+    fn condition<T: Float>(
+        &self,
+        l: &NeuralNetworkLayer,
+        kind: &'static str,
+        blob: Option<&String>,
+        blobs: &HashMap<String, ArrayD<T>>,
+    ) -> Result<bool, RunError> {
+        let err = |message: String| RunError::Layer { layer: l.name.clone(), kind, message };
+        let name = blob.ok_or_else(|| err("has no condition input".into()))?;
+        let a = blobs.get(name).ok_or_else(|| RunError::UndefinedBlob { layer: l.name.clone(), kind, blob: name.clone() })?;
+        if a.len() != 1 {
+            return Err(err(format!("condition `{name}` has shape {:?}; it must hold one value", a.shape())));
+        }
+        Ok(a.iter().next().is_some_and(|v| v.to_f64() != 0.0))
+    }
+
+    /// `LoopLayerParams`, as its proto comment gives it: without a condition network, a for
+    /// loop of `maxLoopIterations` (or the layer's scalar input); with one, a while loop on
+    /// `conditionVar`, re-evaluated after each iteration, bounded by the count when positive.
+    fn run_loop<T: Float>(
+        &self,
+        l: &NeuralNetworkLayer,
+        kind: &'static str,
+        p: &crate::proto::coreml::LoopLayerParams,
+        blobs: &mut HashMap<String, ArrayD<T>>,
+        trace: &mut dyn FnMut(&TraceEvent<'_>),
+    ) -> Result<(), RunError> {
+        let err = |message: String| RunError::Layer { layer: l.name.clone(), kind, message };
+        let max = match l.input.first() {
+            Some(b) => {
+                let a = blobs.get(b).ok_or_else(|| RunError::UndefinedBlob { layer: l.name.clone(), kind, blob: b.clone() })?;
+                let v = a.iter().next().map(|v| v.to_f64()).ok_or_else(|| err(format!("iteration count `{b}` is empty")))?;
+                if v < 0.0 || v.fract() != 0.0 {
+                    return Err(err(format!("iteration count `{b}` is {v}, not a non-negative integer")));
+                }
+                Some(v as u64)
+            }
+            None if p.max_loop_iterations > 0 => Some(p.max_loop_iterations),
+            None => None,
+        };
+        let cond = p.condition_network.as_ref().filter(|n| !n.layers.is_empty());
+        if cond.is_none() && max.is_none() {
+            return Err(err("has neither a condition network nor an iteration count".into()));
+        }
+        let mut done: u64 = 0;
+        loop {
+            if let Some(c) = cond {
+                self.run_layers(&c.layers, blobs, None, trace)?;
+                if !self.condition(l, kind, Some(&p.condition_var), blobs)? {
+                    break;
+                }
+            }
+            if max.is_some_and(|m| done >= m) {
+                break;
+            }
+            if done >= MAX_LOOP_ITERATIONS {
+                return Err(err(format!("ran {done} iterations without its condition turning false")));
+            }
+            if let Some(body) = &p.body_network {
+                if self.run_layers(&body.layers, blobs, None, trace)? == Flow::Break {
+                    break;
+                }
+            }
+            done += 1;
+        }
+        Ok(())
     }
 
     /// An image input given as `[C,H,W]` or `[1,C,H,W]` pixel values (C = 3 in the model's
@@ -409,6 +500,59 @@ impl<'m> Interpreter<'m> {
         })?;
         Ok(outs.into_iter().map(|a| a.mapv(T::from_f64)).collect())
     }
+}
+
+/// How a list of layers ended: normally, or at a `loopBreak`/`loopContinue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+/// A loop whose condition never turns false is a model bug; the interpreter stops it.
+const MAX_LOOP_ITERATIONS: u64 = 10_000_000;
+
+/// Checks one layer (and the layers of its nested networks) against the blobs defined so
+/// far, defines its outputs, and reports every blob it reads to `read`.
+fn validate<'a>(
+    l: &'a NeuralNetworkLayer,
+    index: usize,
+    defined: &mut BTreeSet<&'a str>,
+    read: &mut dyn FnMut(&'a str),
+) -> Result<(), RunError> {
+    let Some(kind) = &l.layer else {
+        return Err(RunError::NoLayerType { index, layer: l.name.clone() });
+    };
+    let kind_name = layer_kind(kind);
+    if !layers::is_supported(kind) {
+        return Err(RunError::UnsupportedLayer { layer: l.name.clone(), kind: kind_name });
+    }
+    for b in &l.input {
+        if !defined.contains(b.as_str()) {
+            return Err(RunError::UndefinedBlob { layer: l.name.clone(), kind: kind_name, blob: b.clone() });
+        }
+        read(b);
+    }
+    let nested: Vec<&'a crate::proto::coreml::NeuralNetwork> = match kind {
+        Layer::Branch(p) => p.if_branch.iter().chain(&p.else_branch).collect(),
+        Layer::Loop(p) => p.condition_network.iter().chain(&p.body_network).collect(),
+        _ => vec![],
+    };
+    for net in nested {
+        for (j, inner) in net.layers.iter().enumerate() {
+            validate(inner, j, defined, read)?;
+        }
+    }
+    if let Layer::Loop(p) = kind {
+        if p.condition_network.as_ref().is_some_and(|n| !n.layers.is_empty()) && !defined.contains(p.condition_var.as_str()) {
+            return Err(RunError::UndefinedBlob { layer: l.name.clone(), kind: kind_name, blob: p.condition_var.clone() });
+        }
+    }
+    for b in &l.output {
+        defined.insert(b);
+    }
+    Ok(())
 }
 
 fn declared_shape(f: &FeatureDescription) -> Option<Vec<i64>> {
@@ -535,9 +679,9 @@ mod tests {
     #[test]
     fn unsupported_kind_is_named_at_validation() {
         let mut l = relu("branchy", "x", "y");
-        l.layer = Some(Layer::Branch(Default::default()));
+        l.layer = Some(Layer::RandomNormalLike(Default::default()));
         let err = Interpreter::new(&model(vec![l], &["y"], 1), RunOptions::default()).err().unwrap().to_string();
-        assert_eq!(err, "layer `branchy` has kind branch, which the interpreter does not support");
+        assert_eq!(err, "layer `branchy` has kind randomNormalLike, which the interpreter does not support");
     }
 
     #[test]

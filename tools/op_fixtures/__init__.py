@@ -17,15 +17,20 @@ frozen graph of `fn` and its goldens are what TensorFlow computes for `reference
 import numpy as np
 
 CASES = {}
+# Cases frozen with `lower_control_flow=False`: their GraphDef keeps StatelessIf/StatelessWhile
+# and the function library (the TF2 form) instead of TF1 Switch/Merge frames.
+KEEP_CONTROL_FLOW = set()
 
 
-def case(name, description, refused=None):
+def case(name, description, refused=None, keep_control_flow=False):
     """Register `build(rng) -> (fn, [(input name, shape, dtype, value)])` as fixture `name`."""
 
     def register(build):
         if name in CASES:
             raise ValueError(f"duplicate op fixture {name}")
         CASES[name] = (description, build, refused)
+        if keep_control_flow:
+            KEEP_CONTROL_FLOW.add(name)
         return build
 
     return register

@@ -185,7 +185,7 @@ pub fn is_supported(kind: &Layer) -> bool {
     use Layer::*;
     !matches!(
         kind,
-        Branch(_) | Loop(_) | LoopBreak(_) | LoopContinue(_) | RandomNormalLike(_)
+        RandomNormalLike(_)
             | RandomNormalStatic(_) | RandomNormalDynamic(_) | RandomUniformLike(_) | RandomUniformStatic(_)
             | RandomUniformDynamic(_) | RandomBernoulliLike(_) | RandomBernoulliStatic(_)
             | RandomBernoulliDynamic(_) | CategoricalDistribution(_) | NonMaximumSuppression(_)
