@@ -105,6 +105,59 @@ fn prune(nodes: Vec<NodeDef>, top: &HashSet<&str>) -> Vec<NodeDef> {
     nodes.into_iter().filter(|n| keep.contains(&n.name)).collect()
 }
 
+/// One variable of a loop region: its placeholder name, dtype (`DataType` number) and shape.
+#[derive(Debug, Clone)]
+pub struct RegionVar {
+    pub name: String,
+    pub dtype: i32,
+    pub shape: Option<crate::proto::tensorflow::TensorShapeProto>,
+}
+
+/// A loop's condition or body as a graph of its own: a `Placeholder` per variable it reads,
+/// the function inlined as `prefix/NODE`, and an `Identity` named `prefix/result_K` for each
+/// result K the caller keeps (`keep`), so the regions convert like any graph.
+/// Returns the graph and, per kept result, the Identity's name.
+pub fn region_graph(
+    library: &[FunctionDef],
+    caller: &NodeDef,
+    function: &str,
+    prefix: &str,
+    vars: &[RegionVar],
+    keep: &dyn Fn(usize, &str) -> bool,
+    result_types: &dyn Fn(usize) -> i32,
+) -> Result<(GraphDef, Vec<(usize, String)>), FunctionError> {
+    let lib: HashMap<&str, &FunctionDef> =
+        library.iter().filter_map(|f| f.signature.as_ref().map(|s| (s.name.as_str(), f))).collect();
+    let mut fl = Flattener { lib: &lib, out: Vec::new(), stack: Vec::new() };
+    for v in vars {
+        let mut n = NodeDef { name: v.name.clone(), op: "Placeholder".into(), ..Default::default() };
+        n.attr.insert("dtype".into(), AttrValue { value: Some(Value::Type(v.dtype)) });
+        if let Some(sh) = &v.shape {
+            n.attr.insert("shape".into(), AttrValue { value: Some(Value::Shape(sh.clone())) });
+        }
+        fl.out.push(n);
+    }
+    let f = fl.function(caller, function)?;
+    let args: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
+    let results = fl.inline(caller, f, prefix, &args, &BTreeMap::new())?;
+    let mut kept = Vec::new();
+    let mut top: Vec<String> = Vec::new();
+    for (k, r) in results.iter().enumerate() {
+        if !keep(k, r) {
+            continue;
+        }
+        let name = format!("{prefix}/result_{k}");
+        let mut n = NodeDef { name: name.clone(), op: "Identity".into(), input: vec![r.clone()], ..Default::default() };
+        n.attr.insert("T".into(), AttrValue { value: Some(Value::Type(result_types(k))) });
+        fl.out.push(n);
+        top.push(name.clone());
+        kept.push((k, name));
+    }
+    let top: HashSet<&str> = top.iter().map(String::as_str).collect();
+    let node = prune(fl.out, &top);
+    Ok((GraphDef { node, ..Default::default() }, kept))
+}
+
 /// One function of a GraphDef's library, for `inspect`: its name and its nodes (name, op).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LibraryFunction {

@@ -143,12 +143,15 @@ pub struct Graph {
     order: Vec<NodeId>,
     /// The GraphDef's function library as it was before inlining (for `inspect`).
     pub library: Vec<super::functions::LibraryFunction>,
+    /// The function library itself, for the loop regions that convert later
+    /// (`rewrite::regions`); shared by the graphs of nested regions.
+    pub functions: std::sync::Arc<Vec<crate::proto::tensorflow::FunctionDef>>,
 }
 
 impl Graph {
     /// Assembles a graph; `order` must be a topological order of `graph` (the importer checks).
     pub(crate) fn from_parts(graph: DiGraph<Node, Edge>, names: IndexMap<String, NodeId>, order: Vec<NodeId>) -> Graph {
-        Graph { graph, names, order, library: Vec::new() }
+        Graph { graph, names, order, library: Vec::new(), functions: Default::default() }
     }
 
     pub fn node(&self, id: NodeId) -> &Node {

@@ -19,10 +19,9 @@ use petgraph::graph::DiGraph;
 use prost::Message;
 use std::path::{Path, PathBuf};
 
-/// Control-flow ops left after flattening the function library (`If` is inlined there):
-/// loops and TF1 frames have no IR form yet.
-pub const CONTROL_FLOW_OPS: &[&str] =
-    &["While", "StatelessWhile", "If", "StatelessIf", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"];
+/// Control-flow ops left after flattening the function library (`If` is inlined there, a
+/// `While` stays one node whose regions convert later): TF1 frames have no IR form yet.
+pub const CONTROL_FLOW_OPS: &[&str] = &["If", "StatelessIf", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"];
 
 /// Why a GraphDef could not be imported. Every variant names the file; most name the node.
 /// (The variants are large because they carry names; they are built once, on failure.)
@@ -171,6 +170,7 @@ pub fn import_graph_def(gd: &GraphDef, path: &Path) -> Result<Graph, ImportError
         let flat = super::functions::flatten(gd).map_err(|cause| ImportError::Function { path: p(), cause })?;
         let mut g = import_graph_def(&flat, path)?;
         g.library = super::functions::library(gd);
+        g.functions = std::sync::Arc::new(gd.library.as_ref().map(|l| l.function.clone()).unwrap_or_default());
         return Ok(g);
     }
     if gd.node.is_empty() {

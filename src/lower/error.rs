@@ -6,6 +6,8 @@ use crate::rewrite::term::TermId;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LowerError {
+    #[error("loop layer `{layer}`: no converted region `{region}` in the program")]
+    NoRegion { layer: String, region: String },
     /// A TF op survived extraction: no rule covered it. Extraction must never hand one over.
     #[error("TF op `{op}` (node `{node}`, term {term}) reached lowering: no rule or custom-layer registration replaced it")]
     TfOpLeft { op: String, node: String, term: TermId },

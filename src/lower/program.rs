@@ -19,7 +19,7 @@ use super::names::Namer;
 use super::params::{weight_params, weight_values, Params};
 use super::LowerOptions;
 use crate::proto::coreml::neural_network_layer::Layer;
-use crate::proto::coreml::{CopyLayerParams, LoadConstantNdLayerParams, NeuralNetworkLayer};
+use crate::proto::coreml::{CopyLayerParams, LoadConstantNdLayerParams, LoopLayerParams, NeuralNetwork, NeuralNetworkLayer};
 use crate::rewrite::lang::Node;
 use crate::rewrite::term::{TermDag, TermId};
 use crate::rules::layers::{layer_kind, similar_layers};
@@ -82,6 +82,13 @@ fn output_count(dag: &TermDag, t: TermId, max_proj: Option<usize>, options: &Low
     let term = &dag.nodes[t];
     let from_dag = term.shapes.len().max(term.dtypes.len()).max(max_proj.map_or(1, |m| m + 1)).max(1);
     match &term.node {
+        Node::Nn { kind, params, .. } if &**kind == "loop" => {
+            let region = params.get("region").and_then(|v| match v {
+                Value::Str(s) => dag.regions.get(s),
+                _ => None,
+            });
+            region.map_or(from_dag, |r| r.vars.len())
+        }
         Node::Nn { kind, params, .. } => match layer_kind(kind).and_then(|k| k.outputs) {
             Some(n) => n,
             None => {
@@ -207,6 +214,13 @@ pub fn lower_layers(dag: &TermDag, options: &LowerOptions) -> Result<Lowered, Lo
         let args: Vec<TermId> = children(&term.node).collect();
         let input: Vec<String> = args.iter().map(|&a| blob_of(value_of(dag, a))).collect();
         let output: Vec<String> = (0..counts[t]).map(|i| blob_of((t, i))).collect();
+        if let Node::Nn { kind, params, .. } = &term.node {
+            if &**kind == "loop" {
+                let name = layer_names.fresh(&base[t]);
+                out.extend(lower_loop(dag, &name, params, &input, &output, &mut layer_names, options)?);
+                continue;
+            }
+        }
         let layer = match &term.node {
             Node::Input(_) | Node::Proj { .. } | Node::Tf { .. } => continue,
             Node::Const(tensor) => {
@@ -249,4 +263,83 @@ pub fn lower_layers(dag: &TermDag, options: &LowerOptions) -> Result<Lowered, Lo
         out.push(NeuralNetworkLayer { name: layer_name, input: vec![blob_of(v)], output: vec![name.to_string()], layer: Some(Layer::Copy(CopyLayerParams {})), ..Default::default() });
     }
     Ok(Lowered { layers: out })
+}
+
+fn copy_layer(name: String, from: &str, to: &str) -> NeuralNetworkLayer {
+    NeuralNetworkLayer { name, input: vec![from.to_string()], output: vec![to.to_string()], layer: Some(Layer::Copy(CopyLayerParams {})), ..Default::default() }
+}
+
+/// Renames blobs in `layers` and in their nested networks (and loop condition variables).
+fn rename_blobs(layers: &mut [NeuralNetworkLayer], map: &BTreeMap<String, String>) {
+    for l in layers {
+        for b in l.input.iter_mut().chain(l.output.iter_mut()) {
+            if let Some(n) = map.get(b.as_str()) {
+                *b = n.clone();
+            }
+        }
+        match &mut l.layer {
+            Some(Layer::Loop(p)) => {
+                if let Some(n) = map.get(p.condition_var.as_str()) {
+                    p.condition_var = n.clone();
+                }
+                for net in p.condition_network.iter_mut().chain(p.body_network.iter_mut()) {
+                    rename_blobs(&mut net.layers, map);
+                }
+            }
+            Some(Layer::Branch(p)) => {
+                for net in p.if_branch.iter_mut().chain(p.else_branch.iter_mut()) {
+                    rename_blobs(&mut net.layers, map);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A `loop` term: the initial values copied into the loop variables' blobs (`output`, which
+/// are also the loop's results), then a `loop` layer whose condition network computes
+/// `conditionVar` and whose body network ends with `copy` layers writing the changed
+/// variables back. The regions were lowered with their own placeholder names for the
+/// variables, renamed here to the variables' blobs.
+fn lower_loop(
+    dag: &TermDag,
+    name: &str,
+    params: &crate::rewrite::lang::Attrs,
+    input: &[String],
+    output: &[String],
+    layer_names: &mut Namer,
+    options: &LowerOptions,
+) -> Result<Vec<NeuralNetworkLayer>, LowerError> {
+    let region_name = match params.get("region") {
+        Some(Value::Str(s)) => s.as_str(),
+        _ => "",
+    };
+    let region = dag.regions.get(region_name).ok_or_else(|| LowerError::NoRegion { layer: name.to_string(), region: region_name.to_string() })?;
+    if input.len() != region.vars.len() || output.len() != region.vars.len() {
+        return Err(LowerError::NoRegion { layer: name.to_string(), region: format!("{region_name} (variable count)") });
+    }
+    let rename: BTreeMap<String, String> = region.vars.iter().cloned().zip(output.iter().cloned()).collect();
+    let mut layers = Vec::new();
+    for (k, (from, to)) in input.iter().zip(output).enumerate() {
+        layers.push(copy_layer(layer_names.fresh(&format!("{name}/init_{k}")), from, to));
+    }
+    let mut cond = lower_layers(&region.cond, options)?.layers;
+    rename_blobs(&mut cond, &rename);
+    let mut body = if region.body.outputs.is_empty() { vec![] } else { lower_layers(&region.body, options)?.layers };
+    rename_blobs(&mut body, &rename);
+    for (k, next) in &region.next {
+        body.push(copy_layer(layer_names.fresh(&format!("{name}/carry_{k}")), next, &output[*k]));
+    }
+    let condition_var = rename.get(&region.cond_var).cloned().unwrap_or_else(|| region.cond_var.clone());
+    layers.push(NeuralNetworkLayer {
+        name: name.to_string(),
+        layer: Some(Layer::Loop(LoopLayerParams {
+            max_loop_iterations: 0,
+            condition_var,
+            condition_network: Some(NeuralNetwork { layers: cond, ..Default::default() }),
+            body_network: Some(NeuralNetwork { layers: body, ..Default::default() }),
+        })),
+        ..Default::default()
+    });
+    Ok(layers)
 }

@@ -9,6 +9,7 @@ pub mod cost;
 pub mod extract;
 pub mod lang;
 pub mod pipeline;
+pub mod regions;
 pub mod saturate;
 pub mod seed;
 pub mod term;

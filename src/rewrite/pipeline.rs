@@ -85,6 +85,8 @@ pub enum ConvertError {
     NoOutputs,
     #[error("{0}")]
     Unsupported(Unsupported),
+    #[error(transparent)]
+    Loop(#[from] super::regions::LoopError),
 }
 
 /// A requested model output.
@@ -184,7 +186,26 @@ pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Res
     let roots = roots(graph, &options.outputs)?;
     let Saturated { seeded, saturation, seed_time, saturate_time } = saturate_roots(graph, &roots, rules, options)?;
     let seeded_nodes = seeded.nodes.len();
-    let Seeded { egraph, nodes, outlets: outlet_classes, inputs, origins } = seeded;
+    let Seeded { mut egraph, nodes, outlets: outlet_classes, inputs, origins } = seeded;
+
+    // Loops: each region converted on its own, then one `loop` node joins the loop's class.
+    let mut regions = BTreeMap::new();
+    for (name, n) in nodes.iter().filter(|(_, n)| super::regions::LOOP_OPS.contains(&n.op.as_str())) {
+        let Some(id) = graph.find(name) else { continue };
+        let region = super::regions::convert_loop(graph, id, rules, options)?;
+        let class = egraph.find(n.class);
+        let args = egraph[class].nodes.iter().find_map(|e| match e {
+            Node::Tf { op, args, .. } if **op == *n.op => Some(args.clone()),
+            _ => None,
+        });
+        if let Some(args) = args {
+            let params = super::lang::Attrs::new(vec![("region".into(), crate::rules::value::Value::Str(name.clone()))]);
+            let l = egraph.add(Node::Nn { kind: "loop".into(), params, args });
+            egraph.union(l, class);
+            regions.insert(name.clone(), region);
+        }
+    }
+    egraph.rebuild();
 
     let t = Instant::now();
     let class_of = |name: &str| outlet_classes.get(name).map(|&c| egraph.find(c));
@@ -244,7 +265,7 @@ pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Res
             names.push(name.clone());
         }
     }
-    let mut dag = TermDag::default();
+    let mut dag = TermDag { regions, ..TermDag::default() };
     let mut index: HashMap<Id, usize> = HashMap::new();
     for &class in &extraction.order {
         let node = extraction.choice[&class].clone().map_children(|c| Id::from(index[&egraph.find(c)]));

@@ -56,4 +56,6 @@ pub struct TermDag {
     pub nodes: Vec<Term>,
     pub inputs: Vec<TermInput>,
     pub outputs: Vec<TermOutput>,
+    /// The converted loops, by the name a `loop` term's `region` parameter gives.
+    pub regions: std::collections::BTreeMap<String, crate::rewrite::regions::LoopRegion>,
 }

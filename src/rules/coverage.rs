@@ -55,8 +55,9 @@ pub struct OpCoverage {
 }
 
 /// Ops the importer consumes: graph structure rather than computations (`If`s are inlined
-/// with their branches, `ir::functions`).
-const IMPORT_OPS: &[&str] = &["Const", "If", "NoOp", "Placeholder", "StatelessIf"];
+/// with their branches, `ir::functions`; a `While`'s regions convert as graphs of their own
+/// into a `loop` layer, `rewrite::regions`).
+const IMPORT_OPS: &[&str] = &["Const", "If", "NoOp", "Placeholder", "StatelessIf", "StatelessWhile", "While"];
 
 fn ops_in(p: &Pattern, root: bool, out: &mut Vec<(String, bool)>) {
     match p {

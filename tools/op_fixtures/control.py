@@ -121,3 +121,67 @@ def _function_call(rng):
         return p - q
 
     return fn, [spec("x", normal(rng, 2, 3)), spec("y", normal(rng, 2, 3))]
+
+
+@case("while_one_var", "tf.while_loop with one loop variable: double v until its sum reaches 100 "
+      "(the trip count depends on the input)", keep_control_flow=True)
+def _while_one_var(rng):
+    def fn(x):
+        return tf.while_loop(lambda v: tf.reduce_sum(v) < 100.0, lambda v: v * 2.0 + 1.0, [tf.abs(x) + 0.1])[0]
+
+    return fn, [spec("x", normal(rng, 2, 3))]
+
+
+@case("while_several_vars", "tf.while_loop with a counter and two tensors of different shapes "
+      "(a running sum of x's first row scaled by the counter, a running maximum of x scaled by it; "
+      "x is captured by the body)", keep_control_flow=True)
+def _while_several_vars(rng):
+    def fn(x):
+        def body(i, acc, m):
+            fi = tf.cast(i, tf.float32)
+            return i + 1, acc + x[0] * fi, tf.maximum(m, x * (fi - 1.5))
+
+        _, acc, m = tf.while_loop(lambda i, acc, m: i < 4, body,
+                                  [tf.constant(0), tf.zeros([3]), tf.fill([4, 3], -1e9)])
+        return acc, m
+
+    return fn, [spec("x", normal(rng, 4, 3))]
+
+
+@case("while_nested", "nested tf.while_loops: the outer runs 3 times, the inner 2 times per outer "
+      "iteration, both updating the same tensor", keep_control_flow=True)
+def _while_nested(rng):
+    def fn(x):
+        def inner(j, a):
+            return j + 1, a * 0.5 + 1.0
+
+        def outer(i, acc):
+            _, acc = tf.while_loop(lambda j, a: j < 2, inner, [tf.constant(0), acc])
+            return i + 1, acc + x
+
+        return tf.while_loop(lambda i, acc: i < 3, outer, [tf.constant(0), x])[1]
+
+    return fn, [spec("x", normal(rng, 2, 2))]
+
+
+@case("while_runtime_trip_count", "tf.while_loop whose trip count is a model input (n = 5): "
+      "acc = acc * 0.9 + x, n times", keep_control_flow=True)
+def _while_runtime(rng):
+    def fn(x, n):
+        return tf.while_loop(lambda i, acc: i < n, lambda i, acc: (i + 1, acc * 0.9 + x),
+                             [tf.constant(0), tf.zeros_like(x)])[1]
+
+    return fn, [spec("x", normal(rng, 3)), spec("n", np.array(5, dtype=np.int32))]
+
+
+@case("while_shape_change_refused", "tf.while_loop whose body grows a carried tensor (concat, shape "
+      "invariant [None, 3]): refused, the loop regions are converted for fixed shapes",
+      refused="changes loop variable", keep_control_flow=True)
+def _while_shape_change(rng):
+    def fn(x):
+        i0 = tf.constant(0)
+        _, v = tf.while_loop(lambda i, v: i < 2, lambda i, v: (i + 1, tf.concat([v, v[:1] * 2.0], 0)), [i0, x],
+                             shape_invariants=[i0.shape, tf.TensorShape([None, 3])])
+        return v
+
+    return fn, [spec("x", normal(rng, 2, 3))]

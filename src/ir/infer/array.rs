@@ -11,6 +11,8 @@ use std::sync::Arc;
 type R = Result<Vec<Fact>, ShapeError>;
 
 pub fn register_all_ops(r: &mut ShapeRegistry) {
+    r.register("While", while_loop);
+    r.register("StatelessWhile", while_loop);
     r.register("Const", konst);
     r.register("Placeholder", placeholder);
     r.register("PlaceholderWithDefault", placeholder_with_default);
@@ -541,3 +543,15 @@ fn pad(cx: &InferCtx<'_>) -> R {
     cx.one(Shape::Ranked(out))
 }
 
+
+/// `While`/`StatelessWhile`: the loop variables' dtypes, with the shapes TensorFlow recorded in
+/// `output_shapes` (relaxed where the body changes a dim), else the initial values' shapes.
+fn while_loop(cx: &InferCtx<'_>) -> Result<Vec<Fact>, ShapeError> {
+    let shapes = cx.attrs().get_list_shape("output_shapes").unwrap_or_default();
+    Ok(cx
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, f)| Fact::new(f.dtype, shapes.get(k).cloned().unwrap_or_else(|| f.shape.clone())))
+        .collect())
+}
