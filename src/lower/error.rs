@@ -6,6 +6,8 @@ use crate::rewrite::term::TermId;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LowerError {
+    #[error("layer `{layer}` writes blob `{blob}`, which another layer of the model already defines")]
+    DuplicateBlob { layer: String, blob: String },
     #[error("loop layer `{layer}`: no converted region `{region}` in the program")]
     NoRegion { layer: String, region: String },
     /// A TF op survived extraction: no rule covered it. Extraction must never hand one over.

@@ -76,6 +76,8 @@ impl LowerOptions {
 /// DAG and options give the same model, byte for byte once encoded.
 pub fn lower(dag: &TermDag, options: &LowerOptions) -> Result<Model, LowerError> {
     let lowered = program::lower_layers(dag, options)?;
+    let mut defined = dag.inputs.iter().map(|i| i.name.clone()).collect();
+    program::check_blob_names(&lowered.layers, &mut defined, false)?;
     let input = dag.inputs.iter().map(|i| features::input_feature(&i.name, i.dtype, &i.shape)).collect::<Result<Vec<_>, _>>()?;
     let output = dag.outputs.iter().map(|o| features::output_feature(&o.name, o.dtype, &o.shape)).collect::<Result<Vec<_>, _>>()?;
     let mut user_defined = BTreeMap::new();

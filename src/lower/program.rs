@@ -343,3 +343,32 @@ fn lower_loop(
     });
     Ok(layers)
 }
+
+/// Blob names are unique model-wide, nested networks included, as Core ML requires: the only
+/// blob written twice is a loop variable, by the `copy` layers of a loop body (and a loop's
+/// initial copies, which the walk meets first). Regions are lowered apart with their own
+/// names (`WHILE/body/...`), so this check is what guarantees they cannot collide.
+pub fn check_blob_names(layers: &[NeuralNetworkLayer], defined: &mut std::collections::HashSet<String>, nested: bool) -> Result<(), LowerError> {
+    for l in layers {
+        let is_copy = matches!(l.layer, Some(Layer::Copy(_)));
+        match &l.layer {
+            Some(Layer::Loop(p)) => {
+                for net in p.condition_network.iter().chain(&p.body_network) {
+                    check_blob_names(&net.layers, defined, true)?;
+                }
+            }
+            Some(Layer::Branch(p)) => {
+                for net in p.if_branch.iter().chain(&p.else_branch) {
+                    check_blob_names(&net.layers, defined, true)?;
+                }
+            }
+            _ => {}
+        }
+        for o in &l.output {
+            if !defined.insert(o.clone()) && !(nested && is_copy) {
+                return Err(LowerError::DuplicateBlob { layer: l.name.clone(), blob: o.clone() });
+            }
+        }
+    }
+    Ok(())
+}
