@@ -158,6 +158,8 @@ pub struct Saturated {
     pub saturation: SaturationReport,
     pub seed_time: Duration,
     pub saturate_time: Duration,
+    /// The converted loops, by node name (their `loop` nodes are in the e-graph).
+    pub regions: BTreeMap<String, super::regions::LoopRegion>,
 }
 
 /// Seeds `graph` for the model outputs of `options` and saturates it with `rules`.
@@ -176,19 +178,9 @@ fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &Con
     let t = Instant::now();
     let rewrites = rules.rewrites::<TfAnalysis>()?;
     let Seeded { egraph, nodes, outlets, inputs, origins } = seeded;
-    let (egraph, saturation) = saturate(egraph, &rewrites, &options.limits);
-    let saturate_time = t.elapsed();
-    Ok(Saturated { seeded: Seeded { egraph, nodes, outlets, inputs, origins }, saturation, seed_time, saturate_time })
-}
-
-/// Converts `graph` (imported and inferred) with `rules`.
-pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Result<(TermDag, Stats), ConvertError> {
-    let roots = roots(graph, &options.outputs)?;
-    let Saturated { seeded, saturation, seed_time, saturate_time } = saturate_roots(graph, &roots, rules, options)?;
-    let seeded_nodes = seeded.nodes.len();
-    let Seeded { mut egraph, nodes, outlets: outlet_classes, inputs, origins } = seeded;
-
-    // Loops: each region converted on its own, then one `loop` node joins the loop's class.
+    let (mut egraph, saturation) = saturate(egraph, &rewrites, &options.limits);
+    // Loops: each region converted on its own, then one `loop` node joins the loop's class
+    // (here, so `explain` sees the same e-graph as `convert`).
     let mut regions = BTreeMap::new();
     for (name, n) in nodes.iter().filter(|(_, n)| super::regions::LOOP_OPS.contains(&n.op.as_str())) {
         let Some(id) = graph.find(name) else { continue };
@@ -206,6 +198,17 @@ pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Res
         }
     }
     egraph.rebuild();
+    let saturate_time = t.elapsed();
+    Ok(Saturated { seeded: Seeded { egraph, nodes, outlets, inputs, origins }, saturation, seed_time, saturate_time, regions })
+}
+
+/// Converts `graph` (imported and inferred) with `rules`.
+pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Result<(TermDag, Stats), ConvertError> {
+    let roots = roots(graph, &options.outputs)?;
+    let Saturated { seeded, saturation, seed_time, saturate_time, regions } = saturate_roots(graph, &roots, rules, options)?;
+    let seeded_nodes = seeded.nodes.len();
+    let Seeded { egraph, nodes, outlets: outlet_classes, inputs, origins } = seeded;
+
 
     let t = Instant::now();
     let class_of = |name: &str| outlet_classes.get(name).map(|&c| egraph.find(c));
