@@ -2185,7 +2185,13 @@ def _ct_convert(fn, inputs):
     got = got if isinstance(got, (list, tuple)) else [got]
     names = [o.name for o in spec.description.output]
     assert len(names) == len(got), (names, got)
-    return _Converted(spec), {n: np.asarray(g.numpy(), F32) for n, g in zip(names, got)}
+    outputs = {n: np.asarray(g.numpy(), F32) for n, g in zip(names, got)}
+    # coremltools leaves loop outputs' shapes undeclared; the manifest declares every shape,
+    # so the description gets TensorFlow's (the layers are coremltools' own).
+    for o in spec.description.output:
+        if not o.type.multiArrayType.shape:
+            o.type.multiArrayType.shape.extend(outputs[o.name].shape)
+    return _Converted(spec), outputs
 
 
 @case("ct_while_counted", "coremltools' conversion of tf.while_loop(i < 3): acc = acc * 1.5 + x; a loop "
