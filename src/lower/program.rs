@@ -366,9 +366,9 @@ pub fn check_blob_names(layers: &[NeuralNetworkLayer], defined: &mut std::collec
         }
         // A copy of a blob onto itself (a model output that is the input of the same name)
         // redefines nothing.
-        let self_copy = is_copy && l.input == l.output;
+        let may_redefine = is_copy && (nested || l.input == l.output);
         for o in &l.output {
-            if !defined.insert(o.clone()) && !(nested && is_copy) && !self_copy {
+            if !defined.insert(o.clone()) && !may_redefine {
                 return Err(LowerError::DuplicateBlob { layer: l.name.clone(), blob: o.clone() });
             }
         }
