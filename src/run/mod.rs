@@ -563,6 +563,32 @@ mod tests {
         assert!(err.starts_with("layer `fc` (innerProduct): weights: quantized weights are not supported"), "{err}");
     }
 
+    /// Layers whose output size comes from parameters are refused past `util::MAX_ELEMENTS`
+    /// with the layer named, instead of aborting on a 10^13-byte allocation.
+    #[test]
+    fn huge_outputs_are_refused_before_allocating() {
+        use crate::proto::coreml::{FillStaticLayerParams, RangeStaticLayerParams, TileLayerParams, UpsampleLayerParams};
+        let layer = |name: &str, l: Layer| NeuralNetworkLayer { name: name.into(), input: vec!["x".into()], output: vec!["y".into()], layer: Some(l), ..Default::default() };
+        let cases = [
+            (NeuralNetworkLayer { input: vec![], ..layer("fill", Layer::FillStatic(FillStaticLayerParams { value: 1.0, target_shape: vec![100_000, 100_000, 1_000] })) }, "fillStatic"),
+            (layer("tile", Layer::Tile(TileLayerParams { reps: vec![1 << 40] })), "tile"),
+            (NeuralNetworkLayer { input: vec![], ..layer("range", Layer::RangeStatic(RangeStaticLayerParams { end_value: 1e15, start_value: 0.0, step_size_value: 1.0 })) }, "rangeStatic"),
+        ];
+        for (l, kind) in cases {
+            let name = l.name.clone();
+            let err = Interpreter::new(&model(vec![l], &["y"], 1), RunOptions::default()).unwrap().run(input(&[1.0, 2.0])).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("layer `{name}` ({kind}): ")) && err.contains("more than the interpreter's limit"), "{err}");
+        }
+        // upsample by 2^32 along H and W of a [1, 1, 2] input (C, H, W).
+        let mut m = model(vec![layer("up", Layer::Upsample(UpsampleLayerParams { scaling_factor: vec![1 << 32, 1 << 32], ..Default::default() }))], &["y"], 1);
+        if let Some(d) = &mut m.description {
+            d.input[0] = feature("x", &[1, 1, 2]);
+        }
+        let x: BTreeMap<String, ArrayD<f32>> = [("x".to_string(), ndarray::Array3::<f32>::zeros((1, 1, 2)).into_dyn())].into();
+        let err = Interpreter::new(&m, RunOptions::default()).unwrap().run(x).unwrap_err().to_string();
+        assert!(err.starts_with("layer `up` (upsample): ") && err.contains("more than the interpreter's limit"), "{err}");
+    }
+
     #[test]
     fn rank5_mapping_expands_inputs_and_restores_declared_output_shape() {
         // [C] = [2] is fed as [1,1,2,1,1]; the output is declared [2] and reshaped back.

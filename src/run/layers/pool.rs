@@ -11,7 +11,7 @@ use crate::proto::coreml::{
     PoolingLayerParams, ResizeBilinearLayerParams, UpsampleLayerParams,
 };
 use crate::run::float::Float;
-use crate::run::util::{bchw, from_vec, strides, values};
+use crate::run::util::{bchw, check_size, from_vec, strides, values};
 use crate::run::KernelError;
 use ndarray::ArrayD;
 
@@ -278,6 +278,7 @@ pub fn upsample<T: Float>(p: &UpsampleLayerParams, ins: &[&ArrayD<T>]) -> Result
     }
     let oh = (h as f64 * factors[0]).floor() as usize;
     let ow = (w as f64 * factors[1]).floor() as usize;
+    check_size([batch as u128, c as u128, (h as f64 * factors[0]).floor() as u128, (w as f64 * factors[1]).floor() as u128])?;
     if InterpolationMode::try_from(p.mode) == Ok(InterpolationMode::Bilinear) {
         let mode = LinearUpsampleMode::try_from(p.linear_upsample_mode).unwrap_or(LinearUpsampleMode::Default);
         let grid = |xin: usize, xout: usize| -> Vec<f64> {

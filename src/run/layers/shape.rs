@@ -12,7 +12,7 @@ use crate::proto::coreml::{
     WeightParams,
 };
 use crate::run::float::Float;
-use crate::run::util::{axis, bchw, broadcast_to, from_vec, outer_inner, reshape, values};
+use crate::run::util::{axis, bchw, broadcast_to, check_size, from_vec, outer_inner, reshape, values, MAX_ELEMENTS};
 use crate::run::weights::decode;
 use crate::run::KernelError;
 use ndarray::{ArrayD, Axis, Dimension, IxDyn, Slice};
@@ -456,6 +456,7 @@ pub fn tile<T: Float>(reps: &[u64], ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, Ker
     }
     let mut full = vec![1usize; r - reps.len()];
     full.extend(reps);
+    check_size(x.shape().iter().zip(&full).map(|(&d, &k)| d as u128 * k as u128))?;
     let mut cur = x.to_owned();
     for (d, &k) in full.iter().enumerate() {
         if k != 1 {
@@ -578,6 +579,7 @@ pub fn fill_like<T: Float>(value: f32, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, 
 
 pub fn fill_static<T: Float>(value: f32, shape: &[u64], ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
     arity(ins, 0, 0)?;
+    check_size(shape.iter().map(|&d| d as u128))?;
     let s: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
     Ok(ArrayD::from_elem(IxDyn(&s), T::from_f32(value)))
 }
@@ -585,10 +587,12 @@ pub fn fill_static<T: Float>(value: f32, shape: &[u64], ins: &[&ArrayD<T>]) -> R
 pub fn fill_dynamic<T: Float>(value: f32, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
     arity(ins, 1, 1)?;
     let s = dims_from(&ints(ins[0]), "shape input")?;
+    check_size(s.iter().map(|&d| d as u128))?;
     Ok(ArrayD::from_elem(IxDyn(&s), T::from_f32(value)))
 }
 
 fn broadcast_owned<T: Float>(x: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T>, KernelError> {
+    check_size(shape.iter().map(|&d| d as u128))?;
     Ok(broadcast_to(x, shape)?.to_owned())
 }
 
@@ -613,7 +617,11 @@ fn arange<T: Float>(start: f64, end: f64, step: f64) -> Result<ArrayD<T>, Kernel
     if step == 0.0 {
         kbail!("step must not be 0");
     }
-    let n = ((end - start) / step).ceil().max(0.0) as usize;
+    let count = ((end - start) / step).ceil().max(0.0);
+    if !count.is_finite() || count > MAX_ELEMENTS as f64 {
+        kbail!("range({start}, {end}, {step}) would have {count} values, more than the interpreter's limit of {MAX_ELEMENTS}");
+    }
+    let n = count as usize;
     from_vec(vec![n], (0..n).map(|i| T::from_f64(start + i as f64 * step)).collect())
 }
 
@@ -647,6 +655,7 @@ pub fn one_hot<T: Float>(p: &OneHotLayerParams, ins: &[&ArrayD<T>]) -> Result<Ar
     let (on, off) = (T::from_f32(p.on_value), T::from_f32(p.off_value));
     let mut shape = x.shape().to_vec();
     shape.insert(a, depth);
+    check_size(shape.iter().map(|&d| d as u128))?;
     let (outer, _, inner) = outer_inner(&shape, a);
     let xs = values(x);
     let mut out = vec![off; outer * depth * inner];
