@@ -37,8 +37,9 @@ pub struct Args {
     /// Store float weights as float16.
     #[arg(long)]
     pub fp16_weights: bool,
-    /// Core ML specification version to target.
-    #[arg(long, value_name = "N")]
+    /// Core ML specification version to target: 4 (iOS 13) to 9 (iOS 18). The model never
+    /// declares less than its layers need, so this only raises the version.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(4..=9))]
     pub target: Option<i32>,
     /// Print per-phase timings and e-graph statistics.
     #[arg(long)]

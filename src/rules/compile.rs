@@ -13,7 +13,7 @@ use super::check::{is_tf_name, PARAM_TYPES};
 use super::functions::{self, ClassFacts, NoFacts, Ty};
 use super::layers::{self, ParamType};
 use super::value::{DType, Tensor, Value};
-use crate::rewrite::lang::{Attrs, ClassData, EGraphFacts, Name, Node};
+use crate::rewrite::lang::{Attrs, ClassData, EGraphFacts, Name, Node, NodeHead};
 use egg::{Analysis, EGraph, Id, Language, Rewrite, SearchMatches, Subst, Var};
 use ordered_float::OrderedFloat;
 use std::collections::HashSet;
@@ -898,10 +898,51 @@ impl RuleApplier {
     }
 }
 
+impl RuleSearcher {
+    /// The e-node head every match's root class must contain, when the pattern's root is an op.
+    fn root_head(&self) -> Option<NodeHead> {
+        let o = root_op(&self.0.lhs)?;
+        let name = o.op.name.as_str().into();
+        Some(if is_tf_name(&o.op.name) { NodeHead::Tf(name) } else { NodeHead::Nn(name) })
+    }
+
+    /// Matches in `ids`, at most `limit` substitutions in all (egg's own loop is crate-private).
+    fn search_classes<'a, N: Analysis<Node>>(&'a self, egraph: &EGraph<Node, N>, ids: impl Iterator<Item = Id>, mut limit: usize) -> Vec<SearchMatches<'a, Node>>
+    where
+        N::Data: ClassData,
+    {
+        let mut out = vec![];
+        for id in ids {
+            if limit == 0 {
+                break;
+            }
+            if let Some(m) = egg::Searcher::search_eclass_with_limit(self, egraph, id, limit) {
+                limit = limit.saturating_sub(m.substs.len());
+                out.push(m);
+            }
+        }
+        out
+    }
+}
+
 impl<N: Analysis<Node>> egg::Searcher<Node, N> for RuleSearcher
 where
     N::Data: ClassData,
 {
+    /// Visits only the classes holding a node of the pattern's root op, through egg's per-op
+    /// class index, as egg's own `Pattern` does. The default visits every class for every rule
+    /// in every iteration, which made saturation quadratic in practice (an unrolled chain of
+    /// 10,000 ops spent 4.5 s there).
+    fn search_with_limit(&self, egraph: &EGraph<Node, N>, limit: usize) -> Vec<SearchMatches<'_, Node>> {
+        match self.root_head() {
+            Some(head) => match egraph.classes_for_op(&head) {
+                Some(ids) => self.search_classes(egraph, ids, limit),
+                None => vec![],
+            },
+            None => self.search_classes(egraph, egraph.classes().map(|c| c.id), limit),
+        }
+    }
+
     fn search_eclass_with_limit(&self, egraph: &EGraph<Node, N>, eclass: Id, limit: usize) -> Option<SearchMatches<'_, Node>> {
         let (ms, _) = self.0.match_tracked(egraph, eclass, limit, false);
         if ms.is_empty() {
