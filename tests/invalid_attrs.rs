@@ -106,3 +106,19 @@ fn an_unknown_target_version_is_a_usage_error() {
     assert!(err.contains("99999") && err.contains("4..=9"), "{err}");
     assert_eq!(convert(&g, &["--target", "6"]).0, Some(0));
 }
+
+/// A rule whose right-hand side fails where it matches (`1 / 0`) does not apply there, and
+/// `convert` says so, naming the rule, the node and the reason, instead of staying silent.
+#[test]
+fn a_rule_failing_at_conversion_time_is_a_warning_naming_rule_and_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("broken.rules"), "rule relu_broken:\n    Relu(x) where rank(x) >= 1 => activationLeakyReLU(x) { alpha = 1 / 0 }\n").unwrap();
+    let g = graph(vec![placeholder("x", &[1, 4]), node("op", "Relu", &["x"], &[("T", a_type(F32))]), out("op")]);
+    std::fs::write(dir.path().join("g.pb"), g.encode_to_vec()).unwrap();
+    let o = mlrewrite(dir.path(), &["convert", "--rules", "rules", "g.pb", "-o", "g.mlmodel"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("warning: rule `relu_broken` matched") && err.contains("`op`") && err.contains("1 / 0: overflow or division by zero"), "{err}");
+}

@@ -152,6 +152,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.verbose {
         eprint!("{}", verbose_applied(&stats));
     }
+    eprint!("{}", failure_warnings(&stats));
     let t = Instant::now();
     let regs = rules.registrations.iter().filter_map(|r| match &r.action {
         Action::Custom(reg) => Some(&**reg),
@@ -173,6 +174,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
         print!("{}", stats_text(&stats, &Phases { import, rules: rules_time, lower: lower_time, write }));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One warning per rule and reason whose right-hand side failed to build where it matched
+/// (the rule did not apply there), naming the first few TF nodes: a failing function is
+/// never silent.
+fn failure_warnings(stats: &Stats) -> String {
+    let mut by_rule: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+    for f in &stats.saturation.failures {
+        let nodes = by_rule.entry((&f.rule, &f.reason)).or_default();
+        if f.nodes.is_empty() {
+            nodes.push("(a value built by another rule)".to_string());
+        }
+        nodes.extend(f.nodes.iter().map(|n| format!("`{n}`")));
+    }
+    let mut s = String::new();
+    for ((rule, reason), mut nodes) in by_rule {
+        nodes.dedup();
+        let more = nodes.len().saturating_sub(5);
+        nodes.truncate(5);
+        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+        s += &format!("warning: rule `{rule}` matched {}{tail} but did not apply: its right-hand side failed: {reason}\n", nodes.join(", "));
+    }
+    s
 }
 
 /// Layers by kind, custom layers with their classes and the TF nodes they replace.

@@ -70,6 +70,18 @@ pub struct SaturationReport {
     /// Applications per rule that applied at least once, by rule name.
     pub applied: BTreeMap<String, usize>,
     pub time: Duration,
+    /// Matches whose guards passed but whose right-hand side failed to build, once per rule,
+    /// TF nodes and reason (filled by the pipeline, which knows the TF names of the classes).
+    pub failures: Vec<RuleFailure>,
+}
+
+/// A rule that matched but could not build its right-hand side: a warning of `convert`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RuleFailure {
+    pub rule: String,
+    /// The TF nodes whose value the matched e-class holds.
+    pub nodes: Vec<String>,
+    pub reason: String,
 }
 
 /// Runs `rewrites` on `egraph` within `limits`; the e-graph comes back rebuilt.
@@ -116,6 +128,7 @@ pub fn saturate(egraph: EGraph<Node, TfAnalysis>, rewrites: &[Rewrite<Node, TfAn
         classes: egraph.number_of_classes(),
         applied,
         time: start.elapsed(),
+        failures: vec![],
     };
     (egraph, report)
 }

@@ -249,10 +249,20 @@ impl Compiled {
         N: egg::Analysis<crate::rewrite::lang::Node>,
         N::Data: crate::rewrite::lang::ClassData,
     {
+        self.rewrites_reporting(super::compile::FailureSink::default())
+    }
+
+    /// egg rewrites for every rule and registration, reporting into `failures` the matches
+    /// whose right-hand side failed to build.
+    pub fn rewrites_reporting<N>(&self, failures: super::compile::FailureSink) -> Result<Vec<egg::Rewrite<crate::rewrite::lang::Node, N>>, RulesError>
+    where
+        N: egg::Analysis<crate::rewrite::lang::Node>,
+        N::Data: crate::rewrite::lang::ClassData,
+    {
         self.rules
             .iter()
             .chain(&self.registrations)
-            .map(|r| r.to_rewrite().map_err(|message| RulesError::Compile { name: r.name.clone(), message }))
+            .map(|r| r.to_rewrite_reporting(failures.clone()).map_err(|message| RulesError::Compile { name: r.name.clone(), message }))
             .collect()
     }
 }
