@@ -94,3 +94,8 @@ def _(rng):
       refused="no conversion")
 def _(rng):
     return (lambda a: tf.linalg.cholesky(a)), [spec("a", _spd(rng, n=9))]
+
+
+_tri("triangular_solve_lower_8x8", (), 8, 2, True, False)
+_tri("triangular_solve_upper_adjoint_6x6", (2,), 6, 3, False, True)
+_tri("triangular_solve_upper_7x7_broadcast", (2, 1), 7, 1, False, False, bbatch=(2, 3))
