@@ -22,3 +22,26 @@ def _(rng):
 @case("bessel_i1e", "BesselI1e on [8, 10]: both branches, +-3.75 and its neighbours, 0, huge, +-inf (odd)")
 def _(rng):
     return (lambda x: tf.math.special.bessel_i1e(x)), [spec("x", _domain(rng))]
+
+
+def _gamma_domain(rng):
+    """Poles and their neighbours, zeros of lgamma (1, 2, -2.457...), the branch points 0 and 8,
+    tiny, huge and infinite magnitudes, and spread values on both sides."""
+    special = np.float32([0.0, -0.0, 1.0, 2.0, -1.0, -2.0, -7.0, -1e10, 1e-30, 1e-3, -1e-3, 0.5, -0.5, -2.5,
+                          -2.0001, -0.9999, -3.00001, -2.4570813, 8.0, np.nextafter(np.float32(8), np.float32(0)), 7.5,
+                          1e6, -1e6 + 0.5, 1e30, 4e36, np.inf, -np.inf, 3.0, 100.25, -20.75])
+    spread = np.concatenate([rng.uniform(-10, 10, 40), rng.uniform(0, 60, 20), rng.uniform(-60, 0, 10)]).astype(np.float32)
+    return np.concatenate([special, spread]).reshape(10, 10)
+
+
+# The standard library refuses Lgamma (its tests' unsupported op); rules/examples/lgamma.rules
+# converts it, and tests/ops.rs checks that rule set against these goldens.
+@case("lgamma", "Lgamma on [10, 10]: poles, zeros, the branch points 0 and 8, tiny, huge and infinite values "
+      "(refused by the standard rules; converted by rules/examples/lgamma.rules)", refused="no conversion")
+def _(rng):
+    return (lambda x: tf.math.lgamma(x)), [spec("x", _gamma_domain(rng))]
+
+
+@case("digamma", "Digamma on [10, 10]: poles (nan), the branch points 0 and 8, tiny, huge and infinite values")
+def _(rng):
+    return (lambda x: tf.math.digamma(x)), [spec("x", _gamma_domain(rng))]
