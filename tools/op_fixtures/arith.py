@@ -91,3 +91,9 @@ _hist("histogram_fixed_width_edges", _on_edges, 0.0, 1.0, 10, "values on, just b
 _hist("histogram_fixed_width_2d", lambda rng: edge_floats(rng, 6, 9), -4.0, 3.0, 7, "[6, 9] edge floats (clamped ends)")
 _hist("histogram_fixed_width_one_bin", lambda rng: normal(rng, 20), -1.0, 1.0, 1, "20 normal values, one bin")
 _hist("histogram_fixed_width_int32", lambda rng: ints(rng, -10, 30, 5, 8), 0, 20, 6, "int32 values (range 0..20)")
+
+
+@case("histogram_runtime_range_refused", "HistogramFixedWidth with a range fed at run time: no constant bin edges, refused",
+      refused="no conversion")
+def _(rng):
+    return (lambda v, r: tf.histogram_fixed_width(v, r, nbins=5)), [spec("v", normal(rng, 12)), spec("r", np.float32([-1.0, 1.0]))]

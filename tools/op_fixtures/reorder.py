@@ -37,3 +37,23 @@ def _perm(name, n):
 _perm("invert_permutation_7", 7)
 _perm("invert_permutation_1", 1)
 _perm("invert_permutation_32", 32)
+
+
+# Unique's output length is the number of distinct values, known only at run time: a Core ML
+# NN model has no such shape, so the standard library refuses the op.
+@case("unique_refused", "Unique of a run-time [8] vector: its output size is data-dependent, refused",
+      refused="no conversion")
+def _(rng):
+    return (lambda x: tf.unique(x)), [spec("x", ints(rng, 0, 4, 8).astype(np.float32))]
+
+
+@case("unique_with_counts_refused", "UniqueWithCounts of a run-time [8] vector: data-dependent sizes, refused",
+      refused="no conversion")
+def _(rng):
+    return (lambda x: tf.unique_with_counts(x)), [spec("x", ints(rng, 0, 4, 8))]
+
+
+@case("roll_runtime_shift_refused", "Roll by a shift fed at run time: the split point is unknown, refused",
+      refused="no conversion")
+def _(rng):
+    return (lambda x, s: tf.roll(x, shift=s, axis=[1])), [spec("x", edge_floats(rng, 3, 5)), spec("s", np.int32([2]))]
