@@ -99,3 +99,4 @@ def _(rng):
 _tri("triangular_solve_lower_8x8", (), 8, 2, True, False)
 _tri("triangular_solve_upper_adjoint_6x6", (2,), 6, 3, False, True)
 _tri("triangular_solve_upper_7x7_broadcast", (2, 1), 7, 1, False, False, bbatch=(2, 3))
+_tri("triangular_solve_broadcast_a", (3,), 4, 2, False, False, bbatch=(1,))

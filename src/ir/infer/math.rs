@@ -95,10 +95,19 @@ pub fn register_all_ops(r: &mut ShapeRegistry) {
     r.register("IRFFT2D", |cx: &InferCtx<'_>| fft_real(cx, false, 2));
 }
 
-/// `MatrixSolve(matrix [..., M, M], rhs [..., M, K])` is `[..., M, K]` (and so is
-/// `MatrixTriangularSolve`).
+/// `MatrixSolve(matrix [..., M, M], rhs [..., M, K])` is `[..., M, K]`, and so is
+/// `MatrixTriangularSolve`, whose batch dims broadcast (MatrixSolve's must be equal, which
+/// broadcasting leaves as they are): with A `[2, M, M]` and B `[1, M, K]` the result is
+/// `[2, M, K]`, not B's shape.
 fn matrix_solve(cx: &InferCtx<'_>) -> R {
-    cx.one(cx.shape(1)?.clone())
+    let (Some(a), Some(b)) = (cx.dims(0)?, cx.dims(1)?) else { return cx.one(cx.shape(1)?.clone()) };
+    if a.len() < 2 || b.len() < 2 {
+        return Err(invalid("a matrix solve needs inputs of rank ≥ 2"));
+    }
+    let batch = Shape::Ranked(a[..a.len() - 2].to_vec()).broadcast(&Shape::Ranked(b[..b.len() - 2].to_vec()))?;
+    let mut out = batch.dims().map(|d| d.to_vec()).unwrap_or_default();
+    out.extend_from_slice(&b[b.len() - 2..]);
+    cx.one(Shape::Ranked(out))
 }
 
 /// `InTopK(predictions [batch, classes], targets [batch])` is `[batch]` of bool.
