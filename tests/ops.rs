@@ -192,3 +192,29 @@ fn every_op_fixture_matches_tensorflow_and_every_rule_is_exercised() {
     }
     assert!(report.is_empty(), "differential test:\n{report}");
 }
+
+/// Opt-in rule sets of `rules/examples` with a TF fixture of their own: the fixture (which the
+/// standard library refuses, so it carries `refused`) must convert with the standard library
+/// plus the example file and match TensorFlow's values, and every rule of the file must fire.
+const EXAMPLE_RULE_SETS: &[(&str, &[&str])] = &[("rules/examples/lgamma.rules", &["lgamma"])];
+
+#[test]
+fn example_rule_sets_match_tensorflow() {
+    for (file, cases) in EXAMPLE_RULE_SETS {
+        let set = RuleSet::load(&LoadOptions { user: vec![root().join(file)], ..LoadOptions::default() }).expect("example rules load");
+        let rules = set.compile().expect("example rules compile");
+        let paths: Vec<PathBuf> = cases.iter().map(|c| root().join("tests/fixtures/ops").join(format!("{c}.pb"))).collect();
+        let mut applied = BTreeSet::new();
+        for pb in &paths {
+            assert!(meta(pb)["refused"].is_string(), "{}: the standard library converts it; move the rules into rules/", pb.display());
+            let outcome = check(pb, &rules, None);
+            assert!(outcome.error.is_none(), "{file}: {}", outcome.error.unwrap());
+            applied.extend(outcome.applied);
+        }
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        for line in text.lines().filter_map(|l| l.strip_prefix("rule ")) {
+            let name = line.trim_end_matches(':').trim();
+            assert!(applied.contains(name), "{file}: rule {name} fires in none of {cases:?}");
+        }
+    }
+}

@@ -8,7 +8,7 @@
 //! fact is unknown or an argument is out of range; a failing guard means "the rule does not
 //! apply here", and the message is kept for `explain`.
 
-use super::tensor_math;
+use super::{sampling, tensor_math};
 use super::value::{DType, Tensor, TensorData, Value};
 use ordered_float::OrderedFloat;
 use std::fmt;
@@ -561,6 +561,19 @@ pub static FUNCTIONS: &[Function] = &[
     }),
     f!("adjugate_matrix", [Int], Tensor, "[(n-1) * n * n * (n-1)!, n * n] 0/±1 matrix selecting the factors of every adjugate entry of a flattened n x n matrix", |a, _| {
         Ok(Value::Tensor(Arc::new(tensor_math::adjugate_matrix(int(arg(a, 0)?, "adjugate_matrix")?)?)))
+    }),
+    // --- TF kernels' sampling arithmetic (sampling.rs)
+    f!("bicubic_matrix", [Int, Int, Bool, Bool], Tensor, "bicubic_matrix(in, out, align_corners, half_pixel_centers): [out, in] float32 weights of TF's ResizeBicubic along one axis", |a, _| {
+        let i = |k| int(arg(a, k)?, "bicubic_matrix");
+        let b = |k| match arg(a, k)? {
+            Value::Bool(b) => Ok(*b),
+            v => Err(format!("bicubic_matrix: expected a bool, got {v}")),
+        };
+        Ok(Value::Tensor(Arc::new(sampling::bicubic_matrix(i(0)?, i(1)?, b(2)?, b(3)?)?)))
+    }),
+    f!("histogram_edges", [Float, Float, Int], Floats, "histogram_edges(lo, hi, nbins): the float32 edges where HistogramFixedWidth's bins begin (edge 0 is 0, of max(v, lo) - lo)", |a, _| {
+        let edges = sampling::histogram_edges(float(arg(a, 0)?, "histogram_edges")?, float(arg(a, 1)?, "histogram_edges")?, int(arg(a, 2)?, "histogram_edges")?)?;
+        Ok(Value::List(edges.into_iter().map(Value::float).collect()))
     }),
     // --- lists
     f!("len", [ListT], Int, "length of a list", |a, _| Ok(Value::Int(list(arg(a, 0)?, "len")?.len() as i64))),

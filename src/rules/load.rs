@@ -38,6 +38,10 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("recurrent.rules", include_str!("../../rules/recurrent.rules")),
     ("conv3d.rules", include_str!("../../rules/conv3d.rules")),
     ("signal.rules", include_str!("../../rules/signal.rules")),
+    ("arith.rules", include_str!("../../rules/arith.rules")),
+    ("reorder.rules", include_str!("../../rules/reorder.rules")),
+    ("solve.rules", include_str!("../../rules/solve.rules")),
+    ("special.rules", include_str!("../../rules/special.rules")),
     ("custom.rules", include_str!("../../rules/custom.rules")),
 ];
 

@@ -19,6 +19,7 @@ pub mod layers;
 pub mod load;
 pub mod ops;
 pub mod parser;
+pub mod sampling;
 pub mod tensor_math;
 pub mod strided_slice;
 pub mod value;
