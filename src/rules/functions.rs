@@ -217,7 +217,7 @@ fn int(v: &Value, what: &str) -> Result<i64, String> {
 fn projective_plan(a: &[Value], what: &str) -> Result<projective::Plan, String> {
     let t = tensor(arg(a, 0)?, what)?;
     let i = |k| usize_arg(a, k, what);
-    projective::plan(t, i(1)?, i(2)?, i(3)?, i(4)?, i(5)?, string(arg(a, 6)?, what)?)
+    projective::plan(t, i(1)?, i(2)?, i(3)?, i(4)?, i(5)?, string(arg(a, 6)?, what)?, string(arg(a, 7)?, what)?)
 }
 
 /// Argument `k` as a non-negative size.
@@ -621,13 +621,13 @@ pub static FUNCTIONS: &[Function] = &[
         Ok(Value::Tensor(Arc::new(audio::mfcc_dct(usize_arg(a, 0, "mfcc_dct")?, usize_arg(a, 1, "mfcc_dct")?)?)))
     }),
     // --- ImageProjectiveTransform with constant transforms (projective.rs)
-    f!("projective_indices", [Tensor, Int, Int, Int, Int, Int, Str], Tensor, "projective_indices(transforms, batch, h, w, oh, ow, interpolation): [batch, oh, ow, K, 3] gatherND indices of TF's projective transform (K = 1 NEAREST, 4 BILINEAR)", |a, _| {
+    f!("projective_indices", [Tensor, Int, Int, Int, Int, Int, Str, Str], Tensor, "projective_indices(transforms, batch, h, w, oh, ow, interpolation, fill_mode): [batch, oh, ow, K, 3] gatherND indices of TF's projective transform (K = 1 NEAREST, 4 BILINEAR)", |a, _| {
         Ok(Value::Tensor(Arc::new(projective_plan(a, "projective_indices")?.indices)))
     }),
-    f!("projective_weights", [Tensor, Int, Int, Int, Int, Int, Str], Tensor, "projective_weights(...): [batch, oh, ow, K, 1] weights of the corners projective_indices reads (0 outside the image)", |a, _| {
+    f!("projective_weights", [Tensor, Int, Int, Int, Int, Int, Str, Str], Tensor, "projective_weights(...): [batch, oh, ow, K, 1] weights of the corners projective_indices reads (0 outside the image)", |a, _| {
         Ok(Value::Tensor(Arc::new(projective_plan(a, "projective_weights")?.weights)))
     }),
-    f!("projective_fill", [Tensor, Int, Int, Int, Int, Int, Str], Tensor, "projective_fill(...): [batch, oh, ow, 1] weight of fill_value in each output pixel (reads outside the image)", |a, _| {
+    f!("projective_fill", [Tensor, Int, Int, Int, Int, Int, Str, Str], Tensor, "projective_fill(...): [batch, oh, ow, 1] weight of fill_value in each output pixel (reads outside the image)", |a, _| {
         Ok(Value::Tensor(Arc::new(projective_plan(a, "projective_fill")?.fill)))
     }),
     // --- lists

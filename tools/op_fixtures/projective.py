@@ -1,7 +1,8 @@
 """ImageProjectiveTransformV2/V3 (rules/projective.rules) with constant transforms: a
 rotation with bilinear sampling (reads outside the image take fill_value), a projective
 transform with a perspective row, per-batch transforms, nearest sampling at .5 positions, a
-larger output size, and V2 (fill 0). fill_mode REFLECT and a run-time transform are refused."""
+larger output size, V2 (fill 0), and the fill modes REFLECT, WRAP and NEAREST, which remap
+coordinates that fall outside. A run-time transform is refused."""
 import math
 
 import numpy as np
@@ -49,10 +50,23 @@ def _(rng):
     return fn, [spec("x", edge_floats(rng, 1, 4, 6, 2))]
 
 
-@case("projective_reflect", "ImageProjectiveTransformV3 fill_mode REFLECT remaps coordinates: not converted",
-      refused="ImageProjectiveTransformV3")
+@case("projective_reflect", "ImageProjectiveTransformV3 fill_mode REFLECT, rotation by 0.7 rad and a 0.6x zoom out, BILINEAR")
 def _(rng):
-    return v3([rotation(0.4, 5, 5)], [5, 5], 0.0, "BILINEAR", "REFLECT"), [spec("x", edge_floats(rng, 1, 5, 5, 1))]
+    t = rotation(0.7, 5, 6)
+    t = [v / 0.6 if i in (0, 1, 3, 4) else v for i, v in enumerate(t)]
+    return v3([t], [7, 8], 0.0, "BILINEAR", "REFLECT"), [spec("x", edge_floats(rng, 1, 5, 6, 2))]
+
+
+@case("projective_wrap_nearest", "ImageProjectiveTransformV3 fill_mode WRAP, translation by (-2.5, 3.25) and 1.5x, NEAREST")
+def _(rng):
+    t = [[1.5, 0.0, -2.5, 0.0, 1.5, 3.25, 0.0, 0.0]]
+    return v3(t, [6, 6], 0.0, "NEAREST", "WRAP"), [spec("x", edge_floats(rng, 1, 4, 5, 2))]
+
+
+@case("projective_nearest_fill", "ImageProjectiveTransformV3 fill_mode NEAREST (edge pixels repeat), perspective, BILINEAR, batch 2 sharing one transform")
+def _(rng):
+    t = [[0.8, -0.3, 1.5, 0.25, 1.2, -2.0, 0.03, 0.01]]
+    return v3(t, [5, 7], 9.0, "BILINEAR", "NEAREST"), [spec("x", edge_floats(rng, 2, 6, 6, 1))]
 
 
 @case("projective_runtime_transform", "ImageProjectiveTransformV3 with a transform fed at run time: no layer resamples per pixel",
