@@ -4,6 +4,8 @@
 //! converted with the embedded rules, run by the interpreter and compared with the values
 //! TensorFlow computed. A case marked `refused` in its JSON must instead fail to convert with
 //! that message: the library says no rather than writing a model that computes something else.
+//! A case marked `"compare": "distribution"` (random ops) is compared as a sample of the
+//! golden's distribution instead of value by value.
 //!
 //! Coverage: every standard rule must fire in at least one fixture (here, or in the model
 //! fixtures of `tests/fixtures`), so no rule ships without TensorFlow having checked its
@@ -18,7 +20,7 @@ use mlrewrite::lower::{self, LowerOptions};
 use mlrewrite::rewrite::{convert, ConvertOptions};
 use mlrewrite::rules::load::Compiled;
 use mlrewrite::rules::{LoadOptions, RuleSet};
-use mlrewrite::run::compare::{allclose, Tolerance};
+use mlrewrite::run::compare::{allclose, same_distribution, Tolerance};
 use mlrewrite::run::{lookup, npz, Interpreter, RunOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -59,7 +61,9 @@ fn meta(pb: &Path) -> serde_json::Value {
 }
 
 /// Converts `pb` and compares every output with its golden; `Err` says what went wrong.
-fn check(pb: &Path, rules: &Compiled, refused: Option<&str>) -> Outcome {
+/// With `distribution`, outputs are compared as samples of one distribution
+/// (`compare::same_distribution`): random ops, whose values no converter can reproduce.
+fn check(pb: &Path, rules: &Compiled, refused: Option<&str>, distribution: bool) -> Outcome {
     let mut applied = BTreeSet::new();
     let name = pb.file_stem().unwrap().to_string_lossy().to_string();
     let fail = |applied, e: String| Outcome { applied, error: Some(format!("{name}: {e}")) };
@@ -102,7 +106,12 @@ fn check(pb: &Path, rules: &Compiled, refused: Option<&str>) -> Outcome {
             errors.push(format!("output {output} has no golden"));
             continue;
         };
-        if let Err(e) = allclose(&outputs[output], want, Tolerance::DEFAULT) {
+        let verdict = if distribution {
+            same_distribution(&outputs[output], want).map(|_| ())
+        } else {
+            allclose(&outputs[output], want, Tolerance::DEFAULT).map(|_| ())
+        };
+        if let Err(e) = verdict {
             errors.push(format!("output {output}: {e}"));
         }
     }
@@ -135,7 +144,7 @@ fn check_all(paths: &[PathBuf], rules: &Compiled) -> Vec<Outcome> {
                 };
                 let Some(pb) = paths.get(i) else { break };
                 let m = meta(pb);
-                let outcome = check(pb, rules, m["refused"].as_str());
+                let outcome = check(pb, rules, m["refused"].as_str(), m["compare"].as_str() == Some("distribution"));
                 results.lock().unwrap().push(outcome);
             });
         }

@@ -3,7 +3,8 @@
 
 Cases live in tools/op_fixtures/*.py, one module per op family (see its __init__). Files are
 written exactly like tools/make_fixtures.py's (same freezing, goldens from the frozen graph,
-deterministic bytes); the JSON also carries `refused` for cases the rules must refuse.
+deterministic bytes); the JSON also carries `refused` for cases the rules must refuse and
+`compare: "distribution"` for random ops (outputs compared as samples of one distribution).
 
 Usage: /tmp/tfvenv/bin/python tools/make_op_fixtures.py [--out tests/fixtures/ops] [--only NAME ...]
        [--family MODULE ...]
@@ -77,6 +78,8 @@ def main():
         meta.pop("tensors", None)
         if refused is not None:
             meta["refused"] = refused
+        if name in op_fixtures.COMPARE:
+            meta["compare"] = op_fixtures.COMPARE[name]
         save_json(args.out / f"{name}.json", meta)
         rows.append((name, meta["nodes"], size))
     w = max((len(r[0]) for r in rows), default=4)

@@ -13,19 +13,26 @@ fails with that message instead of writing a model.
 A graph TensorFlow's CPU cannot run (NCHW convolution and pooling) returns a third element from
 its builder, `reference`: the same function written with kernels the CPU has; the fixture is the
 frozen graph of `fn` and its goldens are what TensorFlow computes for `reference`.
+
+A random op's values cannot be reproduced by any converter: its case passes
+`compare="distribution"`, written into the JSON, and the test compares the outputs as samples
+of one distribution (run::compare::same_distribution) instead of value by value.
 """
 import numpy as np
 
 CASES = {}
+COMPARE = {}
 
 
-def case(name, description, refused=None):
+def case(name, description, refused=None, compare=None):
     """Register `build(rng) -> (fn, [(input name, shape, dtype, value)])` as fixture `name`."""
 
     def register(build):
         if name in CASES:
             raise ValueError(f"duplicate op fixture {name}")
         CASES[name] = (description, build, refused)
+        if compare is not None:
+            COMPARE[name] = compare
         return build
 
     return register
