@@ -5,6 +5,7 @@
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use mlrewrite::ir;
+use mlrewrite::lower::flexible::{self, InputShapeSpec};
 use mlrewrite::lower::{self, mlmodel::write_model, LowerOptions};
 use mlrewrite::rewrite::lang::Node;
 use mlrewrite::rewrite::pipeline::ConvertError;
@@ -34,6 +35,15 @@ pub struct Args {
     /// Extra model outputs: TF tensors (`name` or `name:i`), in TF's layout.
     #[arg(long, value_delimiter = ',', value_name = "TENSOR,...")]
     pub outputs: Vec<String>,
+    /// Flexible shape of a graph input, as coremltools' RangeDim: `NAME=1,1..512,64` (per dim a
+    /// size `N`, a range `A..B` or an open range `A..`). Fixed dims become known to the rules.
+    /// Repeat for several inputs. Default: known dims fixed, unknown dims `1..`.
+    #[arg(long = "input-shape", value_name = "NAME=DIMS")]
+    pub input_shape: Vec<String>,
+    /// The enumerated shapes an input accepts, as coremltools' EnumeratedShapes:
+    /// `NAME=1,8,64;1,16,64` (quote the `;` in a shell); the first is the default shape.
+    #[arg(long = "enumerated-shapes", value_name = "NAME=SHAPE;SHAPE...")]
+    pub enumerated_shapes: Vec<String>,
     /// Store float weights as float16.
     #[arg(long)]
     pub fp16_weights: bool,
@@ -100,6 +110,20 @@ fn write_explanation(args: &Args, graph: &ir::Graph, set: &RuleSet, rules: &Comp
     Ok(())
 }
 
+/// The `--input-shape` and `--enumerated-shapes` arguments by input name; one input may be
+/// named once.
+fn input_shape_specs(args: &Args) -> Result<BTreeMap<String, InputShapeSpec>> {
+    let parsed = args.input_shape.iter().map(|a| flexible::parse_input_shape(a)).chain(args.enumerated_shapes.iter().map(|a| flexible::parse_enumerated(a)));
+    let mut specs = BTreeMap::new();
+    for p in parsed {
+        let (name, spec) = p.context("--input-shape / --enumerated-shapes")?;
+        if specs.insert(name.clone(), spec).is_some() {
+            anyhow::bail!("input `{name}` is given a shape twice (--input-shape / --enumerated-shapes)");
+        }
+    }
+    Ok(specs)
+}
+
 /// Timings of the phases the library does not time itself.
 struct Phases {
     import: Duration,
@@ -127,8 +151,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprint!("{}", verbose_rules(&set, &rules));
     }
 
+    let input_shapes = input_shape_specs(&args)?;
+    // Dims every allowed shape agrees on are facts the rules may use.
+    let fixed: BTreeMap<String, Vec<Option<u64>>> =
+        input_shapes.iter().map(|(n, s)| (n.clone(), (0..s.rank()).map(|a| s.fixed_dim(a)).collect())).collect();
     let t = Instant::now();
-    let (graph, _) = ir::load(&args.model, &rules.shapes)?;
+    let (graph, _) = ir::load_with_input_dims(&args.model, &rules.shapes, &fixed)?;
     let import = t.elapsed();
 
     if !(args.time_limit >= 0.0 && args.time_limit.is_finite()) {
@@ -156,7 +184,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Action::Custom(reg) => Some(&**reg),
         _ => None,
     });
-    let lower_options = LowerOptions { fp16_weights: args.fp16_weights, target: args.target, ..LowerOptions::default() }.with_registrations(regs);
+    let lower_options = LowerOptions { fp16_weights: args.fp16_weights, target: args.target, input_shapes, ..LowerOptions::default() }.with_registrations(regs);
     let model = lower::lower(&dag, &lower_options).with_context(|| format!("lowering {}", args.model.display()))?;
     let lower_time = t.elapsed();
 

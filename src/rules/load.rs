@@ -29,6 +29,7 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("reduce.rules", include_str!("../../rules/reduce.rules")),
     ("resize.rules", include_str!("../../rules/resize.rules")),
     ("shape.rules", include_str!("../../rules/shape.rules")),
+    ("dynamic.rules", include_str!("../../rules/dynamic.rules")),
     ("spatial.rules", include_str!("../../rules/spatial.rules")),
     ("topk.rules", include_str!("../../rules/topk.rules")),
     ("math.rules", include_str!("../../rules/math.rules")),
