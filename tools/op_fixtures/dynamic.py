@@ -124,3 +124,13 @@ def _(rng):
         m = tf.cast(s[0] * s[1] - (s[1] // 2), tf.float32)
         return tf.reduce_sum(x, axis=-1) / n + m, tf.cast(tf.shape(x), tf.float32)
     return f, [xs(rng, (2, 3, 4), (5, 2, 4), rank=[None, None, 4])]
+
+
+@case("dyn_strided_slice_partial",
+      "StridedSlice of a rank-3 tensor naming only the leading axes, with run-time bounds "
+      "(x[:, :n - 1], x[1:, n // 2]): the other axes are taken whole")
+def _(rng):
+    def f(x):
+        n = tf.shape(x)[1]
+        return x[:, :n - 1], x[1:, n // 2]
+    return f, [xs(rng, (2, 3, 4), (3, 5, 4), rank=[None, None, 4])]
