@@ -5,7 +5,6 @@
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use mlrewrite::ir;
-use mlrewrite::lower::flexible::{self, InputShapeSpec};
 use mlrewrite::lower::{self, mlmodel::write_model, LowerOptions};
 use mlrewrite::rewrite::lang::Node;
 use mlrewrite::rewrite::pipeline::ConvertError;
@@ -110,20 +109,6 @@ fn write_explanation(args: &Args, graph: &ir::Graph, set: &RuleSet, rules: &Comp
     Ok(())
 }
 
-/// The `--input-shape` and `--enumerated-shapes` arguments by input name; one input may be
-/// named once.
-fn input_shape_specs(args: &Args) -> Result<BTreeMap<String, InputShapeSpec>> {
-    let parsed = args.input_shape.iter().map(|a| flexible::parse_input_shape(a)).chain(args.enumerated_shapes.iter().map(|a| flexible::parse_enumerated(a)));
-    let mut specs = BTreeMap::new();
-    for p in parsed {
-        let (name, spec) = p.context("--input-shape / --enumerated-shapes")?;
-        if specs.insert(name.clone(), spec).is_some() {
-            anyhow::bail!("input `{name}` is given a shape twice (--input-shape / --enumerated-shapes)");
-        }
-    }
-    Ok(specs)
-}
-
 /// Timings of the phases the library does not time itself.
 struct Phases {
     import: Duration,
@@ -151,12 +136,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprint!("{}", verbose_rules(&set, &rules));
     }
 
-    let input_shapes = input_shape_specs(&args)?;
-    // Dims every allowed shape agrees on are facts the rules may use.
-    let fixed: BTreeMap<String, Vec<Option<u64>>> =
-        input_shapes.iter().map(|(n, s)| (n.clone(), (0..s.rank()).map(|a| s.fixed_dim(a)).collect())).collect();
+    let input_shapes = super::input_shape_specs(&args.input_shape, &args.enumerated_shapes)?;
     let t = Instant::now();
-    let (graph, _) = ir::load_with_input_dims(&args.model, &rules.shapes, &fixed)?;
+    let (graph, _) = ir::load_with_input_dims(&args.model, &rules.shapes, &super::fixed_dims(&input_shapes))?;
     let import = t.elapsed();
 
     if !(args.time_limit >= 0.0 && args.time_limit.is_finite()) {
