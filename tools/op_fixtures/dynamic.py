@@ -134,3 +134,19 @@ def _(rng):
         n = tf.shape(x)[1]
         return x[:, :n - 1], x[1:, n // 2]
     return f, [xs(rng, (2, 3, 4), (3, 5, 4), rank=[None, None, 4])]
+
+
+@case("dyn_fill_value", "Fill of a run-time shape with a run-time value: tf.fill(tf.shape(x), x[0, 0])")
+def _(rng):
+    return (lambda x: tf.fill(tf.shape(x), x[0, 0]) - x), [xs(rng, (2, 3), (4, 5))]
+
+
+@case("dyn_mirror_pad_refused",
+      "MirrorPad with run-time paddings: Core ML's padding layer takes its amounts only as "
+      "parameters, so the library refuses rather than guessing them",
+      refused="no conversion to Core ML layers")
+def _(rng):
+    def f(x):
+        n = tf.shape(x)[1]
+        return tf.pad(x, tf.stack([tf.stack([0, 0]), tf.stack([0, n - 1])]), mode="REFLECT")
+    return f, [xs(rng, (2, 3), (3, 4))]
