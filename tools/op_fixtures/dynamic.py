@@ -150,3 +150,19 @@ def _(rng):
         n = tf.shape(x)[1]
         return tf.pad(x, tf.stack([tf.stack([0, 0]), tf.stack([0, n - 1])]), mode="REFLECT")
     return f, [xs(rng, (2, 3), (3, 4))]
+
+
+@case("dyn_attention_block",
+      "A self-attention step over unknown batch and sequence: a dense projection on the flattened "
+      "[b * s, 8] rows reshaped back with tf.shape, scores x x^T scaled by 1/sqrt(8), softmax over "
+      "the sequence, weighted sum")
+def _(rng):
+    w = tf.constant((rng.standard_normal((8, 8)) * 0.3).astype(np.float32))
+
+    def f(x):
+        s = tf.shape(x)
+        h = tf.reshape(tf.matmul(tf.reshape(x, [-1, 8]), w), tf.stack([s[0], s[1], 8]))
+        scores = tf.matmul(h, h, transpose_b=True) / np.sqrt(8.0).astype(np.float32)
+        return tf.matmul(tf.nn.softmax(scores, axis=-1), x)
+    return f, [flex("x", [None, None, 8], np.random.default_rng(7).standard_normal((2, 3, 8)).astype(np.float32),
+                    np.random.default_rng(8).standard_normal((3, 5, 8)).astype(np.float32))]
