@@ -133,3 +133,16 @@ fn bad_shape_specs_are_clear_errors() {
         assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// `explain` takes the same shape flags, so it sees the e-graph `convert` saw: with every dim
+/// fixed the Reshape is static, without them it is the dynamic layer over symbolic dims.
+#[test]
+fn explain_sees_the_dims_convert_fixes() {
+    let dir = workdir("explain");
+    let pb = fixture("pb");
+    let pb = pb.to_str().unwrap();
+    let flexible = stdout(&mlrewrite(&dir, &["explain", pb, "--node", "Reshape"]));
+    assert!(flexible.contains("input 0: x: float32 [x.d0,x.d1,4]") && flexible.contains("extracted `reshapeDynamic`"), "{flexible}");
+    let fixed = stdout(&mlrewrite(&dir, &["explain", pb, "--node", "Reshape", "--input-shape", "x=2,3,4"]));
+    assert!(fixed.contains("input 0: x: float32 [2,3,4]") && fixed.contains("extracted `reshapeStatic`"), "{fixed}");
+}
