@@ -86,20 +86,42 @@ fn check(pb: &Path, rules: &Compiled, refused: Option<&str>, distribution: bool)
         Ok(m) => m,
         Err(e) => return fail(applied, format!("lowering failed: {e}")),
     };
-    let goldens = npz::read_npz(&pb.with_extension("npz")).expect("fixture goldens read");
     let interp = match Interpreter::new(&model, RunOptions::default()) {
         Ok(i) => i,
         Err(e) => return fail(applied, format!("the interpreter refuses the model: {e}")),
     };
+    // A fixture with unknown input dims carries a second golden set at other sizes
+    // (`NAME.2.npz`): the same model must be right at both.
+    let mut errors = vec![];
+    let mut sets = vec![pb.with_extension("npz")];
+    let second = pb.with_extension("2.npz");
+    if meta(pb).get("second").is_some() || second.exists() {
+        sets.push(second);
+    }
+    for set in &sets {
+        let label = set.file_name().unwrap().to_string_lossy().to_string();
+        match compare_set(&interp, set) {
+            Ok(errs) => errors.extend(errs.into_iter().map(|e| format!("{label}: {e}"))),
+            Err(e) => return fail(applied, format!("{label}: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        Outcome { applied, error: None }
+    } else {
+        fail(applied, errors.join("; "))
+    }
+}
+
+/// Runs `interp` on the inputs of one golden set and compares every output; `Err` when the
+/// set cannot be run at all, else the list of mismatching outputs.
+fn compare_set(interp: &Interpreter, path: &Path) -> Result<Vec<String>, String> {
+    let goldens = npz::read_npz(path).map_err(|e| format!("goldens unreadable: {e}"))?;
     let mut inputs = BTreeMap::new();
     for input in interp.input_names() {
-        let Some((_, a)) = lookup(&goldens, input) else { return fail(applied, format!("no golden for input {input}")) };
+        let Some((_, a)) = lookup(&goldens, input) else { return Err(format!("no golden for input {input}")) };
         inputs.insert(input.to_string(), a.clone());
     }
-    let outputs = match interp.run(inputs) {
-        Ok(o) => o,
-        Err(e) => return fail(applied, format!("run failed: {e}")),
-    };
+    let outputs = interp.run(inputs).map_err(|e| format!("run failed: {e}"))?;
     let mut errors = vec![];
     for output in interp.output_names() {
         let Some((_, want)) = lookup(&goldens, output) else {
@@ -115,11 +137,7 @@ fn check(pb: &Path, rules: &Compiled, refused: Option<&str>, distribution: bool)
             errors.push(format!("output {output}: {e}"));
         }
     }
-    if errors.is_empty() {
-        Outcome { applied, error: None }
-    } else {
-        fail(applied, errors.join("; "))
-    }
+    Ok(errors)
 }
 
 fn fixtures(dir: &Path) -> Vec<PathBuf> {
@@ -226,4 +244,30 @@ fn example_rule_sets_match_tensorflow() {
             assert!(applied.contains(name), "{file}: rule {name} fires in none of {cases:?}");
         }
     }
+}
+
+/// The run-time shape fixtures (`tools/op_fixtures/dynamic.py`): inputs with unknown batch and
+/// sequence dims, shapes computed in the graph. Each has a second golden set of other input
+/// sizes, and one converted model must reproduce TensorFlow at both: a conversion that baked
+/// the first size into a static layer fails the second. (The full differential test above runs
+/// them too; this one runs alone with `cargo test --test ops dynamic`.)
+#[test]
+fn dynamic_shape_fixtures_match_tensorflow_at_two_input_sizes() {
+    let rules = std_rules();
+    let dynamic: Vec<PathBuf> = fixtures(&root().join("tests/fixtures/ops"))
+        .into_iter()
+        .filter(|p| meta(p).get("second").is_some())
+        .collect();
+    assert!(dynamic.len() >= 9, "only {} fixtures carry a second input set", dynamic.len());
+    for pb in &dynamic {
+        let m = meta(pb);
+        let shapes = |k: &str| -> Vec<serde_json::Value> { m[k]["inputs"].as_array().unwrap_or(&vec![]).iter().map(|i| i["shape"].clone()).collect() };
+        let first: Vec<serde_json::Value> = m["inputs"].as_array().unwrap().iter().map(|i| i["shape"].clone()).collect();
+        assert_ne!(first, shapes("second"), "{}: the second input set has the same shapes", pb.display());
+        assert!(pb.with_extension("2.npz").exists(), "{}: no second golden set", pb.display());
+    }
+    let outcomes = check_all(&dynamic, &rules);
+    let failures: Vec<&String> = outcomes.iter().filter_map(|o| o.error.as_ref()).collect();
+    eprintln!("{} run-time shape fixtures, each at two input sizes, {} failed", dynamic.len(), failures.len());
+    assert!(failures.is_empty(), "run-time shape fixtures:\n  {}", failures.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  "));
 }

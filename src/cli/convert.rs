@@ -34,6 +34,15 @@ pub struct Args {
     /// Extra model outputs: TF tensors (`name` or `name:i`), in TF's layout.
     #[arg(long, value_delimiter = ',', value_name = "TENSOR,...")]
     pub outputs: Vec<String>,
+    /// Flexible shape of a graph input, as coremltools' RangeDim: `NAME=1,1..512,64` (per dim a
+    /// size `N`, a range `A..B` or an open range `A..`). Fixed dims become known to the rules.
+    /// Repeat for several inputs. Default: known dims fixed, unknown dims `1..`.
+    #[arg(long = "input-shape", value_name = "NAME=DIMS")]
+    pub input_shape: Vec<String>,
+    /// The enumerated shapes an input accepts, as coremltools' EnumeratedShapes:
+    /// `NAME=1,8,64;1,16,64` (quote the `;` in a shell); the first is the default shape.
+    #[arg(long = "enumerated-shapes", value_name = "NAME=SHAPE;SHAPE...")]
+    pub enumerated_shapes: Vec<String>,
     /// Store float weights as float16.
     #[arg(long)]
     pub fp16_weights: bool,
@@ -128,8 +137,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprint!("{}", verbose_rules(&set, &rules));
     }
 
+    let input_shapes = super::input_shape_specs(&args.input_shape, &args.enumerated_shapes)?;
     let t = Instant::now();
-    let (graph, _) = ir::load(&args.model, &rules.shapes)?;
+    let (graph, _) = ir::load_with_input_dims(&args.model, &rules.shapes, &super::fixed_dims(&input_shapes))?;
     let import = t.elapsed();
 
     if !(args.time_limit >= 0.0 && args.time_limit.is_finite()) {
@@ -158,7 +168,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Action::Custom(reg) => Some(&**reg),
         _ => None,
     });
-    let lower_options = LowerOptions { fp16_weights: args.fp16_weights, target: args.target, ..LowerOptions::default() }.with_registrations(regs);
+    let lower_options = LowerOptions { fp16_weights: args.fp16_weights, target: args.target, input_shapes, ..LowerOptions::default() }.with_registrations(regs);
     let model = lower::lower(&dag, &lower_options).with_context(|| format!("lowering {}", args.model.display()))?;
     let lower_time = t.elapsed();
 

@@ -34,6 +34,7 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("audio.rules", include_str!("../../rules/audio.rules")),
     ("projective.rules", include_str!("../../rules/projective.rules")),
     ("shape.rules", include_str!("../../rules/shape.rules")),
+    ("dynamic.rules", include_str!("../../rules/dynamic.rules")),
     ("spatial.rules", include_str!("../../rules/spatial.rules")),
     ("topk.rules", include_str!("../../rules/topk.rules")),
     ("math.rules", include_str!("../../rules/math.rules")),

@@ -63,6 +63,8 @@ pub enum RunError {
     MissingInput(String),
     #[error("model input `{name}` has shape {got:?}, but the model declares {want:?}")]
     InputShape { name: String, got: Vec<usize>, want: Vec<i64> },
+    #[error("model input `{name}` has shape {got:?}, outside the flexible shapes the model declares: {allowed}")]
+    OutsideFlexibleShape { name: String, got: Vec<usize>, allowed: String },
     #[error("model input `{name}` has shape {got:?}; with the legacy rank-5 array mapping an input must have rank 1 ([C]), 3 ([C,H,W]) or 5")]
     Rank5Input { name: String, got: Vec<usize> },
     #[error("image input `{name}`: {message}")]
@@ -258,6 +260,13 @@ impl<'m> Interpreter<'m> {
                 if !want.is_empty() && !has_flexible_shape(f) && (got.len() != want.len() || got.iter().zip(want).any(|(&g, &w)| g as i64 != w)) {
                     return Err(RunError::InputShape { name: f.name.clone(), got: got.to_vec(), want: want.clone() });
                 }
+                // A flexible input takes any shape its ranges or enumerated shapes allow
+                // (with the legacy rank-5 mapping the fed rank may differ: not checked).
+                if let Some(spec) = flexible_spec(f).filter(|_| !self.rank5_mapping) {
+                    if !spec.accepts(got) {
+                        return Err(RunError::OutsideFlexibleShape { name: f.name.clone(), got: got.to_vec(), allowed: spec.to_string() });
+                    }
+                }
             }
             let a = if self.rank5_mapping { to_rank5(&f.name, a)? } else { a };
             blobs.insert(f.name.clone(), a.mapv(T::from_f32));
@@ -433,6 +442,15 @@ fn image_color_space(f: &FeatureDescription) -> Option<i32> {
 fn is_array_feature(f: &FeatureDescription) -> bool {
     use crate::proto::coreml::feature_type::Type;
     matches!(f.r#type.as_ref().and_then(|t| t.r#type.as_ref()), None | Some(Type::MultiArrayType(_)) | Some(Type::DoubleType(_)))
+}
+
+/// The declared flexibility of a multi-array input, when it has one.
+fn flexible_spec(f: &FeatureDescription) -> Option<crate::lower::flexible::InputShapeSpec> {
+    use crate::proto::coreml::feature_type::Type;
+    match f.r#type.as_ref()?.r#type.as_ref()? {
+        Type::MultiArrayType(a) if a.shape_flexibility.is_some() => Some(crate::lower::flexible::InputShapeSpec::of_feature(a)),
+        _ => None,
+    }
 }
 
 fn has_flexible_shape(f: &FeatureDescription) -> bool {

@@ -208,7 +208,12 @@ pub fn constant_pad<T: Float>(p: &ConstantPaddingLayerParams, ins: &[&ArrayD<T>]
     let x = ins[0];
     let r = x.ndim();
     let amounts: Vec<u64> = if ins.len() == 2 {
-        ins[1].iter().map(|v| v.to_f64().max(0.0) as u64).collect()
+        // Amounts are sizes: a negative or fractional one is an error, not a clamp.
+        let v = super::shape::exact_ints(ins[1], "pad amounts input")?;
+        if let Some(n) = v.iter().find(|&&n| n < 0) {
+            kbail!("pad amounts input holds {n}; amounts must be >= 0");
+        }
+        v.into_iter().map(|n| n as u64).collect()
     } else {
         p.pad_amounts.clone()
     };
