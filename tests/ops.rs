@@ -100,7 +100,7 @@ fn check(pb: &Path, rules: &Compiled, refused: Option<&str>, distribution: bool)
     }
     for set in &sets {
         let label = set.file_name().unwrap().to_string_lossy().to_string();
-        match compare_set(&interp, set) {
+        match compare_set(&interp, set, distribution) {
             Ok(errs) => errors.extend(errs.into_iter().map(|e| format!("{label}: {e}"))),
             Err(e) => return fail(applied, format!("{label}: {e}")),
         }
@@ -114,7 +114,7 @@ fn check(pb: &Path, rules: &Compiled, refused: Option<&str>, distribution: bool)
 
 /// Runs `interp` on the inputs of one golden set and compares every output; `Err` when the
 /// set cannot be run at all, else the list of mismatching outputs.
-fn compare_set(interp: &Interpreter, path: &Path) -> Result<Vec<String>, String> {
+fn compare_set(interp: &Interpreter, path: &Path, distribution: bool) -> Result<Vec<String>, String> {
     let goldens = npz::read_npz(path).map_err(|e| format!("goldens unreadable: {e}"))?;
     let mut inputs = BTreeMap::new();
     for input in interp.input_names() {
@@ -234,7 +234,7 @@ fn example_rule_sets_match_tensorflow() {
         let mut applied = BTreeSet::new();
         for pb in &paths {
             assert!(meta(pb)["refused"].is_string(), "{}: the standard library converts it; move the rules into rules/", pb.display());
-            let outcome = check(pb, &rules, None);
+            let outcome = check(pb, &rules, None, false);
             assert!(outcome.error.is_none(), "{file}: {}", outcome.error.unwrap());
             applied.extend(outcome.applied);
         }
