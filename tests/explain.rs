@@ -146,9 +146,12 @@ fn topk_on_an_unknown_last_dimension_fails_on_a_shape_guard() {
     insta::assert_snapshot!("topk_dynamic_text", explain::text::render(&r));
     let n = &r.nodes[0];
     assert_eq!(n.outcome.kind, OutcomeKind::Unconverted);
-    let rule = &n.rules[0];
+    let rule = n.rules.iter().find(|r| r.name == "topk_builtin").unwrap();
     let f = rule.failure.as_ref().unwrap();
     assert_eq!((f.stage, f.guard.as_deref()), (FailureStage::Guard, Some("known_dim(x, -1)")));
+    // The run-time k rule needs a k that is not a constant.
+    let dynamic = n.rules.iter().find(|r| r.name == "topk_dynamic_k").unwrap();
+    assert_eq!(dynamic.failure.as_ref().unwrap().guard.as_deref(), Some("not is_const(k)"));
     // Without that guard the next one (`int_value(k) <= dim(x, -1)`) cannot be evaluated
     // either: two guards stand in the way, so this is not a near miss.
     assert_eq!(rule.status, RuleStatus::Failed);

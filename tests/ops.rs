@@ -4,6 +4,8 @@
 //! converted with the embedded rules, run by the interpreter and compared with the values
 //! TensorFlow computed. A case marked `refused` in its JSON must instead fail to convert with
 //! that message: the library says no rather than writing a model that computes something else.
+//! A case marked `"compare": "distribution"` (random ops) is compared as a sample of the
+//! golden's distribution instead of value by value.
 //!
 //! Coverage: every standard rule must fire in at least one fixture (here, or in the model
 //! fixtures of `tests/fixtures`), so no rule ships without TensorFlow having checked its
@@ -18,7 +20,7 @@ use mlrewrite::lower::{self, LowerOptions};
 use mlrewrite::rewrite::{convert, ConvertOptions};
 use mlrewrite::rules::load::Compiled;
 use mlrewrite::rules::{LoadOptions, RuleSet};
-use mlrewrite::run::compare::{allclose, Tolerance};
+use mlrewrite::run::compare::{allclose, same_distribution, Tolerance};
 use mlrewrite::run::{lookup, npz, Interpreter, RunOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -59,7 +61,9 @@ fn meta(pb: &Path) -> serde_json::Value {
 }
 
 /// Converts `pb` and compares every output with its golden; `Err` says what went wrong.
-fn check(pb: &Path, rules: &Compiled, refused: Option<&str>) -> Outcome {
+/// With `distribution`, outputs are compared as samples of one distribution
+/// (`compare::same_distribution`): random ops, whose values no converter can reproduce.
+fn check(pb: &Path, rules: &Compiled, refused: Option<&str>, distribution: bool) -> Outcome {
     let mut applied = BTreeSet::new();
     let name = pb.file_stem().unwrap().to_string_lossy().to_string();
     let fail = |applied, e: String| Outcome { applied, error: Some(format!("{name}: {e}")) };
@@ -82,28 +86,23 @@ fn check(pb: &Path, rules: &Compiled, refused: Option<&str>) -> Outcome {
         Ok(m) => m,
         Err(e) => return fail(applied, format!("lowering failed: {e}")),
     };
-    let goldens = npz::read_npz(&pb.with_extension("npz")).expect("fixture goldens read");
     let interp = match Interpreter::new(&model, RunOptions::default()) {
         Ok(i) => i,
         Err(e) => return fail(applied, format!("the interpreter refuses the model: {e}")),
     };
-    let mut inputs = BTreeMap::new();
-    for input in interp.input_names() {
-        let Some((_, a)) = lookup(&goldens, input) else { return fail(applied, format!("no golden for input {input}")) };
-        inputs.insert(input.to_string(), a.clone());
-    }
-    let outputs = match interp.run(inputs) {
-        Ok(o) => o,
-        Err(e) => return fail(applied, format!("run failed: {e}")),
-    };
+    // A fixture with unknown input dims carries a second golden set at other sizes
+    // (`NAME.2.npz`): the same model must be right at both.
     let mut errors = vec![];
-    for output in interp.output_names() {
-        let Some((_, want)) = lookup(&goldens, output) else {
-            errors.push(format!("output {output} has no golden"));
-            continue;
-        };
-        if let Err(e) = allclose(&outputs[output], want, Tolerance::DEFAULT) {
-            errors.push(format!("output {output}: {e}"));
+    let mut sets = vec![pb.with_extension("npz")];
+    let second = pb.with_extension("2.npz");
+    if meta(pb).get("second").is_some() || second.exists() {
+        sets.push(second);
+    }
+    for set in &sets {
+        let label = set.file_name().unwrap().to_string_lossy().to_string();
+        match compare_set(&interp, set, distribution) {
+            Ok(errs) => errors.extend(errs.into_iter().map(|e| format!("{label}: {e}"))),
+            Err(e) => return fail(applied, format!("{label}: {e}")),
         }
     }
     if errors.is_empty() {
@@ -111,6 +110,34 @@ fn check(pb: &Path, rules: &Compiled, refused: Option<&str>) -> Outcome {
     } else {
         fail(applied, errors.join("; "))
     }
+}
+
+/// Runs `interp` on the inputs of one golden set and compares every output; `Err` when the
+/// set cannot be run at all, else the list of mismatching outputs.
+fn compare_set(interp: &Interpreter, path: &Path, distribution: bool) -> Result<Vec<String>, String> {
+    let goldens = npz::read_npz(path).map_err(|e| format!("goldens unreadable: {e}"))?;
+    let mut inputs = BTreeMap::new();
+    for input in interp.input_names() {
+        let Some((_, a)) = lookup(&goldens, input) else { return Err(format!("no golden for input {input}")) };
+        inputs.insert(input.to_string(), a.clone());
+    }
+    let outputs = interp.run(inputs).map_err(|e| format!("run failed: {e}"))?;
+    let mut errors = vec![];
+    for output in interp.output_names() {
+        let Some((_, want)) = lookup(&goldens, output) else {
+            errors.push(format!("output {output} has no golden"));
+            continue;
+        };
+        let verdict = if distribution {
+            same_distribution(&outputs[output], want).map(|_| ())
+        } else {
+            allclose(&outputs[output], want, Tolerance::DEFAULT).map(|_| ())
+        };
+        if let Err(e) = verdict {
+            errors.push(format!("output {output}: {e}"));
+        }
+    }
+    Ok(errors)
 }
 
 fn fixtures(dir: &Path) -> Vec<PathBuf> {
@@ -135,7 +162,7 @@ fn check_all(paths: &[PathBuf], rules: &Compiled) -> Vec<Outcome> {
                 };
                 let Some(pb) = paths.get(i) else { break };
                 let m = meta(pb);
-                let outcome = check(pb, rules, m["refused"].as_str());
+                let outcome = check(pb, rules, m["refused"].as_str(), m["compare"].as_str() == Some("distribution"));
                 results.lock().unwrap().push(outcome);
             });
         }
@@ -191,4 +218,56 @@ fn every_op_fixture_matches_tensorflow_and_every_rule_is_exercised() {
         report += &format!("  NOT_YET_COVERED names no standard rule: {}\n", unknown.join(" "));
     }
     assert!(report.is_empty(), "differential test:\n{report}");
+}
+
+/// Opt-in rule sets of `rules/examples` with a TF fixture of their own: the fixture (which the
+/// standard library refuses, so it carries `refused`) must convert with the standard library
+/// plus the example file and match TensorFlow's values, and every rule of the file must fire.
+const EXAMPLE_RULE_SETS: &[(&str, &[&str])] = &[("rules/examples/lgamma.rules", &["lgamma"])];
+
+#[test]
+fn example_rule_sets_match_tensorflow() {
+    for (file, cases) in EXAMPLE_RULE_SETS {
+        let set = RuleSet::load(&LoadOptions { user: vec![root().join(file)], ..LoadOptions::default() }).expect("example rules load");
+        let rules = set.compile().expect("example rules compile");
+        let paths: Vec<PathBuf> = cases.iter().map(|c| root().join("tests/fixtures/ops").join(format!("{c}.pb"))).collect();
+        let mut applied = BTreeSet::new();
+        for pb in &paths {
+            assert!(meta(pb)["refused"].is_string(), "{}: the standard library converts it; move the rules into rules/", pb.display());
+            let outcome = check(pb, &rules, None, false);
+            assert!(outcome.error.is_none(), "{file}: {}", outcome.error.unwrap());
+            applied.extend(outcome.applied);
+        }
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        for line in text.lines().filter_map(|l| l.strip_prefix("rule ")) {
+            let name = line.trim_end_matches(':').trim();
+            assert!(applied.contains(name), "{file}: rule {name} fires in none of {cases:?}");
+        }
+    }
+}
+
+/// The run-time shape fixtures (`tools/op_fixtures/dynamic.py`): inputs with unknown batch and
+/// sequence dims, shapes computed in the graph. Each has a second golden set of other input
+/// sizes, and one converted model must reproduce TensorFlow at both: a conversion that baked
+/// the first size into a static layer fails the second. (The full differential test above runs
+/// them too; this one runs alone with `cargo test --test ops dynamic`.)
+#[test]
+fn dynamic_shape_fixtures_match_tensorflow_at_two_input_sizes() {
+    let rules = std_rules();
+    let dynamic: Vec<PathBuf> = fixtures(&root().join("tests/fixtures/ops"))
+        .into_iter()
+        .filter(|p| meta(p).get("second").is_some())
+        .collect();
+    assert!(dynamic.len() >= 9, "only {} fixtures carry a second input set", dynamic.len());
+    for pb in &dynamic {
+        let m = meta(pb);
+        let shapes = |k: &str| -> Vec<serde_json::Value> { m[k]["inputs"].as_array().unwrap_or(&vec![]).iter().map(|i| i["shape"].clone()).collect() };
+        let first: Vec<serde_json::Value> = m["inputs"].as_array().unwrap().iter().map(|i| i["shape"].clone()).collect();
+        assert_ne!(first, shapes("second"), "{}: the second input set has the same shapes", pb.display());
+        assert!(pb.with_extension("2.npz").exists(), "{}: no second golden set", pb.display());
+    }
+    let outcomes = check_all(&dynamic, &rules);
+    let failures: Vec<&String> = outcomes.iter().filter_map(|o| o.error.as_ref()).collect();
+    eprintln!("{} run-time shape fixtures, each at two input sizes, {} failed", dynamic.len(), failures.len());
+    assert!(failures.is_empty(), "run-time shape fixtures:\n  {}", failures.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  "));
 }

@@ -2057,6 +2057,59 @@ def _(rng):
     return nb, {"x": x}, outs
 
 
+@case("crop_resize_align_endpoints", "cropResize ALIGN_ENDPOINTS_MODE, normalized corners height "
+      "first, 5-value boxes (batch index first) over a batch of 2, 3x4 target (and a 1-row box: "
+      "ALIGN_ENDPOINTS samples its centre); expected values from TensorFlow's CropAndResize, "
+      "whose sampling grid this mode is, on boxes inside the image")
+def _(rng):
+    import tensorflow as tf
+
+    x = randn(rng, 2, 3, 5, 6)  # [B, C, H, W]
+    boxes = np.array([[0.1, 0.2, 0.9, 0.7], [0.6, 0.5, 0.2, 0.0], [0.25, 0.3, 0.75, 0.3]], F32)
+    ind = np.array([1, 0, 1], np.int32)
+    want = tf.image.crop_and_resize(x.transpose(0, 2, 3, 1), boxes, ind, [3, 4]).numpy()
+    rois = np.concatenate([ind[:, None].astype(F32), boxes], axis=1).reshape(3, 1, 5, 1, 1)
+    outs = {"y": want.transpose(0, 3, 1, 2)[:, None]}  # [N, 1, C, 3, 4]
+    inputs = {"x": x[None], "rois": rois}
+    nb = net(inputs, outs)
+    nb.add_crop_resize("crop", ["x", "rois"], "y", target_height=3, target_width=4,
+                       mode="ALIGN_ENDPOINTS_MODE", normalized_roi=True)
+    return nb, inputs, outs
+
+
+@case("nms", "NonMaximumSuppression, batch 2, 8 centre-size boxes, 2 classes (a box scores its "
+      "best class), IoU 0.4, score threshold 0.3, maxBoxes 5; batch 1 has every score below "
+      "the threshold, so the layer reports its best box with count 1. Expected selection from "
+      "TensorFlow's NMS on the same boxes as corners (scores distinct, away from the threshold)")
+def _(rng):
+    import tensorflow as tf
+
+    b, n, c, m = 2, 8, 2, 5
+    centres = rng.uniform(0.3, 0.7, (b, n, 2)) + rng.normal(0, 0.05, (b, n, 2))
+    sizes = rng.uniform(0.2, 0.4, (b, n, 2))
+    boxes = np.concatenate([centres, sizes], axis=-1).astype(F32)  # x, y, w, h
+    scores = rng.uniform(0.0, 1.0, (b, n, c)).astype(F32)
+    scores[1] *= 0.25
+    out_boxes, out_scores = np.zeros((b, m, 4), F32), np.zeros((b, m, c), F32)
+    out_idx, count = -np.ones((b, m), F32), np.zeros(b, F32)
+    for k in range(b):
+        x, y, w, h = boxes[k].T
+        corners = np.stack([y - h / 2, x - w / 2, y + h / 2, x + w / 2], axis=1)
+        best = scores[k].max(axis=1)
+        sel = tf.image.non_max_suppression(corners, best, m, 0.4, score_threshold=0.3).numpy()
+        if len(sel) == 0:
+            sel = np.array([int(best.argmax())])
+        out_boxes[k, :len(sel)], out_scores[k, :len(sel)] = boxes[k][sel], scores[k][sel]
+        out_idx[k, :len(sel)], count[k] = sel, len(sel)
+    assert count[0] > 1 and count[1] == 1
+    inputs = {"boxes": boxes, "scores": scores}
+    outs = {"out_boxes": out_boxes, "out_scores": out_scores, "out_indices": out_idx, "count": count}
+    nb = net(inputs, outs)
+    nb.add_nms("nms", ["boxes", "scores"], list(outs), iou_threshold=0.4, score_threshold=0.3,
+               max_boxes=m, per_class_suppression=False)
+    return nb, inputs, outs
+
+
 # ================================================================ cross-checks and writing
 
 

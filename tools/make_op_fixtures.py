@@ -3,7 +3,12 @@
 
 Cases live in tools/op_fixtures/*.py, one module per op family (see its __init__). Files are
 written exactly like tools/make_fixtures.py's (same freezing, goldens from the frozen graph,
-deterministic bytes); the JSON also carries `refused` for cases the rules must refuse.
+deterministic bytes); the JSON also carries `refused` for cases the rules must refuse and
+`compare: "distribution"` for random ops (outputs compared as samples of one distribution).
+
+A case whose input specs carry a fifth element (a second value per input, of another size:
+`op_fixtures.dynamic.flex`) gets a second golden set, NAME.2.npz (inputs and outputs only),
+computed by the same frozen graph; its JSON lists the second set's shapes under `second`.
 
 Usage: /tmp/tfvenv/bin/python tools/make_op_fixtures.py [--out tests/fixtures/ops] [--only NAME ...]
        [--family MODULE ...]
@@ -49,6 +54,21 @@ def write_with_reference(name, description, fn, specs, reference, out_dir):
     return meta, sum((out_dir / f"{name}.{e}").stat().st_size for e in ("pb", "npz", "json"))
 
 
+def write_second_set(name, description, fn, specs, out_dir, meta):
+    """The goldens of the same graph at the second input sizes: NAME.2.npz. The graph is frozen
+    again from the same function and specs (the same bytes), so its tensor names agree."""
+    specs2 = [(n, shape, dtype, v2) for n, shape, dtype, _, v2 in specs]
+    with tempfile.TemporaryDirectory() as tmp:
+        meta2, _ = make_fixtures.write_fixture(name, description, fn, specs2, Path(tmp))
+        if (Path(tmp) / f"{name}.pb").read_bytes() != (out_dir / f"{name}.pb").read_bytes():
+            raise ValueError(f"{name}: the graph frozen for the second input set differs")
+        goldens = dict(np.load(Path(tmp) / f"{name}.npz"))
+    keep = [t["tensor"] for t in meta2["inputs"] + meta2["outputs"]]
+    save_npz(out_dir / f"{name}.2.npz", {n: goldens[n] for n in keep})
+    meta["second"] = {"inputs": meta2["inputs"], "outputs": meta2["outputs"]}
+    return (out_dir / f"{name}.2.npz").stat().st_size
+
+
 def main():
     root = Path(__file__).resolve().parent.parent
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -72,12 +92,18 @@ def main():
             meta, size = write_with_reference(name, description, *built, args.out)
         else:
             fn, specs = built
-            meta, size = make_fixtures.write_fixture(name, description, fn, specs, args.out,
+            second = any(len(s) == 5 for s in specs)
+            first = [s[:4] for s in specs]
+            meta, size = make_fixtures.write_fixture(name, description, fn, first, args.out,
                                                      name not in op_fixtures.KEEP_CONTROL_FLOW)
+            if second:
+                size += write_second_set(name, description, fn, specs, args.out, meta)
         # The per-tensor table is for import tests; single-op cases only need the summary.
         meta.pop("tensors", None)
         if refused is not None:
             meta["refused"] = refused
+        if name in op_fixtures.COMPARE:
+            meta["compare"] = op_fixtures.COMPARE[name]
         save_json(args.out / f"{name}.json", meta)
         rows.append((name, meta["nodes"], size))
     w = max((len(r[0]) for r in rows), default=4)

@@ -34,11 +34,21 @@ pub struct Args {
     /// Extra model outputs: TF tensors (`name` or `name:i`), in TF's layout.
     #[arg(long, value_delimiter = ',', value_name = "TENSOR,...")]
     pub outputs: Vec<String>,
+    /// Flexible shape of a graph input, as coremltools' RangeDim: `NAME=1,1..512,64` (per dim a
+    /// size `N`, a range `A..B` or an open range `A..`). Fixed dims become known to the rules.
+    /// Repeat for several inputs. Default: known dims fixed, unknown dims `1..`.
+    #[arg(long = "input-shape", value_name = "NAME=DIMS")]
+    pub input_shape: Vec<String>,
+    /// The enumerated shapes an input accepts, as coremltools' EnumeratedShapes:
+    /// `NAME=1,8,64;1,16,64` (quote the `;` in a shell); the first is the default shape.
+    #[arg(long = "enumerated-shapes", value_name = "NAME=SHAPE;SHAPE...")]
+    pub enumerated_shapes: Vec<String>,
     /// Store float weights as float16.
     #[arg(long)]
     pub fp16_weights: bool,
-    /// Core ML specification version to target.
-    #[arg(long, value_name = "N")]
+    /// Core ML specification version to target: 4 (iOS 13) to 9 (iOS 18). The model never
+    /// declares less than its layers need, so this only raises the version.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(4..=9))]
     pub target: Option<i32>,
     /// Print per-phase timings and e-graph statistics.
     #[arg(long)]
@@ -127,8 +137,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprint!("{}", verbose_rules(&set, &rules));
     }
 
+    let input_shapes = super::input_shape_specs(&args.input_shape, &args.enumerated_shapes)?;
     let t = Instant::now();
-    let (graph, _) = ir::load(&args.model, &rules.shapes)?;
+    let (graph, _) = ir::load_with_input_dims(&args.model, &rules.shapes, &super::fixed_dims(&input_shapes))?;
     let import = t.elapsed();
 
     if !(args.time_limit >= 0.0 && args.time_limit.is_finite()) {
@@ -151,12 +162,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.verbose {
         eprint!("{}", verbose_applied(&stats));
     }
+    eprint!("{}", failure_warnings(&stats));
     let t = Instant::now();
     let regs = rules.registrations.iter().filter_map(|r| match &r.action {
         Action::Custom(reg) => Some(&**reg),
         _ => None,
     });
-    let lower_options = LowerOptions { fp16_weights: args.fp16_weights, target: args.target, ..LowerOptions::default() }.with_registrations(regs);
+    let lower_options = LowerOptions { fp16_weights: args.fp16_weights, target: args.target, input_shapes, ..LowerOptions::default() }.with_registrations(regs);
     let model = lower::lower(&dag, &lower_options).with_context(|| format!("lowering {}", args.model.display()))?;
     let lower_time = t.elapsed();
 
@@ -172,6 +184,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
         print!("{}", stats_text(&stats, &Phases { import, rules: rules_time, lower: lower_time, write }));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One warning per rule and reason whose right-hand side failed to build where it matched
+/// (the rule did not apply there), naming the first few TF nodes: a failing function is
+/// never silent.
+fn failure_warnings(stats: &Stats) -> String {
+    let mut by_rule: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+    for f in &stats.saturation.failures {
+        let nodes = by_rule.entry((&f.rule, &f.reason)).or_default();
+        if f.nodes.is_empty() {
+            nodes.push("(a value built by another rule)".to_string());
+        }
+        nodes.extend(f.nodes.iter().map(|n| format!("`{n}`")));
+    }
+    let mut s = String::new();
+    for ((rule, reason), mut nodes) in by_rule {
+        nodes.dedup();
+        let more = nodes.len().saturating_sub(5);
+        nodes.truncate(5);
+        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+        s += &format!("warning: rule `{rule}` matched {}{tail} but did not apply: its right-hand side failed: {reason}\n", nodes.join(", "));
+    }
+    s
 }
 
 /// Layers by kind, custom layers with their classes and the TF nodes they replace.

@@ -37,6 +37,13 @@ pub struct Args {
     /// Extra model outputs, as for `convert`.
     #[arg(long, value_delimiter = ',', value_name = "TENSOR,...")]
     pub outputs: Vec<String>,
+    /// Input shapes, as for `convert` (dims they fix are known to the rules, so the
+    /// explanation must see them too).
+    #[arg(long = "input-shape", value_name = "NAME=DIMS")]
+    pub input_shape: Vec<String>,
+    /// Enumerated input shapes, as for `convert`.
+    #[arg(long = "enumerated-shapes", value_name = "NAME=SHAPE;SHAPE...")]
+    pub enumerated_shapes: Vec<String>,
     /// Output format: text, or JSON with the schema of docs/explain.md.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -68,7 +75,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let rules = set.compile()?;
     // Imported with the rules' shape functions (their `infer` items), as `convert` does.
-    let (graph, _) = ir::load(&args.model, &rules.shapes)?;
+    let specs = super::input_shape_specs(&args.input_shape, &args.enumerated_shapes)?;
+    let (graph, _) = ir::load_with_input_dims(&args.model, &rules.shapes, &super::fixed_dims(&specs))?;
     let selection = match (&args.node, &args.op) {
         (Some(n), _) => Selection::Node(n.clone()),
         (None, Some(op)) => Selection::Op(op.clone()),

@@ -201,7 +201,16 @@ fn feature_type(f: &FeatureDescription) -> String {
         feature_type::Type::MultiArrayType(a) => {
             let dt = coreml::array_feature_type::ArrayDataType::try_from(a.data_type)
                 .map_or_else(|_| format!("dtype {}", a.data_type), |d| d.as_str_name().to_ascii_lowercase());
-            let flex = if a.shape_flexibility.is_some() { " (flexible)" } else { "" };
+            // Flexible shapes as `convert --input-shape` / `--enumerated-shapes` write them.
+            let flex = match &a.shape_flexibility {
+                Some(coreml::array_feature_type::ShapeFlexibility::ShapeRange(_)) => {
+                    format!(" flexible ranges {}", mlrewrite::lower::flexible::InputShapeSpec::of_feature(a))
+                }
+                Some(coreml::array_feature_type::ShapeFlexibility::EnumeratedShapes(_)) => {
+                    format!(" flexible {}", mlrewrite::lower::flexible::InputShapeSpec::of_feature(a))
+                }
+                None => String::new(),
+            };
             format!("multiArray {dt} {:?}{flex}", a.shape)
         }
         feature_type::Type::ImageType(i) => format!("image {}x{}", i.width, i.height),

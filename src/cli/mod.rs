@@ -52,3 +52,30 @@ pub fn refuse_input_as_output(output: &std::path::Path, inputs: &[&std::path::Pa
     }
     Ok(())
 }
+
+/// The `--input-shape` and `--enumerated-shapes` arguments (`convert`, `explain`) by input
+/// name; one input may be named once.
+pub fn input_shape_specs(
+    input_shape: &[String],
+    enumerated: &[String],
+) -> anyhow::Result<std::collections::BTreeMap<String, mlrewrite::lower::flexible::InputShapeSpec>> {
+    use anyhow::Context;
+    use mlrewrite::lower::flexible;
+    let parsed = input_shape.iter().map(|a| flexible::parse_input_shape(a)).chain(enumerated.iter().map(|a| flexible::parse_enumerated(a)));
+    let mut specs = std::collections::BTreeMap::new();
+    for p in parsed {
+        let (name, spec) = p.context("--input-shape / --enumerated-shapes")?;
+        if specs.insert(name.clone(), spec).is_some() {
+            anyhow::bail!("input `{name}` is given a shape twice (--input-shape / --enumerated-shapes)");
+        }
+    }
+    Ok(specs)
+}
+
+/// The dims every allowed shape of an input agrees on: facts for the import
+/// (`ir::load_with_input_dims`), so rules see them as known.
+pub fn fixed_dims(
+    specs: &std::collections::BTreeMap<String, mlrewrite::lower::flexible::InputShapeSpec>,
+) -> std::collections::BTreeMap<String, Vec<Option<u64>>> {
+    specs.iter().map(|(n, s)| (n.clone(), (0..s.rank()).map(|a| s.fixed_dim(a)).collect())).collect()
+}

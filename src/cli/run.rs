@@ -5,7 +5,7 @@
 //! tensors with atol scaled by their RMS). Exit status: 0 when every output matches, 2 when
 //! one does not or has no golden, 1 on errors.
 
-use mlrewrite::run::compare::{compare, Tolerance};
+use mlrewrite::run::compare::{compare, same_distribution, Tolerance};
 use mlrewrite::run::{lookup, npz, Interpreter, Precision, RunOptions};
 use ndarray::ArrayD;
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,6 +44,10 @@ pub struct Args {
     /// plain --atol instead of atol scaled by the golden's RMS.
     #[arg(long)]
     pub plain_inner_atol: bool,
+    /// Compare outputs as samples of the golden's distribution (means, variances and a
+    /// Kolmogorov-Smirnov distance; random ops), not value by value.
+    #[arg(long)]
+    pub distribution: bool,
 }
 
 fn fmt_shape(s: &[usize]) -> String {
@@ -127,6 +131,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let tol = Tolerance { rtol: args.rtol, atol: args.atol, rms_scaled: false };
     let inner: BTreeSet<String> = if args.plain_inner_atol { BTreeSet::new() } else { mlrewrite::lower::inner_outputs(&model) };
     let check = |kind: &str, name: &str, got: &ArrayD<f32>, gname: &str, want: &ArrayD<f32>, failed: &mut usize| {
+        if args.distribution {
+            match same_distribution(got, want) {
+                Ok(d) => println!(
+                    "{kind} `{name}`: ok shape {} mean {:.5} (golden {:.5}) variance {:.5} (golden {:.5}) KS distance {:.4} (below {:.4})",
+                    fmt_shape(got.shape()), d.mean.0, d.mean.1, d.var.0, d.var.1, d.ks, d.ks_tol
+                ),
+                Err(e) => {
+                    *failed += 1;
+                    println!("{kind} `{name}`: FAIL {e}");
+                }
+            }
+            return;
+        }
         let tol = if kind == "probe" || inner.contains(name) { if args.plain_inner_atol { tol } else { tol.inner() } } else { tol };
         let d = match compare(got, want, tol) {
             Ok(d) => d,
@@ -186,11 +203,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let total = output_names.len() + probes_compared;
+    let rule = if args.distribution { "as distributions".to_string() } else { format!("rtol {} atol {}", args.rtol, args.atol) };
     if failed == 0 {
-        println!("PASS: {total} compared within rtol {} atol {}", args.rtol, args.atol);
+        let how = if args.distribution { rule } else { format!("within {rule}") };
+        println!("PASS: {total} compared {how}");
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("FAIL: {failed} of {total} compared arrays differ (rtol {} atol {})", args.rtol, args.atol);
+        println!("FAIL: {failed} of {total} compared arrays differ ({rule})");
         Ok(ExitCode::from(2))
     }
 }

@@ -41,6 +41,48 @@ pub enum LoadError {
     Import(#[from] ImportError),
     #[error("{path}: {cause}")]
     Infer { path: std::path::PathBuf, cause: InferError },
+    #[error("{path}: input `{name}`: {why}")]
+    InputDims { path: std::path::PathBuf, name: String, why: String },
+}
+
+/// Imports a frozen graph, fixes the dims of graph inputs (Placeholders, by name) that the
+/// caller knows (`fixed[name][axis]`, e.g. `convert --input-shape x=1,1..512,64` fixes the
+/// batch), then infers as [`load`] does: rules see those dims as known. A fixed dim that the
+/// graph declares differently, or a rank that disagrees, is an error naming the input.
+pub fn load_with_input_dims(
+    path: &std::path::Path,
+    registry: &ShapeRegistry,
+    fixed: &std::collections::BTreeMap<String, Vec<Option<u64>>>,
+) -> Result<(Graph, InferReport), LoadError> {
+    let mut g = import_file(path)?;
+    for (name, dims) in fixed {
+        let bad = |why: String| LoadError::InputDims { path: path.to_owned(), name: name.clone(), why };
+        let Some(id) = g.inputs_of_graph().into_iter().find(|&id| g.node(id).name == *name) else {
+            return Err(bad("no graph input (Placeholder) has this name".into()));
+        };
+        let node = g.node_mut(id);
+        let declared = match node.attrs.0.get("shape") {
+            Some(attr::Attr::Shape(s)) => s.clone(),
+            _ => Shape::Unknown,
+        };
+        let merged: Vec<Dim> = match declared.dims() {
+            None => dims.iter().map(|d| d.map_or(Dim::Unknown, Dim::Known)).collect(),
+            Some(d) if d.len() != dims.len() => return Err(bad(format!("the graph declares rank {}, the shape given has rank {}", d.len(), dims.len()))),
+            Some(d) => d
+                .iter()
+                .zip(dims)
+                .enumerate()
+                .map(|(axis, (have, want))| match (have, want) {
+                    (Dim::Known(h), Some(w)) if h != w => Err(bad(format!("dim {axis} is {h} in the graph, not {w}"))),
+                    (_, Some(w)) => Ok(Dim::Known(*w)),
+                    (have, None) => Ok(have.clone()),
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        node.attrs.0.insert("shape".into(), attr::Attr::Shape(Shape::Ranked(merged)));
+    }
+    let report = infer(&mut g, registry).map_err(|cause| LoadError::Infer { path: path.to_owned(), cause })?;
+    Ok((g, report))
 }
 
 /// Imports a frozen graph and infers every dtype and shape with TensorFlow's shape functions

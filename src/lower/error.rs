@@ -41,6 +41,10 @@ pub enum LowerError {
     UndeclaredInput { term: TermId, name: String },
     #[error("model {role} `{name}` has element type {dtype}, which a Core ML multi-array cannot hold")]
     UnsupportedDType { role: &'static str, name: String, dtype: String },
+    #[error(transparent)]
+    InputShape(#[from] super::flexible::FlexError),
+    #[error("`--input-shape`/`--enumerated-shapes` name `{name}`, which is not a model input (inputs: {inputs})")]
+    UnknownShapeInput { name: String, inputs: String },
     #[error("model input `{name}` has unknown rank; Core ML inputs need a rank (give the placeholder a shape)")]
     UnknownInputRank { name: String },
     #[error("the program has no outputs")]

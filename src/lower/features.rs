@@ -8,15 +8,17 @@
 //!
 //! Shapes: an input with every dim known declares that shape. An input with unknown dims
 //! declares a default shape (1 for each unknown dim) plus a `shapeRange` (known dims fixed,
-//! unknown dims `[1, unbounded)`), as coremltools' flexible shapes do; an input of unknown
-//! rank is an error. Outputs declare their shape when every dim is known and no shape
+//! unknown dims `[1, unbounded)`), as coremltools' flexible shapes do, unless the user gave a
+//! spec (`lower::flexible`: bounds, fixed dims or enumerated shapes); an input of unknown
+//! rank needs one. Outputs declare their shape when every dim is known and no shape
 //! otherwise (coremltools declares none; Core ML does not need one).
 
 use super::error::LowerError;
-use crate::ir::{DType, Dim, Shape};
-use crate::proto::coreml::array_feature_type::{ArrayDataType, ShapeFlexibility, ShapeRange};
+use super::flexible::InputShapeSpec;
+use crate::ir::{DType, Shape};
+use crate::proto::coreml::array_feature_type::ArrayDataType;
 use crate::proto::coreml::feature_type::Type;
-use crate::proto::coreml::{ArrayFeatureType, FeatureDescription, FeatureType, SizeRange};
+use crate::proto::coreml::{ArrayFeatureType, FeatureDescription, FeatureType};
 
 fn array_feature(name: &str, array: ArrayFeatureType) -> FeatureDescription {
     FeatureDescription { name: name.into(), r#type: Some(FeatureType { r#type: Some(Type::MultiArrayType(array)), ..Default::default() }), ..Default::default() }
@@ -30,26 +32,27 @@ fn check_numeric(role: &'static str, name: &str, dtype: DType) -> Result<(), Low
     }
 }
 
-/// The description of a model input.
-pub fn input_feature(name: &str, dtype: DType, shape: &Shape) -> Result<FeatureDescription, LowerError> {
+/// The description of a model input; `spec` is the user's flexible shape for it, if any
+/// (`lower::flexible`), checked against the graph's shape.
+pub fn input_feature(name: &str, dtype: DType, shape: &Shape, spec: Option<&InputShapeSpec>) -> Result<FeatureDescription, LowerError> {
     check_numeric("input", name, dtype)?;
     let data_type = if dtype.is_float() { ArrayDataType::Float32 } else { ArrayDataType::Int32 };
-    let Some(dims) = shape.dims() else {
+    if shape.dims().is_none() && spec.is_none() {
         return Err(LowerError::UnknownInputRank { name: name.into() });
+    }
+    let spec = match spec {
+        Some(s) => {
+            if shape.dims().is_some() {
+                s.check(name, shape)?;
+            }
+            s.clone()
+        }
+        None => InputShapeSpec::from_graph(name, shape)?,
     };
-    let default: Vec<i64> = dims.iter().map(|d| d.known().map_or(1, |n| n as i64)).collect();
-    let flexible = dims.iter().any(|d| !matches!(d, Dim::Known(_)));
-    let shape_flexibility = flexible.then(|| {
-        let size_ranges = dims
-            .iter()
-            .map(|d| match d.known() {
-                Some(n) => SizeRange { lower_bound: n, upper_bound: n as i64 },
-                None => SizeRange { lower_bound: 1, upper_bound: -1 },
-            })
-            .collect();
-        ShapeFlexibility::ShapeRange(ShapeRange { size_ranges })
-    });
-    Ok(array_feature(name, ArrayFeatureType { shape: default, data_type: data_type.into(), shape_flexibility, ..Default::default() }))
+    Ok(array_feature(
+        name,
+        ArrayFeatureType { shape: spec.default_shape(), data_type: data_type.into(), shape_flexibility: spec.flexibility(), ..Default::default() },
+    ))
 }
 
 /// The description of a model output.
@@ -72,7 +75,7 @@ mod tests {
 
     #[test]
     fn integer_inputs_are_int32_and_every_output_is_float32() {
-        let i = input_feature("ids", DType::I64, &Shape::known(&[2u64, 3])).unwrap();
+        let i = input_feature("ids", DType::I64, &Shape::known(&[2u64, 3]), None).unwrap();
         assert_eq!((array(&i).data_type, array(&i).shape.clone()), (ArrayDataType::Int32 as i32, vec![2, 3]));
         assert!(array(&i).shape_flexibility.is_none());
         let o = output_feature("indices", DType::I32, &Shape::known(&[2u64, 3])).unwrap();
@@ -81,8 +84,8 @@ mod tests {
 
     #[test]
     fn unknown_rank_and_string_inputs_are_errors() {
-        assert!(matches!(input_feature("x", DType::F32, &Shape::Unknown), Err(LowerError::UnknownInputRank { .. })));
-        let e = input_feature("s", DType::String, &Shape::known(&[1u64])).unwrap_err();
+        assert!(matches!(input_feature("x", DType::F32, &Shape::Unknown, None), Err(LowerError::UnknownInputRank { .. })));
+        let e = input_feature("s", DType::String, &Shape::known(&[1u64]), None).unwrap_err();
         assert!(e.to_string().contains("`s`"), "{e}");
     }
 }

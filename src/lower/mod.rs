@@ -10,6 +10,7 @@
 pub mod custom;
 pub mod error;
 pub mod features;
+pub mod flexible;
 pub mod layers;
 pub mod mlmodel;
 pub mod names;
@@ -47,6 +48,10 @@ pub struct LowerOptions {
     /// Source framework for the `com.github.apple.coremltools.source` metadata, e.g.
     /// `tensorflow==2.12.1`; omitted when `None`.
     pub source: Option<String>,
+    /// Flexible shapes declared for inputs by name (`convert --input-shape` and
+    /// `--enumerated-shapes`); an input with unknown dims not listed gets `[1, unbounded)` per
+    /// unknown dim.
+    pub input_shapes: BTreeMap<String, flexible::InputShapeSpec>,
 }
 
 impl LowerOptions {
@@ -78,7 +83,15 @@ pub fn lower(dag: &TermDag, options: &LowerOptions) -> Result<Model, LowerError>
     let lowered = program::lower_layers(dag, options)?;
     let mut defined = dag.inputs.iter().map(|i| i.name.clone()).collect();
     program::check_blob_names(&lowered.layers, &mut defined, false)?;
-    let input = dag.inputs.iter().map(|i| features::input_feature(&i.name, i.dtype, &i.shape)).collect::<Result<Vec<_>, _>>()?;
+    if let Some(name) = options.input_shapes.keys().find(|n| !dag.inputs.iter().any(|i| &i.name == *n)) {
+        let inputs = dag.inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(LowerError::UnknownShapeInput { name: name.clone(), inputs });
+    }
+    let input = dag
+        .inputs
+        .iter()
+        .map(|i| features::input_feature(&i.name, i.dtype, &i.shape, options.input_shapes.get(&i.name)))
+        .collect::<Result<Vec<_>, _>>()?;
     let output = dag.outputs.iter().map(|o| features::output_feature(&o.name, o.dtype, &o.shape)).collect::<Result<Vec<_>, _>>()?;
     let mut user_defined = BTreeMap::new();
     user_defined.insert(VERSION_KEY.to_string(), env!("CARGO_PKG_VERSION").to_string());

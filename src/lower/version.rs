@@ -91,4 +91,25 @@ mod tests {
             assert_eq!(layer_version(&layer(l.clone())), 4, "{l:?}");
         }
     }
+
+    /// The run-time shape layers of `rules/dynamic.rules` are Core ML 3 layers: only `tile`
+    /// with a reps input and a slice that squeezes need Core ML 4, as in coremltools' builder.
+    #[test]
+    fn dynamic_shape_layers_need_ios14_only_for_tile_reps_input_and_squeezing() {
+        let with_inputs = |l: Layer, n: usize| NeuralNetworkLayer { layer: Some(l), input: (0..n).map(|i| format!("in{i}")).collect(), ..Default::default() };
+        for l in [
+            with_inputs(Layer::ReshapeDynamic(ReshapeDynamicLayerParams::default()), 2),
+            with_inputs(Layer::GetShape(GetShapeLayerParams::default()), 1),
+            with_inputs(Layer::RangeDynamic(RangeDynamicLayerParams::default()), 3),
+            with_inputs(Layer::BroadcastToDynamic(BroadcastToDynamicLayerParams::default()), 2),
+            with_inputs(Layer::ConstantPad(ConstantPaddingLayerParams::default()), 2),
+            with_inputs(Layer::SliceDynamic(SliceDynamicLayerParams { squeeze_masks: vec![false, false], ..Default::default() }), 3),
+            with_inputs(Layer::Tile(TileLayerParams { reps: vec![2] }), 1),
+        ] {
+            assert_eq!(layer_version(&l), 4, "{l:?}");
+        }
+        assert_eq!(layer_version(&with_inputs(Layer::Tile(TileLayerParams::default()), 2)), 5);
+        let squeeze = SliceDynamicLayerParams { squeeze_masks: vec![false, true], ..Default::default() };
+        assert_eq!(layer_version(&with_inputs(Layer::SliceDynamic(squeeze), 3)), 5);
+    }
 }

@@ -15,4 +15,4 @@ pub mod seed;
 pub mod term;
 
 pub use pipeline::{convert, ConvertError, ConvertOptions, Stats};
-pub use saturate::{Limits, SaturationReport, StopReason};
+pub use saturate::{Limits, RuleFailure, SaturationReport, StopReason};

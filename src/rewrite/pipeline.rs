@@ -9,13 +9,14 @@ use super::analysis::TfAnalysis;
 use super::cost::LayerCount;
 use super::extract::extract_dag;
 use super::lang::Node;
-use super::saturate::{saturate, Limits, SaturationReport, StopReason};
+use super::saturate::{saturate, Limits, RuleFailure, SaturationReport, StopReason};
 use super::seed::{seed, SeedError, Seeded};
 use super::term::{Term, TermDag, TermInput, TermOutput};
 use crate::ir::{self, DType, Graph, Outlet, Shape};
+use crate::rules::compile::{ApplyFailure, FailureSink};
 use crate::rules::load::{Compiled, RulesError};
-use egg::{Id, Language};
-use std::collections::{BTreeMap, HashMap};
+use egg::{EGraph, Id, Language};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -176,9 +177,12 @@ fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &Con
     let seed_time = t.elapsed();
 
     let t = Instant::now();
-    let rewrites = rules.rewrites::<TfAnalysis>()?;
+    let failures = FailureSink::default();
+    let rewrites = rules.rewrites_reporting::<TfAnalysis>(failures.clone())?;
     let Seeded { egraph, nodes, outlets, inputs, origins } = seeded;
-    let (mut egraph, saturation) = saturate(egraph, &rewrites, &options.limits);
+    let (mut egraph, mut saturation) = saturate(egraph, &rewrites, &options.limits);
+    let failures = std::mem::take(&mut *failures.lock().unwrap_or_else(|e| e.into_inner()));
+    saturation.failures = name_failures(&egraph, &origins, failures);
     // Loops: each region converted on its own, then one `loop` node joins the loop's class
     // (here, so `explain` sees the same e-graph as `convert`).
     let mut regions = BTreeMap::new();
@@ -200,6 +204,23 @@ fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &Con
     egraph.rebuild();
     let saturate_time = t.elapsed();
     Ok(Saturated { seeded: Seeded { egraph, nodes, outlets, inputs, origins }, saturation, seed_time, saturate_time, regions })
+}
+
+/// The failures of a run, once per rule, class and reason, with the TF nodes of each class.
+fn name_failures(egraph: &EGraph<Node, TfAnalysis>, origins: &[(Id, String)], failures: Vec<ApplyFailure>) -> Vec<RuleFailure> {
+    let mut names: HashMap<Id, Vec<String>> = HashMap::new();
+    for (class, name) in origins {
+        names.entry(egraph.find(*class)).or_default().push(name.clone());
+    }
+    let unique: BTreeSet<RuleFailure> = failures
+        .into_iter()
+        .map(|f| {
+            let mut nodes = names.get(&egraph.find(f.class)).cloned().unwrap_or_default();
+            nodes.sort();
+            RuleFailure { rule: f.rule, nodes, reason: f.reason }
+        })
+        .collect();
+    unique.into_iter().collect()
 }
 
 /// Converts `graph` (imported and inferred) with `rules`.

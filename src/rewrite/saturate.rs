@@ -5,7 +5,7 @@
 
 use super::analysis::TfAnalysis;
 use super::lang::Node;
-use egg::{EGraph, Rewrite, Runner};
+use egg::{BackoffScheduler, EGraph, Rewrite, Runner};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -70,12 +70,32 @@ pub struct SaturationReport {
     /// Applications per rule that applied at least once, by rule name.
     pub applied: BTreeMap<String, usize>,
     pub time: Duration,
+    /// Matches whose guards passed but whose right-hand side failed to build, once per rule,
+    /// TF nodes and reason (filled by the pipeline, which knows the TF names of the classes).
+    pub failures: Vec<RuleFailure>,
+}
+
+/// A rule that matched but could not build its right-hand side: a warning of `convert`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RuleFailure {
+    pub rule: String,
+    /// The TF nodes whose value the matched e-class holds.
+    pub nodes: Vec<String>,
+    pub reason: String,
 }
 
 /// Runs `rewrites` on `egraph` within `limits`; the e-graph comes back rebuilt.
 pub fn saturate(egraph: EGraph<Node, TfAnalysis>, rewrites: &[Rewrite<Node, TfAnalysis>], limits: &Limits) -> (EGraph<Node, TfAnalysis>, SaturationReport) {
     let start = Instant::now();
+    // egg's backoff scheduler bans a rule whose matches in one iteration pass a limit (1,000 by
+    // default), discarding them, and doubles the limit each time it lets the rule back. A
+    // translation rule matches once per TF node of its op, so on a 30,000-op unrolled chain it
+    // was searched and discarded five times before it could apply. The limit therefore scales
+    // with the seeded graph: a rule may match every class a few times in one iteration; only a
+    // rule that multiplies matches (commutativity with associativity) is still banned.
+    let match_limit = 1_000.max(4 * egraph.number_of_classes());
     let runner = Runner::default()
+        .with_scheduler(BackoffScheduler::default().with_initial_match_limit(match_limit))
         .with_egraph(egraph)
         .with_node_limit(limits.nodes)
         .with_iter_limit(limits.iterations)
@@ -108,6 +128,7 @@ pub fn saturate(egraph: EGraph<Node, TfAnalysis>, rewrites: &[Rewrite<Node, TfAn
         classes: egraph.number_of_classes(),
         applied,
         time: start.elapsed(),
+        failures: vec![],
     };
     (egraph, report)
 }

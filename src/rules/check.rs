@@ -33,9 +33,11 @@ pub const OPTIONAL_FIELDS: [&str; 1] = ["outputs"];
 /// `CustomLayerParamValue` cases a parameter may use.
 pub const PARAM_TYPES: [(&str, Ty); 4] = [("int", Ty::Int), ("double", Ty::Float), ("bool", Ty::Bool), ("string", Ty::Str)];
 
-/// Is this the name of a TF op (capitalised) rather than an NN layer kind?
+/// Is this the name of a TF op (capitalised) rather than an NN layer kind? One layer kind is
+/// capitalised in the spec itself, `NonMaximumSuppression` (TF's ops are `NonMaxSuppression*`),
+/// so a registered layer name is a layer whatever its case.
 pub fn is_tf_name(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && super::layers::layer_kind(name).is_none()
 }
 
 struct Checker<'a> {

@@ -8,7 +8,7 @@
 //! fact is unknown or an argument is out of range; a failing guard means "the rule does not
 //! apply here", and the message is kept for `explain`.
 
-use super::tensor_math;
+use super::{audio, crop, projective, sampling, tensor_math};
 use super::value::{DType, Tensor, TensorData, Value};
 use ordered_float::OrderedFloat;
 use std::fmt;
@@ -208,6 +208,19 @@ fn int(v: &Value, what: &str) -> Result<i64, String> {
         Value::Float(f) if f.0.fract() == 0.0 => Ok(f.0 as i64),
         v => Err(format!("{what}: expected an int, got {v}")),
     }
+}
+
+/// The arguments of the `projective_*` functions, planned.
+fn projective_plan(a: &[Value], what: &str) -> Result<projective::Plan, String> {
+    let t = tensor(arg(a, 0)?, what)?;
+    let i = |k| usize_arg(a, k, what);
+    projective::plan(t, i(1)?, i(2)?, i(3)?, i(4)?, i(5)?, string(arg(a, 6)?, what)?, string(arg(a, 7)?, what)?)
+}
+
+/// Argument `k` as a non-negative size.
+fn usize_arg(a: &[Value], k: usize, what: &str) -> Result<usize, String> {
+    let v = int(arg(a, k)?, what)?;
+    usize::try_from(v).map_err(|_| format!("{what}: argument {} is negative ({v})", k + 1))
 }
 
 fn float(v: &Value, what: &str) -> Result<f64, String> {
@@ -497,6 +510,19 @@ pub static FUNCTIONS: &[Function] = &[
     f!("tensor_shape", [Tensor], Ints, "the shape of a constant", |a, _| {
         Ok(Value::ints(tensor(arg(a, 0)?, "tensor_shape")?.shape.iter().map(|d| *d as i64)))
     }),
+    f!("tensor_of", [Floats, Ints], Tensor, "tensor_of(values, shape): a float32 constant of the given shape from its row-major values (a small weight matrix written out)", |a, _| {
+        let vals = list(arg(a, 0)?, "tensor_of")?.iter().map(|v| float(v, "tensor_of").map(|f| f as f32)).collect::<Result<Vec<_>, _>>()?;
+        let shape = ints(arg(a, 1)?, "tensor_of")?;
+        let dims = shape.iter().map(|d| usize::try_from(*d).map_err(|_| format!("tensor_of: negative dimension in {shape:?}"))).collect::<Result<Vec<_>, _>>()?;
+        if dims.iter().product::<usize>() != vals.len() {
+            return Err(format!("tensor_of: {} values do not fill shape {shape:?}", vals.len()));
+        }
+        Ok(Value::Tensor(Arc::new(Tensor::from_f32(dims, vals))))
+    }),
+    f!("next_up_f32", [Float], Float, "next_up_f32(x): the smallest float32 above x (x rounded to float32 first): turns TF's strict `score > t` into Core ML's `score >= t'`", |a, _| {
+        let x = float(arg(a, 0)?, "next_up_f32")? as f32;
+        Ok(Value::Float(OrderedFloat(x.next_up() as f64)))
+    }),
     f!("fill", [Ints, Float], Tensor, "a float32 tensor of the given shape filled with one value", |a, _| {
         let shape = ints(arg(a, 0)?, "fill")?;
         if shape.iter().any(|d| *d < 0) {
@@ -561,6 +587,58 @@ pub static FUNCTIONS: &[Function] = &[
     }),
     f!("adjugate_matrix", [Int], Tensor, "[(n-1) * n * n * (n-1)!, n * n] 0/±1 matrix selecting the factors of every adjugate entry of a flattened n x n matrix", |a, _| {
         Ok(Value::Tensor(Arc::new(tensor_math::adjugate_matrix(int(arg(a, 0)?, "adjugate_matrix")?)?)))
+    }),
+    // --- TF kernels' sampling arithmetic (sampling.rs)
+    f!("bicubic_matrix", [Int, Int, Bool, Bool], Tensor, "bicubic_matrix(in, out, align_corners, half_pixel_centers): [out, in] float32 weights of TF's ResizeBicubic along one axis", |a, _| {
+        let i = |k| int(arg(a, k)?, "bicubic_matrix");
+        let b = |k| match arg(a, k)? {
+            Value::Bool(b) => Ok(*b),
+            v => Err(format!("bicubic_matrix: expected a bool, got {v}")),
+        };
+        Ok(Value::Tensor(Arc::new(sampling::bicubic_matrix(i(0)?, i(1)?, b(2)?, b(3)?)?)))
+    }),
+    f!("histogram_edges", [Float, Float, Int], Floats, "histogram_edges(lo, hi, nbins): the float32 edges where HistogramFixedWidth's bins begin (edge 0 is 0, of max(v, lo) - lo)", |a, _| {
+        let edges = sampling::histogram_edges(float(arg(a, 0)?, "histogram_edges")?, float(arg(a, 1)?, "histogram_edges")?, int(arg(a, 2)?, "histogram_edges")?)?;
+        Ok(Value::List(edges.into_iter().map(Value::float).collect()))
+    }),
+    // --- CropAndResize with constant boxes (crop.rs): TF's float32 sample positions
+    f!("crop_inside", [Tensor, Int, Int, Int, Int], Bool, "crop_inside(boxes, h, w, crop_h, crop_w): does every sample TF's CropAndResize takes lie inside the image (no extrapolation)?", |a, _| {
+        let i = |k| usize_arg(a, k, "crop_inside");
+        Ok(Value::Bool(crop::samples_inside(tensor(arg(a, 0)?, "crop_inside")?, i(1)?, i(2)?, i(3)?, i(4)?)?))
+    }),
+    f!("crop_rois", [Tensor, Tensor, Int], Tensor, "crop_rois(boxes, box_ind, batch): cropResize's [N, 1, 5, 1, 1] boxes (image, y1, x1, y2, x2)", |a, _| {
+        let (b, ind) = (tensor(arg(a, 0)?, "crop_rois")?, tensor(arg(a, 1)?, "crop_rois")?);
+        Ok(Value::Tensor(Arc::new(crop::rois(b, ind, usize_arg(a, 2, "crop_rois")?)?)))
+    }),
+    f!("crop_nearest_indices", [Tensor, Tensor, Int, Int, Int, Int, Int], Tensor, "crop_nearest_indices(boxes, box_ind, batch, h, w, crop_h, crop_w): gatherND indices [N, crop_h, crop_w, 3] of TF's nearest sampling", |a, _| {
+        let (b, ind) = (tensor(arg(a, 0)?, "crop_nearest_indices")?, tensor(arg(a, 1)?, "crop_nearest_indices")?);
+        let i = |k| usize_arg(a, k, "crop_nearest_indices");
+        Ok(Value::Tensor(Arc::new(crop::nearest_indices(b, ind, i(2)?, i(3)?, i(4)?, i(5)?, i(6)?)?)))
+    }),
+    // --- audio (audio.rs): TF's AudioSpectrogram and Mfcc as constant matrices
+    f!("fft_length", [Int], Int, "fft_length(window): TF's spectrogram FFT length, the next power of two", |a, _| {
+        Ok(Value::Int(audio::fft_length(usize_arg(a, 0, "fft_length")?) as i64))
+    }),
+    f!("spectrogram_matrix", [Int], Tensor, "spectrogram_matrix(window): [2F, window] Hann-windowed real DFT (F = fft_length / 2 + 1 real parts, then imaginary parts)", |a, _| {
+        Ok(Value::Tensor(Arc::new(audio::spectrogram_matrix(usize_arg(a, 0, "spectrogram_matrix")?)?)))
+    }),
+    f!("mel_filterbank", [Int, Float, Float, Float, Int], Tensor, "mel_filterbank(bins, sample_rate, lower, upper, channels): [channels, bins] TF's MFCC mel filterbank", |a, _| {
+        let f = |k| float(arg(a, k)?, "mel_filterbank");
+        let t = audio::mel_filterbank(usize_arg(a, 0, "mel_filterbank")?, f(1)?, f(2)?, f(3)?, usize_arg(a, 4, "mel_filterbank")?)?;
+        Ok(Value::Tensor(Arc::new(t)))
+    }),
+    f!("mfcc_dct", [Int, Int], Tensor, "mfcc_dct(channels, coefficients): [coefficients, channels] TF's MFCC DCT", |a, _| {
+        Ok(Value::Tensor(Arc::new(audio::mfcc_dct(usize_arg(a, 0, "mfcc_dct")?, usize_arg(a, 1, "mfcc_dct")?)?)))
+    }),
+    // --- ImageProjectiveTransform with constant transforms (projective.rs)
+    f!("projective_indices", [Tensor, Int, Int, Int, Int, Int, Str, Str], Tensor, "projective_indices(transforms, batch, h, w, oh, ow, interpolation, fill_mode): [batch, oh, ow, K, 3] gatherND indices of TF's projective transform (K = 1 NEAREST, 4 BILINEAR)", |a, _| {
+        Ok(Value::Tensor(Arc::new(projective_plan(a, "projective_indices")?.indices)))
+    }),
+    f!("projective_weights", [Tensor, Int, Int, Int, Int, Int, Str, Str], Tensor, "projective_weights(...): [batch, oh, ow, K, 1] weights of the corners projective_indices reads (0 outside the image)", |a, _| {
+        Ok(Value::Tensor(Arc::new(projective_plan(a, "projective_weights")?.weights)))
+    }),
+    f!("projective_fill", [Tensor, Int, Int, Int, Int, Int, Str, Str], Tensor, "projective_fill(...): [batch, oh, ow, 1] weight of fill_value in each output pixel (reads outside the image)", |a, _| {
+        Ok(Value::Tensor(Arc::new(projective_plan(a, "projective_fill")?.fill)))
     }),
     // --- lists
     f!("len", [ListT], Int, "length of a list", |a, _| Ok(Value::Int(list(arg(a, 0)?, "len")?.len() as i64))),

@@ -28,7 +28,13 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("pool.rules", include_str!("../../rules/pool.rules")),
     ("reduce.rules", include_str!("../../rules/reduce.rules")),
     ("resize.rules", include_str!("../../rules/resize.rules")),
+    ("crop.rules", include_str!("../../rules/crop.rules")),
+    ("random.rules", include_str!("../../rules/random.rules")),
+    ("nms.rules", include_str!("../../rules/nms.rules")),
+    ("audio.rules", include_str!("../../rules/audio.rules")),
+    ("projective.rules", include_str!("../../rules/projective.rules")),
     ("shape.rules", include_str!("../../rules/shape.rules")),
+    ("dynamic.rules", include_str!("../../rules/dynamic.rules")),
     ("spatial.rules", include_str!("../../rules/spatial.rules")),
     ("topk.rules", include_str!("../../rules/topk.rules")),
     ("math.rules", include_str!("../../rules/math.rules")),
@@ -38,6 +44,10 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("recurrent.rules", include_str!("../../rules/recurrent.rules")),
     ("conv3d.rules", include_str!("../../rules/conv3d.rules")),
     ("signal.rules", include_str!("../../rules/signal.rules")),
+    ("arith.rules", include_str!("../../rules/arith.rules")),
+    ("reorder.rules", include_str!("../../rules/reorder.rules")),
+    ("solve.rules", include_str!("../../rules/solve.rules")),
+    ("special.rules", include_str!("../../rules/special.rules")),
     ("custom.rules", include_str!("../../rules/custom.rules")),
 ];
 
@@ -249,10 +259,20 @@ impl Compiled {
         N: egg::Analysis<crate::rewrite::lang::Node>,
         N::Data: crate::rewrite::lang::ClassData,
     {
+        self.rewrites_reporting(super::compile::FailureSink::default())
+    }
+
+    /// egg rewrites for every rule and registration, reporting into `failures` the matches
+    /// whose right-hand side failed to build.
+    pub fn rewrites_reporting<N>(&self, failures: super::compile::FailureSink) -> Result<Vec<egg::Rewrite<crate::rewrite::lang::Node, N>>, RulesError>
+    where
+        N: egg::Analysis<crate::rewrite::lang::Node>,
+        N::Data: crate::rewrite::lang::ClassData,
+    {
         self.rules
             .iter()
             .chain(&self.registrations)
-            .map(|r| r.to_rewrite().map_err(|message| RulesError::Compile { name: r.name.clone(), message }))
+            .map(|r| r.to_rewrite_reporting(failures.clone()).map_err(|message| RulesError::Compile { name: r.name.clone(), message }))
             .collect()
     }
 }

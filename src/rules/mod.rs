@@ -8,10 +8,12 @@
 //! signatures). [`load`] assembles the standard library and user directories.
 
 pub mod ast;
+pub mod audio;
 pub mod bridge;
 pub mod check;
 pub mod compile;
 pub mod coverage;
+pub mod crop;
 pub mod diag;
 pub mod einsum;
 pub mod functions;
@@ -19,6 +21,8 @@ pub mod layers;
 pub mod load;
 pub mod ops;
 pub mod parser;
+pub mod sampling;
+pub mod projective;
 pub mod tensor_math;
 pub mod strided_slice;
 pub mod value;

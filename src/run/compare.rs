@@ -121,10 +121,127 @@ pub fn allclose(got: &ArrayD<f32>, want: &ArrayD<f32>, tol: Tolerance) -> Result
     }
 }
 
+/// Two samples compared as draws of one distribution (random ops: no converter can reproduce
+/// TensorFlow's generator, so values cannot match). Shapes must be equal exactly; then, with
+/// `n` and `m` finite values:
+/// - means: `|mean_a - mean_b| <= Z * sqrt(var_a / n + var_b / m)`;
+/// - variances: `|var_a - var_b| <= Z * sqrt((m4_a - var_a²) / n + (m4_b - var_b²) / m)`
+///   (the standard error of a sample variance from the fourth central moment, so it holds for
+///   uniform, normal and discrete samples alike);
+/// - Kolmogorov–Smirnov: the largest gap between the two empirical CDFs
+///   `D <= C * sqrt((n + m) / (n m))`, which catches a wrong shape (bounds, skew) that
+///   moments miss; ties (discrete samples) are handled by stepping over equal values together.
+///
+/// `Z = 6` and `C = 2.23` (significance 1e-4) make a false failure vanishingly rare for a
+/// correct kernel, while a wrong range, location or scale is far outside them from a
+/// thousand samples on. Every value must be finite.
+pub fn same_distribution(got: &ArrayD<f32>, want: &ArrayD<f32>) -> Result<DistributionComparison, String> {
+    const Z: f64 = 6.0;
+    const C: f64 = 2.23;
+    if got.shape() != want.shape() {
+        return Err(ShapeMismatch { got: got.shape().to_vec(), want: want.shape().to_vec() }.to_string());
+    }
+    let sample = |a: &ArrayD<f32>, what: &str| -> Result<Vec<f64>, String> {
+        let v: Vec<f64> = a.iter().map(|&x| x as f64).collect();
+        if v.iter().any(|x| !x.is_finite()) {
+            return Err(format!("{what} holds a non-finite value"));
+        }
+        if v.len() < 100 {
+            return Err(format!("{what} has {} values, too few to compare distributions (at least 100)", v.len()));
+        }
+        Ok(v)
+    };
+    let (mut a, mut b) = (sample(got, "the output")?, sample(want, "the golden")?);
+    let moments = |v: &[f64]| {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        let m4 = v.iter().map(|x| (x - mean).powi(4)).sum::<f64>() / n;
+        (n, mean, var, m4)
+    };
+    let (n, mean_a, var_a, m4_a) = moments(&a);
+    let (m, mean_b, var_b, m4_b) = moments(&b);
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    let (mut i, mut j, mut ks) = (0usize, 0usize, 0f64);
+    while i < a.len() && j < b.len() {
+        let x = a[i].min(b[j]);
+        while i < a.len() && a[i] == x {
+            i += 1;
+        }
+        while j < b.len() && b[j] == x {
+            j += 1;
+        }
+        ks = ks.max((i as f64 / n - j as f64 / m).abs());
+    }
+    let c = DistributionComparison {
+        mean: (mean_a, mean_b),
+        mean_tol: Z * (var_a / n + var_b / m).sqrt(),
+        var: (var_a, var_b),
+        var_tol: Z * (((m4_a - var_a * var_a) / n).max(0.0) + ((m4_b - var_b * var_b) / m).max(0.0)).sqrt(),
+        ks,
+        ks_tol: C * ((n + m) / (n * m)).sqrt(),
+    };
+    let mut bad = vec![];
+    if !((mean_a - mean_b).abs() <= c.mean_tol) {
+        bad.push(format!("mean {mean_a:.5} vs golden {mean_b:.5} (tolerance {:.2e})", c.mean_tol));
+    }
+    if !((var_a - var_b).abs() <= c.var_tol) {
+        bad.push(format!("variance {var_a:.5} vs golden {var_b:.5} (tolerance {:.2e})", c.var_tol));
+    }
+    if !(ks <= c.ks_tol) {
+        bad.push(format!("Kolmogorov-Smirnov distance {ks:.4} above {:.4}", c.ks_tol));
+    }
+    if bad.is_empty() {
+        Ok(c)
+    } else {
+        Err(format!("not the golden's distribution: {}", bad.join("; ")))
+    }
+}
+
+/// The figures of [`same_distribution`]: (output, golden) pairs and the tolerances applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistributionComparison {
+    pub mean: (f64, f64),
+    pub mean_tol: f64,
+    pub var: (f64, f64),
+    pub var_tol: f64,
+    pub ks: f64,
+    pub ks_tol: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ndarray::{arr1, arr0};
+
+    /// A deterministic stand-in for a uniform sample: the van der Corput sequence.
+    fn spread(n: usize, lo: f32, hi: f32) -> ArrayD<f32> {
+        let v = (1..=n).map(|i| {
+            let (mut x, mut f, mut k) = (0.0f64, 0.5f64, i);
+            while k > 0 {
+                x += f * (k & 1) as f64;
+                k >>= 1;
+                f /= 2.0;
+            }
+            lo + (hi - lo) * x as f32
+        });
+        arr1(&v.collect::<Vec<_>>()).into_dyn()
+    }
+
+    #[test]
+    fn distributions_compare_by_moments_and_ks() {
+        let want = spread(2000, 0.0, 1.0);
+        let same = spread(2000, 0.0, 1.0).mapv(|x| (x + 0.37) % 1.0);
+        assert!(same_distribution(&same, &want).is_ok());
+        // Shifted by a tenth or spread 1.2 times wider: refused; a constant fails on its variance.
+        assert!(same_distribution(&want.mapv(|x| x + 0.1), &want).is_err());
+        assert!(same_distribution(&want.mapv(|x| 0.5 + (x - 0.5) * 1.2), &want).is_err());
+        let err = same_distribution(&arr1(&[1.0f32; 2000]).into_dyn(), &want).unwrap_err();
+        assert!(err.contains("variance"), "{err}");
+        assert!(same_distribution(&spread(10, 0.0, 1.0), &spread(10, 0.0, 1.0)).is_err());
+        assert!(same_distribution(&spread(200, 0.0, 1.0), &spread(100, 0.0, 1.0)).is_err());
+    }
 
     #[test]
     fn allclose_rule() {

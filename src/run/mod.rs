@@ -57,12 +57,12 @@ pub enum RunError {
     UndefinedBlob { layer: String, kind: &'static str, blob: String },
     #[error("model output `{0}` is produced by no layer and is no model input")]
     OutputNotProduced(String),
-    #[error("layer `{layer}` has kind {kind}, which the interpreter does not support")]
-    UnsupportedLayer { layer: String, kind: &'static str },
     #[error("no value given for model input `{0}`")]
     MissingInput(String),
     #[error("model input `{name}` has shape {got:?}, but the model declares {want:?}")]
     InputShape { name: String, got: Vec<usize>, want: Vec<i64> },
+    #[error("model input `{name}` has shape {got:?}, outside the flexible shapes the model declares: {allowed}")]
+    OutsideFlexibleShape { name: String, got: Vec<usize>, allowed: String },
     #[error("model input `{name}` has shape {got:?}; with the legacy rank-5 array mapping an input must have rank 1 ([C]), 3 ([C,H,W]) or 5")]
     Rank5Input { name: String, got: Vec<usize> },
     #[error("image input `{name}`: {message}")]
@@ -246,6 +246,13 @@ impl<'m> Interpreter<'m> {
                 let got = a.shape();
                 if !want.is_empty() && !has_flexible_shape(f) && (got.len() != want.len() || got.iter().zip(want).any(|(&g, &w)| g as i64 != w)) {
                     return Err(RunError::InputShape { name: f.name.clone(), got: got.to_vec(), want: want.clone() });
+                }
+                // A flexible input takes any shape its ranges or enumerated shapes allow
+                // (with the legacy rank-5 mapping the fed rank may differ: not checked).
+                if let Some(spec) = flexible_spec(f).filter(|_| !self.rank5_mapping) {
+                    if !spec.accepts(got) {
+                        return Err(RunError::OutsideFlexibleShape { name: f.name.clone(), got: got.to_vec(), allowed: spec.to_string() });
+                    }
                 }
             }
             let a = if self.rank5_mapping { to_rank5(&f.name, a)? } else { a };
@@ -525,9 +532,6 @@ fn validate<'a>(
         return Err(RunError::NoLayerType { index, layer: l.name.clone() });
     };
     let kind_name = layer_kind(kind);
-    if !layers::is_supported(kind) {
-        return Err(RunError::UnsupportedLayer { layer: l.name.clone(), kind: kind_name });
-    }
     for b in &l.input {
         if !defined.contains(b.as_str()) {
             return Err(RunError::UndefinedBlob { layer: l.name.clone(), kind: kind_name, blob: b.clone() });
@@ -577,6 +581,15 @@ fn image_color_space(f: &FeatureDescription) -> Option<i32> {
 fn is_array_feature(f: &FeatureDescription) -> bool {
     use crate::proto::coreml::feature_type::Type;
     matches!(f.r#type.as_ref().and_then(|t| t.r#type.as_ref()), None | Some(Type::MultiArrayType(_)) | Some(Type::DoubleType(_)))
+}
+
+/// The declared flexibility of a multi-array input, when it has one.
+fn flexible_spec(f: &FeatureDescription) -> Option<crate::lower::flexible::InputShapeSpec> {
+    use crate::proto::coreml::feature_type::Type;
+    match f.r#type.as_ref()?.r#type.as_ref()? {
+        Type::MultiArrayType(a) if a.shape_flexibility.is_some() => Some(crate::lower::flexible::InputShapeSpec::of_feature(a)),
+        _ => None,
+    }
 }
 
 fn has_flexible_shape(f: &FeatureDescription) -> bool {
@@ -705,6 +718,32 @@ mod tests {
         let err = Interpreter::new(&model(vec![l], &["y"], 1), RunOptions::default()).unwrap().run(input(&[1.0, 2.0]));
         let err = err.unwrap_err().to_string();
         assert!(err.starts_with("layer `fc` (innerProduct): weights: quantized weights are not supported"), "{err}");
+    }
+
+    /// Layers whose output size comes from parameters are refused past `util::MAX_ELEMENTS`
+    /// with the layer named, instead of aborting on a 10^13-byte allocation.
+    #[test]
+    fn huge_outputs_are_refused_before_allocating() {
+        use crate::proto::coreml::{FillStaticLayerParams, RangeStaticLayerParams, TileLayerParams, UpsampleLayerParams};
+        let layer = |name: &str, l: Layer| NeuralNetworkLayer { name: name.into(), input: vec!["x".into()], output: vec!["y".into()], layer: Some(l), ..Default::default() };
+        let cases = [
+            (NeuralNetworkLayer { input: vec![], ..layer("fill", Layer::FillStatic(FillStaticLayerParams { value: 1.0, target_shape: vec![100_000, 100_000, 1_000] })) }, "fillStatic"),
+            (layer("tile", Layer::Tile(TileLayerParams { reps: vec![1 << 40] })), "tile"),
+            (NeuralNetworkLayer { input: vec![], ..layer("range", Layer::RangeStatic(RangeStaticLayerParams { end_value: 1e15, start_value: 0.0, step_size_value: 1.0 })) }, "rangeStatic"),
+        ];
+        for (l, kind) in cases {
+            let name = l.name.clone();
+            let err = Interpreter::new(&model(vec![l], &["y"], 1), RunOptions::default()).unwrap().run(input(&[1.0, 2.0])).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("layer `{name}` ({kind}): ")) && err.contains("more than the interpreter's limit"), "{err}");
+        }
+        // upsample by 2^32 along H and W of a [1, 1, 2] input (C, H, W).
+        let mut m = model(vec![layer("up", Layer::Upsample(UpsampleLayerParams { scaling_factor: vec![1 << 32, 1 << 32], ..Default::default() }))], &["y"], 1);
+        if let Some(d) = &mut m.description {
+            d.input[0] = feature("x", &[1, 1, 2]);
+        }
+        let x: BTreeMap<String, ArrayD<f32>> = [("x".to_string(), ndarray::Array3::<f32>::zeros((1, 1, 2)).into_dyn())].into();
+        let err = Interpreter::new(&m, RunOptions::default()).unwrap().run(x).unwrap_err().to_string();
+        assert!(err.starts_with("layer `up` (upsample): ") && err.contains("more than the interpreter's limit"), "{err}");
     }
 
     #[test]

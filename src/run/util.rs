@@ -6,6 +6,26 @@ use super::KernelError;
 use crate::kbail;
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
+/// The most elements a kernel may create (2^30: 8 GiB at f64). Layers whose output size comes
+/// from parameters or input values (fill, tile, upsample, broadcast, range, one-hot) check it
+/// before allocating, so a model asking for 10^13 bytes is refused with the layer's name instead
+/// of aborting the process on a failed allocation.
+pub const MAX_ELEMENTS: u128 = 1 << 30;
+
+/// Refuses an output of `dims` when its element count passes [`MAX_ELEMENTS`] (or overflows).
+pub fn check_size(dims: impl IntoIterator<Item = u128>) -> Result<(), KernelError> {
+    let mut n: u128 = 1;
+    let mut shape = Vec::new();
+    for d in dims {
+        shape.push(d);
+        n = n.saturating_mul(d);
+    }
+    if n > MAX_ELEMENTS {
+        kbail!("the output would have shape {shape:?} ({n} elements), more than the interpreter's limit of {MAX_ELEMENTS}");
+    }
+    Ok(())
+}
+
 /// Normalizes a possibly negative axis against `rank`.
 pub fn axis(a: i64, rank: usize) -> Result<usize, KernelError> {
     let r = rank as i64;

@@ -13,6 +13,10 @@ fails with that message instead of writing a model.
 A graph TensorFlow's CPU cannot run (NCHW convolution and pooling) returns a third element from
 its builder, `reference`: the same function written with kernels the CPU has; the fixture is the
 frozen graph of `fn` and its goldens are what TensorFlow computes for `reference`.
+
+A random op's values cannot be reproduced by any converter: its case passes
+`compare="distribution"`, written into the JSON, and the test compares the outputs as samples
+of one distribution (run::compare::same_distribution) instead of value by value.
 """
 import numpy as np
 
@@ -20,9 +24,10 @@ CASES = {}
 # Cases frozen with `lower_control_flow=False`: their GraphDef keeps StatelessIf/StatelessWhile
 # and the function library (the TF2 form) instead of TF1 Switch/Merge frames.
 KEEP_CONTROL_FLOW = set()
+COMPARE = {}
 
 
-def case(name, description, refused=None, keep_control_flow=False):
+def case(name, description, refused=None, keep_control_flow=False, compare=None):
     """Register `build(rng) -> (fn, [(input name, shape, dtype, value)])` as fixture `name`."""
 
     def register(build):
@@ -31,6 +36,8 @@ def case(name, description, refused=None, keep_control_flow=False):
         CASES[name] = (description, build, refused)
         if keep_control_flow:
             KEEP_CONTROL_FLOW.add(name)
+        if compare is not None:
+            COMPARE[name] = compare
         return build
 
     return register

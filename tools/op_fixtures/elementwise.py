@@ -577,12 +577,6 @@ def _(rng):
         spec("f", normal(rng, 4, 6, scale=3.0)), spec("l", ints(rng, 0, 6, 4))]
 
 
-@case("cumprod_refused", "Cumprod has no exact composite yet (log/exp is wrong for zeros and negatives)",
-      refused="no conversion to Core ML layers")
-def _(rng):
-    return (lambda x: tf.math.cumprod(x, axis=1)), [spec("x", edge_floats(rng, 2, 5))]
-
-
 @case("bias_add_nchw_rank5", "BiasAdd NCHW on a rank-5 tensor (NCDHW)")
 def _(rng):
     b = normal(rng, 3)

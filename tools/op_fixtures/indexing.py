@@ -87,14 +87,22 @@ def _(rng):
     return fn, [spec("x", x)]
 
 
-@case("topk_dynamic_k", "TopKV2 with k fed at run time: no layer takes a run-time k",
-      refused="TopKV2")
+@case("topk_dynamic_k", "TopKV2 with k fed at run time: topK's second input")
 def _(rng):
     x = np.stack([rng.permutation(6) for _ in range(2)]).astype(np.float32)
     def fn(x, k):
         v, i = tf.math.top_k(x, k=k)
         return v, i
     return fn, [spec("x", x), spec("k", np.array(2, dtype=np.int32))]
+
+
+@case("topk_computed_k", "TopKV2 with k computed in the graph (half the run-time length of a rank-3 input)")
+def _(rng):
+    x = (np.stack([rng.permutation(8) for _ in range(6)]).astype(np.float32) - 3.5).reshape(2, 3, 8)
+    def fn(x, n):
+        v, i = tf.math.top_k(x, k=n // 2)
+        return v, i
+    return fn, [spec("x", x), spec("n", np.array(6, dtype=np.int32))]
 
 
 @case("in_top_k", "InTopKV2 with k = 2: is the target's prediction among the 2 largest (ties count)")

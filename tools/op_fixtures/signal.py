@@ -86,3 +86,17 @@ def _(rng):
     def f(x, n):
         return tf.abs(tf.signal.rfft(x, n))
     return f, [spec("x", normal(rng, 2, 8)), spec("n", np.array([8], dtype=np.int32))]
+
+
+def _rfft2d(shape, lengths):
+    def build(rng):
+        def f(x):
+            z = tf.signal.rfft2d(x, lengths)
+            return tf.abs(z), tf.math.imag(z)
+        return f, [spec("x", normal(rng, *shape))]
+    return build
+
+
+case("rfft2d", "abs and imag of RFFT2D of [2, 6, 8] (fft_length = the input's)")(_rfft2d((2, 6, 8), None))
+case("rfft2d_crop_pad", "RFFT2D of [3, 5, 7] with fft_length [4, 10] (rows cropped, columns padded)")(_rfft2d((3, 5, 7), [4, 10]))
+case("rfft2d_odd_batch", "RFFT2D of [2, 2, 5, 3] with fft_length [7, 3] (odd lengths, two batch dims)")(_rfft2d((2, 2, 5, 3), [7, 3]))

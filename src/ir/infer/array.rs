@@ -75,11 +75,22 @@ fn konst(cx: &InferCtx<'_>) -> R {
 
 /// A graph input: `-1` dims become symbols named after the input, so every tensor whose dim
 /// flows from it shows the same symbol.
+/// The most elements a graph input may declare: 2^32 (16 GiB of float32), far past any model
+/// a device runs. A placeholder of 2^80 elements is a corrupt or hostile file, not a model, and
+/// would otherwise be written into the `.mlmodel` as declared.
+pub const MAX_INPUT_ELEMENTS: u64 = 1 << 32;
+
 fn placeholder(cx: &InferCtx<'_>) -> R {
     let shape = match cx.node.attrs.get("shape") {
         Some(_) => cx.node.attrs.get_shape("shape")?.clone(),
         None => Shape::Unknown,
     };
+    if let Shape::Ranked(d) = &shape {
+        let known = d.iter().filter_map(|d| d.known()).try_fold(1u64, |a, n| a.checked_mul(n));
+        if known.is_none_or(|n| n > MAX_INPUT_ELEMENTS) {
+            return Err(invalid(format!("input shape {shape} has more than 2^32 elements")));
+        }
+    }
     let shape = match shape {
         Shape::Ranked(d) => Shape::Ranked(
             d.into_iter()
@@ -154,6 +165,12 @@ pub(super) fn shape_from_tensor(cx: &InferCtx<'_>, i: usize) -> Result<Shape, Sh
 }
 
 fn reshape(cx: &InferCtx<'_>) -> R {
+    // TF's validation: at most one -1, and no other negative size.
+    if let Some(s) = cx.ints(1)? {
+        if s.iter().filter(|&&d| d == -1).count() > 1 || s.iter().any(|&d| d < -1) {
+            return Err(invalid(format!("shape {s:?}: at most one -1 and no other negative size")));
+        }
+    }
     let target = shape_from_tensor(cx, 1)?;
     let Shape::Ranked(mut dims) = target else { return cx.one(Shape::Unknown) };
     let unknown: Vec<usize> = dims.iter().enumerate().filter(|(_, d)| matches!(d, Dim::Unknown)).map(|(i, _)| i).collect();
@@ -403,6 +420,10 @@ fn transpose(cx: &InferCtx<'_>) -> R {
     let Some(perm) = cx.ints(1)? else { return cx.one(Shape::unknown_dims(d.len())) };
     if perm.len() != d.len() {
         return Err(invalid(format!("perm {perm:?} does not fit rank {}", d.len())));
+    }
+    let axes: std::collections::BTreeSet<Option<usize>> = perm.iter().map(|&p| normalize_axis(p, d.len())).collect();
+    if axes.len() != perm.len() {
+        return Err(invalid(format!("perm {perm:?} is not a permutation of 0..{}", d.len())));
     }
     let out = perm
         .iter()

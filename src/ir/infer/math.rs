@@ -89,14 +89,25 @@ pub fn register_all_ops(r: &mut ShapeRegistry) {
     r.register("Unique", |cx: &InferCtx<'_>| {
         Ok(vec![Fact::new(cx.out_dtype(0), Shape::unknown_dims(1)), Fact::new(cx.out_dtype(1), cx.shape(0)?.clone())])
     });
-    r.register("RFFT", |cx: &InferCtx<'_>| fft_real(cx, true));
-    r.register("IRFFT", |cx: &InferCtx<'_>| fft_real(cx, false));
+    r.register("RFFT", |cx: &InferCtx<'_>| fft_real(cx, true, 1));
+    r.register("IRFFT", |cx: &InferCtx<'_>| fft_real(cx, false, 1));
+    r.register("RFFT2D", |cx: &InferCtx<'_>| fft_real(cx, true, 2));
+    r.register("IRFFT2D", |cx: &InferCtx<'_>| fft_real(cx, false, 2));
 }
 
-/// `MatrixSolve(matrix [..., M, M], rhs [..., M, K])` is `[..., M, K]` (and so is
-/// `MatrixTriangularSolve`).
+/// `MatrixSolve(matrix [..., M, M], rhs [..., M, K])` is `[..., M, K]`, and so is
+/// `MatrixTriangularSolve`, whose batch dims broadcast (MatrixSolve's must be equal, which
+/// broadcasting leaves as they are): with A `[2, M, M]` and B `[1, M, K]` the result is
+/// `[2, M, K]`, not B's shape.
 fn matrix_solve(cx: &InferCtx<'_>) -> R {
-    cx.one(cx.shape(1)?.clone())
+    let (Some(a), Some(b)) = (cx.dims(0)?, cx.dims(1)?) else { return cx.one(cx.shape(1)?.clone()) };
+    if a.len() < 2 || b.len() < 2 {
+        return Err(invalid("a matrix solve needs inputs of rank ≥ 2"));
+    }
+    let batch = Shape::Ranked(a[..a.len() - 2].to_vec()).broadcast(&Shape::Ranked(b[..b.len() - 2].to_vec()))?;
+    let mut out = batch.dims().map(|d| d.to_vec()).unwrap_or_default();
+    out.extend_from_slice(&b[b.len() - 2..]);
+    cx.one(Shape::Ranked(out))
 }
 
 /// `InTopK(predictions [batch, classes], targets [batch])` is `[batch]` of bool.
@@ -115,16 +126,22 @@ fn unsorted_segment(cx: &InferCtx<'_>) -> R {
     cx.one(Shape::Ranked(out))
 }
 
-/// `RFFT(x, fft_length)`: last dim becomes `fft_length / 2 + 1`; `IRFFT`: `fft_length`.
-fn fft_real(cx: &InferCtx<'_>, forward: bool) -> R {
+/// `RFFT(x, fft_length)`: last dim becomes `fft_length / 2 + 1`; `IRFFT`: `fft_length`. The 2-D
+/// forms (`axes` = 2) take the last two dims from `fft_length`, the innermost as above.
+fn fft_real(cx: &InferCtx<'_>, forward: bool, axes: usize) -> R {
     let Some(d) = cx.dims(0)? else { return cx.one(Shape::Unknown) };
-    let Some((_, batch)) = d.split_last() else { return Err(invalid("FFT needs rank ≥ 1")) };
-    let n = match cx.ints(1)?.as_deref() {
-        Some([n]) if *n >= 0 => Dim::Known(if forward { *n as u64 / 2 + 1 } else { *n as u64 }),
-        _ => Dim::Unknown,
-    };
-    let mut out = batch.to_vec();
-    out.push(n);
+    if d.len() < axes {
+        return Err(invalid(format!("a {axes}-D FFT needs rank ≥ {axes}")));
+    }
+    let mut out = d[..d.len() - axes].to_vec();
+    match cx.ints(1)?.as_deref() {
+        Some(lens) if lens.len() == axes && lens.iter().all(|n| *n >= 0) => {
+            let (last, outer) = lens.split_last().expect("axes >= 1");
+            out.extend(outer.iter().map(|n| Dim::Known(*n as u64)));
+            out.push(Dim::Known(if forward { *last as u64 / 2 + 1 } else { *last as u64 }));
+        }
+        _ => out.extend(std::iter::repeat_n(Dim::Unknown, axes)),
+    }
     cx.one(Shape::Ranked(out))
 }
 

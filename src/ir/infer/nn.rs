@@ -64,10 +64,10 @@ fn layout(fmt: &str, rank: usize) -> Result<(usize, Vec<usize>, usize), ShapeErr
 /// ceil((in - effective_window + 1) / stride), EXPLICIT adds the paddings first.
 fn windowed(input: &Dim, window: u64, stride: u64, dilation: u64, padding: &str, pads: (i64, i64)) -> Result<Dim, ShapeError> {
     let Some(n) = input.known() else { return Ok(Dim::Unknown) };
-    if stride == 0 {
-        return Err(invalid("stride 0"));
+    if stride == 0 || window == 0 || dilation == 0 {
+        return Err(invalid(format!("window {window}, stride {stride}, dilation {dilation}: each must be at least 1")));
     }
-    let eff = (window.max(1) - 1).checked_mul(dilation.max(1)).and_then(|e| e.checked_add(1)).ok_or_else(|| invalid("window too large"))?;
+    let eff = (window - 1).checked_mul(dilation).and_then(|e| e.checked_add(1)).ok_or_else(|| invalid("window too large"))?;
     let out = match padding {
         "SAME" => n.div_ceil(stride),
         "VALID" => {
@@ -88,10 +88,22 @@ fn windowed(input: &Dim, window: u64, stride: u64, dilation: u64, padding: &str,
     Ok(Dim::Known(out))
 }
 
+/// TensorFlow's own op validation: every entry of `strides`, `dilations` and `ksize` is at
+/// least 1 (checked whatever is known of the input, so a bad attribute never reaches a layer:
+/// a dilation of 0 used to become a Core ML convolution with dilation 0).
+fn at_least_one(attr: &str, values: &[i64]) -> Result<(), ShapeError> {
+    match values.iter().find(|&&v| v < 1) {
+        Some(v) => Err(invalid(format!("{attr} {values:?}: every entry must be at least 1, found {v}"))),
+        None => Ok(()),
+    }
+}
+
 fn conv2d(cx: &InferCtx<'_>, depthwise: bool) -> R {
     let fmt = cx.attrs().opt_str("data_format")?.unwrap_or("NHWC");
     let strides = cx.attrs().get_list_int("strides")?;
     let dil = cx.attrs().opt_list_int("dilations")?.unwrap_or_else(|| vec![1; 4]);
+    at_least_one("strides", &strides)?;
+    at_least_one("dilations", &dil)?;
     let padding = cx.attrs().get_str("padding")?;
     let explicit = cx.attrs().opt_list_int("explicit_paddings")?.unwrap_or_default();
     let (Some(x), Some(w)) = (cx.dims(0)?, cx.dims(1)?) else {
@@ -120,7 +132,7 @@ fn conv2d(cx: &InferCtx<'_>, depthwise: bool) -> R {
             (0, 0)
         };
         out[ax] = match win {
-            Some(win) => windowed(&x[ax], win, strides[ax].max(0) as u64, dil[ax].max(1) as u64, padding, pads)?,
+            Some(win) => windowed(&x[ax], win, strides[ax] as u64, dil[ax] as u64, padding, pads)?,
             None => Dim::Unknown,
         };
     }
@@ -132,6 +144,8 @@ fn conv3d(cx: &InferCtx<'_>) -> R {
     let fmt = cx.attrs().opt_str("data_format")?.unwrap_or("NDHWC");
     let strides = cx.attrs().get_list_int("strides")?;
     let dil = cx.attrs().opt_list_int("dilations")?.unwrap_or_else(|| vec![1; 5]);
+    at_least_one("strides", &strides)?;
+    at_least_one("dilations", &dil)?;
     let padding = cx.attrs().get_str("padding")?;
     let (Some(x), Some(w)) = (cx.dims(0)?, cx.dims(1)?) else { return cx.one(Shape::unknown_dims(5)) };
     if x.len() != 5 || w.len() != 5 || strides.len() != 5 || dil.len() != 5 {
@@ -144,7 +158,7 @@ fn conv3d(cx: &InferCtx<'_>) -> R {
     out[ch] = w[4].clone();
     for (k, &ax) in sp.iter().enumerate() {
         out[ax] = match w[k].known() {
-            Some(win) => windowed(&x[ax], win, strides[ax].max(0) as u64, dil[ax].max(1) as u64, padding, (0, 0))?,
+            Some(win) => windowed(&x[ax], win, strides[ax] as u64, dil[ax] as u64, padding, (0, 0))?,
             None => Dim::Unknown,
         };
     }
@@ -159,6 +173,8 @@ fn pool(cx: &InferCtx<'_>) -> R {
     let fmt = cx.attrs().opt_str("data_format")?.unwrap_or("NHWC");
     let ksize = cx.attrs().get_list_int("ksize")?;
     let strides = cx.attrs().get_list_int("strides")?;
+    at_least_one("ksize", &ksize)?;
+    at_least_one("strides", &strides)?;
     let padding = cx.attrs().get_str("padding")?;
     let explicit = cx.attrs().opt_list_int("explicit_paddings")?.unwrap_or_default();
     let rank = if cx.node.op.ends_with("3D") { 5 } else { 4 };
@@ -170,7 +186,7 @@ fn pool(cx: &InferCtx<'_>) -> R {
     let mut out = x.to_vec();
     for &ax in &sp {
         let pads = (*explicit.get(2 * ax).unwrap_or(&0), *explicit.get(2 * ax + 1).unwrap_or(&0));
-        out[ax] = windowed(&x[ax], ksize[ax].max(0) as u64, strides[ax].max(0) as u64, 1, padding, pads)?;
+        out[ax] = windowed(&x[ax], ksize[ax] as u64, strides[ax] as u64, 1, padding, pads)?;
     }
     cx.one(Shape::Ranked(out))
 }

@@ -5,9 +5,11 @@
 pub mod activation;
 pub mod conv;
 pub mod elementwise;
+pub mod nms;
 pub mod gather;
 pub mod normalize;
 pub mod pool;
+pub mod random;
 pub mod recurrent;
 pub mod reduce;
 pub mod shape;
@@ -175,21 +177,39 @@ pub fn execute<T: Float>(
         BiDirectionalLstm(p) => recurrent::bi_lstm(p, ins, l.output.len()),
         Gru(p) => recurrent::gru(p, ins, l.output.len()),
         SimpleRecurrent(p) => recurrent::simple_rnn(p, ins, l.output.len()),
+        // random.rs: values from the named distribution, not Core ML's generator
+        RandomUniformLike(p) => one(random::sample(uniform(p.min_val, p.max_val), p.seed, random::ShapeFrom::Like, ins)),
+        RandomUniformStatic(p) => {
+            one(random::sample(uniform(p.min_val, p.max_val), p.seed, random::ShapeFrom::Static(&p.output_shape), ins))
+        }
+        RandomUniformDynamic(p) => one(random::sample(uniform(p.min_val, p.max_val), p.seed, random::ShapeFrom::Dynamic, ins)),
+        RandomNormalLike(p) => one(random::sample(normal(p.mean, p.std_dev), p.seed, random::ShapeFrom::Like, ins)),
+        RandomNormalStatic(p) => {
+            one(random::sample(normal(p.mean, p.std_dev), p.seed, random::ShapeFrom::Static(&p.output_shape), ins))
+        }
+        RandomNormalDynamic(p) => one(random::sample(normal(p.mean, p.std_dev), p.seed, random::ShapeFrom::Dynamic, ins)),
+        RandomBernoulliLike(p) => one(random::sample(bernoulli(p.prob), p.seed, random::ShapeFrom::Like, ins)),
+        RandomBernoulliStatic(p) => {
+            one(random::sample(bernoulli(p.prob), p.seed, random::ShapeFrom::Static(&p.output_shape), ins))
+        }
+        RandomBernoulliDynamic(p) => one(random::sample(bernoulli(p.prob), p.seed, random::ShapeFrom::Dynamic, ins)),
+        CategoricalDistribution(p) => one(random::categorical(p, ins)),
+        // nms.rs
+        NonMaximumSuppression(p) => nms::nms(p, ins),
         _ => kbail!("layer kind {} is not supported", kind_name(kind)),
     }
 }
 
-/// Whether [`execute`] (or the interpreter, for `custom`) runs this kind. Control flow
-/// (branch, loop), random layers and NMS are not.
-pub fn is_supported(kind: &Layer) -> bool {
-    use Layer::*;
-    !matches!(
-        kind,
-        RandomNormalLike(_)
-            | RandomNormalStatic(_) | RandomNormalDynamic(_) | RandomUniformLike(_) | RandomUniformStatic(_)
-            | RandomUniformDynamic(_) | RandomBernoulliLike(_) | RandomBernoulliStatic(_)
-            | RandomBernoulliDynamic(_) | CategoricalDistribution(_) | NonMaximumSuppression(_)
-    )
+fn uniform(min: f32, max: f32) -> random::Dist {
+    random::Dist::Uniform { min, max }
+}
+
+fn normal(mean: f32, std_dev: f32) -> random::Dist {
+    random::Dist::Normal { mean, std_dev }
+}
+
+fn bernoulli(prob: f32) -> random::Dist {
+    random::Dist::Bernoulli { prob }
 }
 
 /// The Core ML proto field name of a layer kind.

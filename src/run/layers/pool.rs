@@ -11,7 +11,7 @@ use crate::proto::coreml::{
     PoolingLayerParams, ResizeBilinearLayerParams, UpsampleLayerParams,
 };
 use crate::run::float::Float;
-use crate::run::util::{bchw, from_vec, strides, values};
+use crate::run::util::{bchw, check_size, from_vec, strides, values};
 use crate::run::KernelError;
 use ndarray::ArrayD;
 
@@ -208,7 +208,12 @@ pub fn constant_pad<T: Float>(p: &ConstantPaddingLayerParams, ins: &[&ArrayD<T>]
     let x = ins[0];
     let r = x.ndim();
     let amounts: Vec<u64> = if ins.len() == 2 {
-        ins[1].iter().map(|v| v.to_f64().max(0.0) as u64).collect()
+        // Amounts are sizes: a negative or fractional one is an error, not a clamp.
+        let v = super::shape::exact_ints(ins[1], "pad amounts input")?;
+        if let Some(n) = v.iter().find(|&&n| n < 0) {
+            kbail!("pad amounts input holds {n}; amounts must be >= 0");
+        }
+        v.into_iter().map(|n| n as u64).collect()
     } else {
         p.pad_amounts.clone()
     };
@@ -278,6 +283,7 @@ pub fn upsample<T: Float>(p: &UpsampleLayerParams, ins: &[&ArrayD<T>]) -> Result
     }
     let oh = (h as f64 * factors[0]).floor() as usize;
     let ow = (w as f64 * factors[1]).floor() as usize;
+    check_size([batch as u128, c as u128, (h as f64 * factors[0]).floor() as u128, (w as f64 * factors[1]).floor() as u128])?;
     if InterpolationMode::try_from(p.mode) == Ok(InterpolationMode::Bilinear) {
         let mode = LinearUpsampleMode::try_from(p.linear_upsample_mode).unwrap_or(LinearUpsampleMode::Default);
         let grid = |xin: usize, xout: usize| -> Vec<f64> {

@@ -12,13 +12,29 @@ use crate::proto::coreml::{
     WeightParams,
 };
 use crate::run::float::Float;
-use crate::run::util::{axis, bchw, broadcast_to, from_vec, outer_inner, reshape, values};
+use crate::run::util::{axis, bchw, broadcast_to, check_size, from_vec, outer_inner, reshape, values, MAX_ELEMENTS};
 use crate::run::weights::decode;
 use crate::run::KernelError;
 use ndarray::{ArrayD, Axis, Dimension, IxDyn, Slice};
 
 fn ints<T: Float>(a: &ArrayD<T>) -> Vec<i64> {
     a.iter().map(|v| v.to_f64() as i64).collect()
+}
+
+/// The integers of a blob that holds indices or sizes (a shape, begin/end ids, reps): a
+/// fractional value is an error, not a truncation, so a conversion that feeds an unconverted
+/// float into a shape input fails the comparison instead of agreeing by luck.
+pub(crate) fn exact_ints<T: Float>(a: &ArrayD<T>, what: &str) -> Result<Vec<i64>, KernelError> {
+    a.iter()
+        .map(|v| {
+            let f = v.to_f64();
+            if f.fract() == 0.0 && f.is_finite() {
+                Ok(f as i64)
+            } else {
+                Err(KernelError(format!("{what} holds {f}, which is not an integer")))
+            }
+        })
+        .collect()
 }
 
 fn dims_from(values: &[i64], what: &str) -> Result<Vec<usize>, KernelError> {
@@ -69,7 +85,7 @@ pub fn reshape_static<T: Float>(target: &[i64], ins: &[&ArrayD<T>]) -> Result<Ar
 
 pub fn reshape_dynamic<T: Float>(ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
     arity(ins, 2, 2)?;
-    let s = resolve_shape(&ints(ins[1]), ins[0].shape(), ins[0].len(), false)?;
+    let s = resolve_shape(&exact_ints(ins[1], "shape input")?, ins[0].shape(), ins[0].len(), false)?;
     reshape(ins[0], &s)
 }
 
@@ -420,9 +436,9 @@ pub fn slice_static<T: Float>(p: &SliceStaticLayerParams, ins: &[&ArrayD<T>]) ->
 pub fn slice_dynamic<T: Float>(p: &SliceDynamicLayerParams, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
     arity(ins, 2, 7)?;
     let bools = |a: &ArrayD<T>| a.iter().map(|v| *v != T::zero()).collect::<Vec<_>>();
-    let begin = ints(ins[1]);
-    let end = if ins.len() > 2 { ints(ins[2]) } else { p.end_ids.clone() };
-    let strides = if ins.len() > 3 { ints(ins[3]) } else { p.strides.clone() };
+    let begin = exact_ints(ins[1], "beginIds input")?;
+    let end = if ins.len() > 2 { exact_ints(ins[2], "endIds input")? } else { p.end_ids.clone() };
+    let strides = if ins.len() > 3 { exact_ints(ins[3], "strides input")? } else { p.strides.clone() };
     let bm = if ins.len() > 4 { bools(ins[4]) } else { p.begin_masks.clone() };
     let em = if ins.len() > 5 { bools(ins[5]) } else { p.end_masks.clone() };
     let sm = if ins.len() > 6 { bools(ins[6]) } else { p.squeeze_masks.clone() };
@@ -447,7 +463,7 @@ pub fn tile<T: Float>(reps: &[u64], ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, Ker
     let x = ins[0];
     let r = x.ndim();
     let reps: Vec<usize> = if ins.len() == 2 {
-        dims_from(&ints(ins[1]), "reps")?
+        dims_from(&exact_ints(ins[1], "reps input")?, "reps")?
     } else {
         reps.iter().map(|&v| v as usize).collect()
     };
@@ -456,6 +472,7 @@ pub fn tile<T: Float>(reps: &[u64], ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, Ker
     }
     let mut full = vec![1usize; r - reps.len()];
     full.extend(reps);
+    check_size(x.shape().iter().zip(&full).map(|(&d, &k)| d as u128 * k as u128))?;
     let mut cur = x.to_owned();
     for (d, &k) in full.iter().enumerate() {
         if k != 1 {
@@ -578,17 +595,20 @@ pub fn fill_like<T: Float>(value: f32, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, 
 
 pub fn fill_static<T: Float>(value: f32, shape: &[u64], ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
     arity(ins, 0, 0)?;
+    check_size(shape.iter().map(|&d| d as u128))?;
     let s: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
     Ok(ArrayD::from_elem(IxDyn(&s), T::from_f32(value)))
 }
 
 pub fn fill_dynamic<T: Float>(value: f32, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
     arity(ins, 1, 1)?;
-    let s = dims_from(&ints(ins[0]), "shape input")?;
+    let s = dims_from(&exact_ints(ins[0], "shape input")?, "shape input")?;
+    check_size(s.iter().map(|&d| d as u128))?;
     Ok(ArrayD::from_elem(IxDyn(&s), T::from_f32(value)))
 }
 
 fn broadcast_owned<T: Float>(x: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T>, KernelError> {
+    check_size(shape.iter().map(|&d| d as u128))?;
     Ok(broadcast_to(x, shape)?.to_owned())
 }
 
@@ -605,7 +625,7 @@ pub fn broadcast_to_static<T: Float>(shape: &[u64], ins: &[&ArrayD<T>]) -> Resul
 
 pub fn broadcast_to_dynamic<T: Float>(ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
     arity(ins, 2, 2)?;
-    broadcast_owned(ins[0], &dims_from(&ints(ins[1]), "shape input")?)
+    broadcast_owned(ins[0], &dims_from(&exact_ints(ins[1], "shape input")?, "shape input")?)
 }
 
 /// numpy.arange: ceil((end - start) / step) values.
@@ -613,7 +633,11 @@ fn arange<T: Float>(start: f64, end: f64, step: f64) -> Result<ArrayD<T>, Kernel
     if step == 0.0 {
         kbail!("step must not be 0");
     }
-    let n = ((end - start) / step).ceil().max(0.0) as usize;
+    let count = ((end - start) / step).ceil().max(0.0);
+    if !count.is_finite() || count > MAX_ELEMENTS as f64 {
+        kbail!("range({start}, {end}, {step}) would have {count} values, more than the interpreter's limit of {MAX_ELEMENTS}");
+    }
+    let n = count as usize;
     from_vec(vec![n], (0..n).map(|i| T::from_f64(start + i as f64 * step)).collect())
 }
 
@@ -647,6 +671,7 @@ pub fn one_hot<T: Float>(p: &OneHotLayerParams, ins: &[&ArrayD<T>]) -> Result<Ar
     let (on, off) = (T::from_f32(p.on_value), T::from_f32(p.off_value));
     let mut shape = x.shape().to_vec();
     shape.insert(a, depth);
+    check_size(shape.iter().map(|&d| d as u128))?;
     let (outer, _, inner) = outer_inner(&shape, a);
     let xs = values(x);
     let mut out = vec![off; outer * depth * inner];
@@ -843,5 +868,45 @@ mod tests {
         for (s, a, want) in shapes {
             assert_eq!(flatten_to_2d(a, &[&arange_arr(s)]).unwrap().shape(), &want);
         }
+    }
+
+    fn vec1(v: &[f32]) -> ArrayD<f32> {
+        ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn dynamic_layers_read_their_shape_inputs_as_the_proto_says() {
+        // Tile, proto example: (2, 4, 2) with a second input [1, 2, 6] -> (2, 8, 12); the
+        // reps parameter is ignored when the input is there.
+        let x = arange_arr(&[2, 4, 2]);
+        assert_eq!(tile(&[5], &[&x, &vec1(&[1.0, 2.0, 6.0])]).unwrap().shape(), &[2, 8, 12]);
+        // SliceDynamic: begin from input 2, end from input 3, the rest from parameters.
+        let p = SliceDynamicLayerParams { strides: vec![2, 2, 2], begin_masks: vec![true, false, true], end_masks: vec![false, true, true], ..Default::default() };
+        let x = arange_arr(&[5, 5, 5]);
+        let y = slice_dynamic(&p, &[&x, &vec1(&[1.0, 2.0, 3.0]), &vec1(&[3.0, -3.0, 2.0])]).unwrap();
+        assert_eq!((y.shape(), y[[1, 1, 2]]), (&[2usize, 2, 3][..], 74.0));
+        // RangeDynamic: inputs are end, start, step; a missing one comes from the parameter.
+        let p = RangeDynamicLayerParams { start_value: 1.0, step_size_value: 2.0 };
+        assert_eq!(range_dynamic(&p, &[&vec1(&[6.0])]).unwrap().into_raw_vec_and_offset().0, vec![1.0, 3.0, 5.0]);
+        let y = range_dynamic(&p, &[&vec1(&[6.0]), &vec1(&[4.0]), &vec1(&[0.5])]).unwrap();
+        assert_eq!(y.into_raw_vec_and_offset().0, vec![4.0, 4.5, 5.0, 5.5]);
+        // ReshapeDynamic, FillDynamic, BroadcastToDynamic: the shape is the values of a blob.
+        assert_eq!(reshape_dynamic(&[&arange_arr(&[2, 6]), &vec1(&[3.0, -1.0])]).unwrap().shape(), &[3, 4]);
+        assert_eq!(fill_dynamic(1.5, &[&vec1(&[2.0, 3.0])]).unwrap(), ArrayD::from_elem(IxDyn(&[2, 3]), 1.5));
+        assert_eq!(broadcast_to_dynamic(&[&vec1(&[1.0, 2.0]), &vec1(&[3.0, 2.0])]).unwrap().shape(), &[3, 2]);
+    }
+
+    #[test]
+    fn fractional_or_negative_shape_inputs_are_errors_not_truncations() {
+        let x = arange_arr(&[2, 6]);
+        let e = reshape_dynamic(&[&x, &vec1(&[3.0, 3.5])]).unwrap_err();
+        assert!(e.0.contains("shape input holds 3.5, which is not an integer"), "{}", e.0);
+        assert!(tile(&[], &[&x, &vec1(&[1.0, 2.5])]).is_err());
+        assert!(fill_dynamic(0.0, &[&vec1(&[2.0, -1.0])]).is_err());
+        let p = crate::proto::coreml::ConstantPaddingLayerParams::default();
+        let e = crate::run::layers::pool::constant_pad(&p, &[&x, &vec1(&[0.0, 1.0, -1.0, 0.0])]).unwrap_err();
+        assert!(e.0.contains("amounts must be >= 0"), "{}", e.0);
+        let y = crate::run::layers::pool::constant_pad(&p, &[&x, &vec1(&[0.0, 1.0, 2.0, 0.0])]).unwrap();
+        assert_eq!(y.shape(), &[3, 8]);
     }
 }
