@@ -27,3 +27,4 @@ pub mod lower;
 pub mod rewrite;
 pub mod rules;
 pub mod run;
+pub mod swift;

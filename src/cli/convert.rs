@@ -70,6 +70,10 @@ pub struct Args {
     /// switched off, and how often each rule applied (on stderr).
     #[arg(short, long)]
     pub verbose: bool,
+    /// Also write Swift `MLCustomLayer` stubs for the model's custom layers into DIR (as
+    /// `mlrewrite swift` does).
+    #[arg(long, value_name = "DIR")]
+    pub swift: Option<PathBuf>,
 }
 
 /// The `-v` report on the rule set: files, replacements, overrides.
@@ -178,6 +182,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     if args.explain {
         write_explanation(&args, &graph, &set, &rules, &options, &out)?;
+    }
+    if let Some(dir) = &args.swift {
+        if super::swift::write(&out, &model, &rules, dir)?.is_empty() {
+            eprintln!("no custom layers: no Swift stubs written to {}", dir.display());
+        }
     }
     print!("{}", summary(&args, &out, &model, &dag, &rules, start.elapsed()));
     if args.stats {

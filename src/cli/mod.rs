@@ -8,6 +8,7 @@ pub mod explain;
 pub mod inspect;
 pub mod rules;
 pub mod run;
+pub mod swift;
 
 /// Convert TensorFlow frozen graphs into Core ML Neural Network models, with rules written as data.
 #[derive(Debug, Parser)]
@@ -29,6 +30,8 @@ pub enum Command {
     Rules(rules::Args),
     /// Run a Core ML Neural Network model on .npz inputs with the reference interpreter.
     Run(run::Args),
+    /// Write Swift MLCustomLayer stubs for the custom layers of a .mlmodel.
+    Swift(swift::Args),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -38,6 +41,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Run(args) => run::run(args),
+        Command::Swift(args) => swift::run(args),
     }
 }
 
