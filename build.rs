@@ -3,7 +3,7 @@
 //! needs no system `protoc`.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/tensorflow.proto", "proto/coreml.proto"];
+    let files = ["proto/tensorflow.proto", "proto/savedmodel.proto", "proto/coreml.proto"];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }

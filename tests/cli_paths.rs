@@ -64,10 +64,10 @@ fn a_symlinked_output_replaces_its_target() {
 fn other_formats_say_what_they_are_and_how_to_freeze() {
     let (dir, _) = scratch();
     std::fs::create_dir(dir.path().join("sm")).unwrap();
-    std::fs::write(dir.path().join("sm/saved_model.pb"), b"\x08\x01").unwrap();
+    std::fs::write(dir.path().join("sm/saved_model.pbtxt"), b"saved_model_schema_version: 1\n").unwrap();
     std::fs::write(dir.path().join("m.h5"), b"\x89HDF\r\n\x1a\n\0\0\0\0").unwrap();
     std::fs::write(dir.path().join("g.pbtxt"), "node {\n  name: \"x\"\n  op: \"Placeholder\"\n}\n").unwrap();
-    for (arg, what) in [("sm", "a TensorFlow SavedModel directory"), ("m.h5", "a Keras HDF5 model"), ("g.pbtxt", "a text-format GraphDef")] {
+    for (arg, what) in [("sm", "a TensorFlow SavedModel directory in text format"), ("m.h5", "a Keras HDF5 model"), ("g.pbtxt", "a text-format GraphDef")] {
         let o = mlrewrite(dir.path(), &["convert", arg]);
         assert_eq!(o.status.code(), Some(1), "{arg}");
         let e = stderr(&o);

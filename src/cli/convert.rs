@@ -20,8 +20,11 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// The frozen TensorFlow graph (GraphDef .pb).
+    /// The frozen TensorFlow graph (GraphDef .pb), or a SavedModel directory.
     pub model: PathBuf,
+    /// The SavedModel signature to convert (its inputs and outputs).
+    #[arg(long, value_name = "NAME", default_value = mlrewrite::ir::savedmodel::DEFAULT_SIGNATURE)]
+    pub signature: String,
     /// Where to write the Core ML model (default: the model path with `.mlmodel`).
     #[arg(short, long, value_name = "OUT.mlmodel")]
     pub output: Option<PathBuf>,
@@ -143,7 +146,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     let input_shapes = super::input_shape_specs(&args.input_shape, &args.enumerated_shapes)?;
     let t = Instant::now();
-    let (graph, _) = ir::load_with_input_dims(&args.model, &rules.shapes, &super::fixed_dims(&input_shapes))?;
+    let (graph, _) = ir::load_model(&args.model, Some(&args.signature), &rules.shapes, &super::fixed_dims(&input_shapes))?;
     let import = t.elapsed();
 
     if !(args.time_limit >= 0.0 && args.time_limit.is_finite()) {

@@ -20,8 +20,11 @@ pub enum Format {
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// The frozen TensorFlow graph (GraphDef .pb).
+    /// The frozen TensorFlow graph (GraphDef .pb), or a SavedModel directory.
     pub model: PathBuf,
+    /// The SavedModel signature to convert (its inputs and outputs).
+    #[arg(long, value_name = "NAME", default_value = mlrewrite::ir::savedmodel::DEFAULT_SIGNATURE)]
+    pub signature: String,
     /// Explain this node (any node), instead of every custom layer.
     #[arg(long, value_name = "NAME", conflicts_with = "op")]
     pub node: Option<String>,
@@ -76,7 +79,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let rules = set.compile()?;
     // Imported with the rules' shape functions (their `infer` items), as `convert` does.
     let specs = super::input_shape_specs(&args.input_shape, &args.enumerated_shapes)?;
-    let (graph, _) = ir::load_with_input_dims(&args.model, &rules.shapes, &super::fixed_dims(&specs))?;
+    let (graph, _) = ir::load_model(&args.model, Some(&args.signature), &rules.shapes, &super::fixed_dims(&specs))?;
     let selection = match (&args.node, &args.op) {
         (Some(n), _) => Selection::Node(n.clone()),
         (None, Some(op)) => Selection::Op(op.clone()),

@@ -19,8 +19,11 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A frozen TensorFlow graph (.pb) or a Core ML model (.mlmodel).
+    /// A frozen TensorFlow graph (.pb), a SavedModel directory or a Core ML model (.mlmodel).
     pub model: PathBuf,
+    /// The SavedModel signature to inspect.
+    #[arg(long, value_name = "NAME", default_value = ir::savedmodel::DEFAULT_SIGNATURE)]
+    pub signature: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -28,7 +31,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ext = args.model.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let saved_model = ir::savedmodel::is_saved_model(&args.model);
     let out = match ext.as_str() {
+        _ if saved_model => {
+            let (g, report) = ir::load_model(&args.model, Some(&args.signature), &ShapeRegistry::tensorflow(), &Default::default())?;
+            render(&graph_summary(&args.model, &g, &report), args.format, render_graph)?
+        }
         "mlmodel" => {
             let m = mlrewrite::lower::mlmodel::read_model(&args.model)?;
             render(&coreml_summary(&args.model, &m), args.format, render_coreml)?
@@ -37,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let (g, report) = ir::load(&args.model, &ShapeRegistry::tensorflow())?;
             render(&graph_summary(&args.model, &g, &report), args.format, render_graph)?
         }
-        _ => anyhow::bail!("{}: unknown model format (expected a .pb GraphDef or a .mlmodel)", args.model.display()),
+        _ => anyhow::bail!("{}: unknown model format (expected a .pb GraphDef, a SavedModel directory or a .mlmodel)", args.model.display()),
     };
     print!("{out}");
     Ok(ExitCode::SUCCESS)

@@ -1,9 +1,10 @@
 //! Telling the user what a file is when it is not a binary GraphDef, and what to do next.
 //!
 //! prost's decode error ("invalid wire type") says nothing a user can act on. Before and after
-//! decoding, the importer asks here whether the path is a SavedModel directory, a Keras file
-//! (HDF5 `.h5` or zip `.keras`), a text-format GraphDef (`.pbtxt`) or a SavedModel's own
-//! `saved_model.pb`, and names the format with the command that turns it into a frozen graph.
+//! decoding, the importer asks here whether the path is a text-format SavedModel directory, a
+//! Keras file (HDF5 `.h5` or zip `.keras`), a text-format GraphDef (`.pbtxt`) or a SavedModel's
+//! own `saved_model.pb` given without its directory, and names the format with the next step.
+//! (A SavedModel directory with a binary `saved_model.pb` is read: `ir::savedmodel`.)
 
 use std::path::Path;
 
@@ -24,8 +25,11 @@ pub struct OtherFormat {
 
 /// A directory given where a file was expected.
 pub fn sniff_directory(path: &Path) -> OtherFormat {
-    if path.join("saved_model.pb").is_file() || path.join("saved_model.pbtxt").is_file() {
-        OtherFormat { what: "a TensorFlow SavedModel directory", hint: format!("mlrewrite reads frozen GraphDefs; load it with `tf.saved_model.load` and {FREEZE_HINT}") }
+    if path.join("saved_model.pbtxt").is_file() {
+        OtherFormat {
+            what: "a TensorFlow SavedModel directory in text format (saved_model.pbtxt)",
+            hint: format!("mlrewrite reads the binary saved_model.pb; save the model again without `as_text`, or {FREEZE_HINT}"),
+        }
     } else {
         OtherFormat { what: "a directory", hint: "give the path of a frozen GraphDef file (model.pb)".into() }
     }
@@ -40,7 +44,10 @@ pub fn sniff_bytes(path: &Path, bytes: &[u8]) -> Option<OtherFormat> {
         return Some(OtherFormat { what: "a zip archive (a Keras .keras model?)", hint: format!("load it with `tf.keras.models.load_model` and {FREEZE_HINT}") });
     }
     if path.file_name().is_some_and(|n| n == "saved_model.pb") {
-        return Some(OtherFormat { what: "the SavedModel proto of a SavedModel directory", hint: format!("load the directory with `tf.saved_model.load` and {FREEZE_HINT}") });
+        return Some(OtherFormat {
+            what: "the SavedModel proto of a SavedModel directory",
+            hint: "give the directory that holds it (and its variables/), not the file".into(),
+        });
     }
     let head = &bytes[..bytes.len().min(4096)];
     let text = std::str::from_utf8(head).ok().filter(|t| t.chars().all(|c| !c.is_control() || c.is_whitespace()));
@@ -69,7 +76,7 @@ mod tests {
         assert_eq!(sniff_bytes(Path::new("x.pb"), b"\x0a\x05junk"), None);
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(sniff_directory(dir.path()).what, "a directory");
-        std::fs::write(dir.path().join("saved_model.pb"), b"").unwrap();
-        assert!(sniff_directory(dir.path()).hint.contains("tf.saved_model.load"));
+        std::fs::write(dir.path().join("saved_model.pbtxt"), b"").unwrap();
+        assert!(sniff_directory(dir.path()).what.contains("text format"));
     }
 }

@@ -61,10 +61,23 @@ pub enum ImportError {
     InputCount { path: PathBuf, node: String, op: String, got: usize, expected: usize },
     #[error("{path}: the graph has a cycle through node `{node}`")]
     Cycle { path: PathBuf, node: String },
+    #[error(transparent)]
+    SavedModel(#[from] super::savedmodel::SavedModelError),
 }
 
-/// Reads and imports a frozen GraphDef file.
+/// Reads and imports a frozen GraphDef file, or a SavedModel directory's default signature.
 pub fn import_file(path: &Path) -> Result<Graph, ImportError> {
+    import_model(path, None)
+}
+
+/// Reads and imports a frozen GraphDef file, or the signature `signature` (default
+/// `serving_default`) of a SavedModel directory, frozen from its checkpoint
+/// ([`super::savedmodel`]).
+pub fn import_model(path: &Path, signature: Option<&str>) -> Result<Graph, ImportError> {
+    if path.is_dir() && super::savedmodel::is_saved_model(path) {
+        let frozen = super::savedmodel::freeze(path, signature)?;
+        return import_graph_def(&frozen.graph, &path.join("saved_model.pb"));
+    }
     if path.is_dir() {
         return Err(ImportError::OtherFormat { path: path.to_owned(), format: super::format::sniff_directory(path) });
     }

@@ -15,6 +15,7 @@ pub mod attr;
 pub mod dtype;
 pub mod eval;
 pub mod format;
+pub mod savedmodel;
 pub mod opdefs;
 pub mod shape;
 pub mod tensor;
@@ -30,7 +31,7 @@ pub mod import;
 pub mod infer;
 
 pub use graph::{Edge, Fact, Graph, Node, NodeAttrError, NodeId, Outlet};
-pub use import::{import_bytes, import_file, import_graph_def, ImportError};
+pub use import::{import_bytes, import_file, import_graph_def, import_model, ImportError};
 pub use eval::{eval_op, EvalError};
 pub use infer::{infer, InferCtx, InferError, InferReport, OutputDecl, ShapeError, ShapeFn, ShapeRegistry};
 
@@ -54,7 +55,18 @@ pub fn load_with_input_dims(
     registry: &ShapeRegistry,
     fixed: &std::collections::BTreeMap<String, Vec<Option<u64>>>,
 ) -> Result<(Graph, InferReport), LoadError> {
-    let mut g = import_file(path)?;
+    load_model(path, None, registry, fixed)
+}
+
+/// [`load_with_input_dims`] for a frozen graph or a SavedModel directory, whose signature
+/// `signature` (default `serving_default`) is frozen from its checkpoint.
+pub fn load_model(
+    path: &std::path::Path,
+    signature: Option<&str>,
+    registry: &ShapeRegistry,
+    fixed: &std::collections::BTreeMap<String, Vec<Option<u64>>>,
+) -> Result<(Graph, InferReport), LoadError> {
+    let mut g = import::import_model(path, signature)?;
     for (name, dims) in fixed {
         let bad = |why: String| LoadError::InputDims { path: path.to_owned(), name: name.clone(), why };
         let Some(id) = g.inputs_of_graph().into_iter().find(|&id| g.node(id).name == *name) else {
