@@ -1144,6 +1144,30 @@ mod tests {
         assert_eq!(eg.find(id), eg.find(relu6));
     }
 
+    /// The profile counts what the rule's searcher found and the classes its applier got,
+    /// and a rule that never matches still records its (search) time but no match.
+    #[test]
+    fn profiles_count_matches_and_applied_classes() {
+        let relu6 = rule("rule relu6: Relu6(x) => clip(x) { minVal = 0.0, maxVal = 6.0 }");
+        let never = rule("rule tanh: Tanh(x) => activationTanh(x)");
+        let mut eg = EGraph::<Node, BasicFacts>::default();
+        let x = eg.add(Node::input("x", DType::Float32, Some(vec![Some(1), Some(4)])));
+        let a = eg.add(Node::tf("Relu6", vec![("T", Value::DType(DType::Float32))], vec![x]));
+        eg.add(Node::tf("Relu6", vec![("T", Value::DType(DType::Float32))], vec![a]));
+        let (p1, p2) = (Arc::<RuleProfile>::default(), Arc::<RuleProfile>::default());
+        let rws: Vec<Rewrite<Node, BasicFacts>> = vec![
+            relu6.to_rewrite_profiled(FailureSink::default(), p1.clone()).unwrap(),
+            never.to_rewrite_profiled(FailureSink::default(), p2.clone()).unwrap(),
+        ];
+        let runner = egg::Runner::default().with_egraph(eg).with_iter_limit(5).run(&rws);
+        let (t1, t2) = (p1.snapshot(), p2.snapshot());
+        // Two Relu6 classes, searched once per iteration (the last finds them again but
+        // changes nothing).
+        assert_eq!(t1.matches, 2 * runner.iterations.len() as u64, "{t1:?}");
+        assert_eq!(t1.applied_classes, t1.matches, "{t1:?}");
+        assert_eq!((t2.matches, t2.applied_classes, t2.apply), (0, 0, Duration::ZERO), "{t2:?}");
+    }
+
     #[test]
     fn transpose_pair_cancels() {
         let r = rule(
