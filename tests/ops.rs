@@ -32,7 +32,6 @@ const NOT_YET_COVERED: &[(&str, &str)] = &[
     ("ones_like", "OnesLike is missing from the op catalog, so the rule is never matched; tf.ones_like of a static shape freezes into Fill, which converts"),
     ("gelu_erf_times", "TF's tf.nn.gelu writes the other operand order (gelu_erf fires); no TF API emits this form"),
     ("clip_by_value", "tf.clip_by_value freezes into Minimum/Maximum, not ClipByValue"),
-    ("transpose_through_sigmoid", "needs an NCHW producer whose transpose reaches the activation; no fixture yet"),
     ("transpose_through_tanh", "needs an NCHW producer whose transpose reaches the activation; no fixture yet"),
     ("transpose_through_sigmoid_hard", "needs an NCHW producer whose transpose reaches the activation; no fixture yet"),
     ("transpose_through_leaky_relu", "needs an NCHW producer whose transpose reaches the activation; no fixture yet"),

@@ -510,6 +510,40 @@ def _transformer(rng):
     return f, [inp(rng, "input", [1, 5, 8])]
 
 
+@fixture(
+    "mbconv_se_swish",
+    "Keras EfficientNet-style MBConv block (NHWC, 8x8x8, expand 2): 1x1 Conv + BatchNorm + swish, "
+    "3x3 DepthwiseConv + BatchNorm + swish, squeeze-and-excitation (GlobalAveragePooling2D, "
+    "Reshape, 1x1 Conv + swish, 1x1 Conv + sigmoid, Multiply), 1x1 Conv + BatchNorm, residual Add",
+)
+def _mbconv(rng):
+    tf.keras.utils.set_random_seed(seed_of("mbconv_se_swish"))
+    L = tf.keras.layers
+    filters, expanded, se = 8, 16, 2
+    x_in = tf.keras.Input(shape=(8, 8, filters), batch_size=1, name="input")
+    h = L.Conv2D(expanded, 1, padding="same", use_bias=False)(x_in)
+    h = L.Activation("swish")(L.BatchNormalization()(h))
+    h = L.DepthwiseConv2D(3, padding="same", use_bias=False)(h)
+    h = L.Activation("swish")(L.BatchNormalization()(h))
+    s = L.GlobalAveragePooling2D()(h)
+    s = L.Reshape((1, 1, expanded))(s)
+    s = L.Conv2D(se, 1, padding="same", activation="swish")(s)
+    s = L.Conv2D(expanded, 1, padding="same", activation="sigmoid")(s)
+    h = L.multiply([h, s])
+    h = L.BatchNormalization()(L.Conv2D(filters, 1, padding="same", use_bias=False)(h))
+    out = L.add([h, x_in])
+    model = tf.keras.Model(x_in, out, name="model")
+    # Inference statistics away from the identity, so a dropped batch norm changes the output.
+    for layer in model.layers:
+        if isinstance(layer, L.BatchNormalization):
+            layer.set_weights(list(bn_params(rng, layer.get_weights()[0].shape[0])))
+
+    def f(x):
+        return model(x, training=False)
+
+    return f, [inp(rng, "input", [1, 8, 8, filters])]
+
+
 @fixture("lstm_unrolled", "Keras LSTM(4, unroll=True, return_sequences=True) over 3 steps")
 def _lstm(rng):
     tf.keras.utils.set_random_seed(seed_of("lstm_unrolled"))

@@ -123,6 +123,8 @@ struct Phases {
     rules: Duration,
     lower: Duration,
     write: Duration,
+    /// Bytes, read after writing (the high-water mark of the whole run).
+    peak_rss: Option<u64>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -193,7 +195,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     print!("{}", summary(&args, &out, &model, &dag, &rules, start.elapsed()));
     if args.stats {
-        print!("{}", stats_text(&stats, &Phases { import, rules: rules_time, lower: lower_time, write }));
+        print!("{}", stats_text(&stats, &Phases { import, rules: rules_time, lower: lower_time, write, peak_rss: super::memory::peak_rss() }));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -283,9 +285,42 @@ fn stats_text(stats: &Stats, p: &Phases) -> String {
     s += &format!("  seeded TF nodes: {}\n", stats.seeded_nodes);
     s += &format!("  e-graph: {} e-nodes, {} e-classes after {} iteration(s); {}\n", sat.nodes, sat.classes, sat.iterations, sat.stop);
     s += &format!("  extracted cost: {:.2}\n", stats.cost);
+    if sat.stop.is_limit() {
+        s += &format!(
+            "  saturation stopped early ({}): its last iteration still applied {} rewrite(s), so the extracted cost is an upper bound; a higher --node-limit/--iter-limit/--time-limit may lower it\n",
+            sat.stop,
+            sat.last_applied()
+        );
+    }
+    s += &match p.peak_rss {
+        Some(b) => format!("  peak RSS: {:.1} MB\n", b as f64 / 1e6),
+        None => "  peak RSS: unavailable (no /proc/self/status on this system)\n".to_string(),
+    };
+    s += "  iterations (e-graph at the start; applications; search / apply / rebuild):\n";
+    for (i, it) in sat.per_iteration.iter().enumerate() {
+        s += &format!(
+            "    {:>3}: {} e-nodes, {} e-classes; {} applied; {} / {} / {}\n",
+            i + 1,
+            it.nodes,
+            it.classes,
+            it.applied,
+            ms(it.search),
+            ms(it.apply),
+            ms(it.rebuild)
+        );
+    }
+    let shown = sat.rule_times.len().min(TOP_RULES);
+    s += &format!("  slowest rules ({shown} of {} searched; search + apply, matches, classes applied):\n", sat.rule_times.len());
+    for (rule, t) in sat.rule_times.iter().take(TOP_RULES) {
+        s += &format!("    {rule:<40} {:>10} = {} + {}, {} match(es), {} applied\n", ms(t.total()), ms(t.search), ms(t.apply), t.matches, t.applied_classes);
+    }
     if !sat.applied.is_empty() {
         let applied: Vec<String> = sat.applied.iter().map(|(r, n)| format!("{r} {n}")).collect();
         s += &format!("  rules applied: {}\n", applied.join(", "));
     }
     s
 }
+
+/// How many rules the `--stats` table lists: the slow one is near the top, and the full list
+/// (hundreds of rules) would bury it.
+const TOP_RULES: usize = 10;

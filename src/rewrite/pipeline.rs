@@ -178,9 +178,12 @@ fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &Con
 
     let t = Instant::now();
     let failures = FailureSink::default();
-    let rewrites = rules.rewrites_reporting::<TfAnalysis>(failures.clone())?;
+    let (rewrites, profiles) = rules.rewrites_profiled::<TfAnalysis>(failures.clone())?;
     let Seeded { egraph, nodes, outlets, inputs, origins } = seeded;
     let (mut egraph, mut saturation) = saturate(egraph, &rewrites, &options.limits);
+    let mut rule_times: Vec<_> = profiles.iter().map(|(name, p)| (name.clone(), p.snapshot())).filter(|(_, t)| t.total() > Duration::ZERO || t.matches > 0).collect();
+    rule_times.sort_by(|a, b| b.1.total().cmp(&a.1.total()).then_with(|| a.0.cmp(&b.0)));
+    saturation.rule_times = rule_times;
     let failures = std::mem::take(&mut *failures.lock().unwrap_or_else(|e| e.into_inner()));
     saturation.failures = name_failures(&egraph, &origins, failures);
     // Loops: each region converted on its own, then one `loop` node joins the loop's class

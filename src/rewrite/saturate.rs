@@ -5,6 +5,7 @@
 
 use super::analysis::TfAnalysis;
 use super::lang::Node;
+use crate::rules::compile::RuleTiming;
 use egg::{BackoffScheduler, EGraph, Rewrite, Runner};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -73,6 +74,33 @@ pub struct SaturationReport {
     /// Matches whose guards passed but whose right-hand side failed to build, once per rule,
     /// TF nodes and reason (filled by the pipeline, which knows the TF names of the classes).
     pub failures: Vec<RuleFailure>,
+    /// What each iteration started from and did, in order.
+    pub per_iteration: Vec<IterationStats>,
+    /// Search and apply time and matches of every rule that was searched, slowest first
+    /// (filled by the pipeline, which owns the rules' profiles).
+    pub rule_times: Vec<(String, RuleTiming)>,
+}
+
+/// One iteration of egg's runner: the e-graph it searched and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IterationStats {
+    /// E-nodes and e-classes when the iteration started (egg records them before searching).
+    pub nodes: usize,
+    pub classes: usize,
+    /// Applications that changed the e-graph, all rules together.
+    pub applied: usize,
+    pub search: Duration,
+    pub apply: Duration,
+    pub rebuild: Duration,
+}
+
+impl SaturationReport {
+    /// Applications of the last iteration that ran: when a budget stopped the run, this many
+    /// rewrites were still changing the e-graph, so the extracted cost may be higher than a
+    /// saturated run's (0 means the run was about to saturate and nothing was lost).
+    pub fn last_applied(&self) -> usize {
+        self.per_iteration.last().map_or(0, |i| i.applied)
+    }
 }
 
 /// A rule that matched but could not build its right-hand side: a warning of `convert`.
@@ -117,6 +145,19 @@ pub fn saturate(egraph: EGraph<Node, TfAnalysis>, rewrites: &[Rewrite<Node, TfAn
             }
         }
     }
+    let secs = |s: f64| Duration::try_from_secs_f64(s).unwrap_or_default();
+    let per_iteration = runner
+        .iterations
+        .iter()
+        .map(|it| IterationStats {
+            nodes: it.egraph_nodes,
+            classes: it.egraph_classes,
+            applied: it.applied.values().sum(),
+            search: secs(it.search_time),
+            apply: secs(it.apply_time),
+            rebuild: secs(it.rebuild_time),
+        })
+        .collect();
     let iterations = runner.iterations.len();
     let mut egraph = runner.egraph;
     // A budget can stop the runner between applying and rebuilding.
@@ -129,6 +170,8 @@ pub fn saturate(egraph: EGraph<Node, TfAnalysis>, rewrites: &[Rewrite<Node, TfAn
         applied,
         time: start.elapsed(),
         failures: vec![],
+        per_iteration,
+        rule_times: vec![],
     };
     (egraph, report)
 }

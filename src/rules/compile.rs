@@ -18,7 +18,9 @@ use egg::{Analysis, EGraph, Id, Language, Rewrite, SearchMatches, Subst, Var};
 use ordered_float::OrderedFloat;
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Values bound by a match, in binding order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -590,7 +592,16 @@ impl CompiledRule {
     where
         N::Data: ClassData,
     {
-        Rewrite::new(self.name.as_str(), RuleSearcher(self.clone()), RuleApplier::new(self.clone(), failures))
+        self.to_rewrite_profiled(failures, Arc::default())
+    }
+
+    /// The egg rewrite running this rule, reporting failures into `failures` and adding its
+    /// search and apply time and match count to `profile` (for `convert --stats`).
+    pub fn to_rewrite_profiled<N: Analysis<Node>>(self: &Arc<Self>, failures: FailureSink, profile: Arc<RuleProfile>) -> Result<Rewrite<Node, N>, String>
+    where
+        N::Data: ClassData,
+    {
+        Rewrite::new(self.name.as_str(), RuleSearcher::new(self.clone(), profile.clone()), RuleApplier::new(self.clone(), failures).with_profile(profile))
     }
 }
 
@@ -900,17 +911,73 @@ fn match_attr(p: &AttrPat, v: &Value, env: Bindings, path: &[usize], t: &mut Tra
 // ---------------------------------------------------------------------------------------------
 // egg glue
 
-/// The left-hand side of a compiled rule as an egg `Searcher`.
-pub struct RuleSearcher(pub Arc<CompiledRule>);
+/// The left-hand side of a compiled rule as an egg `Searcher`, timing its searches into a
+/// [`RuleProfile`].
+pub struct RuleSearcher(pub Arc<CompiledRule>, Arc<RuleProfile>);
+
+impl RuleSearcher {
+    pub fn new(rule: Arc<CompiledRule>, profile: Arc<RuleProfile>) -> RuleSearcher {
+        RuleSearcher(rule, profile)
+    }
+}
 
 /// The right-hand side (guards + builder) as an egg `Applier`, with the matches it already
-/// applied (one applier per e-graph: `CompiledRule::to_rewrite` makes a fresh one) and where
-/// it reports right-hand sides that failed to build.
-pub struct RuleApplier(pub Arc<CompiledRule>, Mutex<HashSet<(Id, Bindings)>>, FailureSink);
+/// applied (one applier per e-graph: `CompiledRule::to_rewrite` makes a fresh one), where
+/// it reports right-hand sides that failed to build and where it adds its apply time.
+pub struct RuleApplier(pub Arc<CompiledRule>, Mutex<HashSet<(Id, Bindings)>>, FailureSink, Arc<RuleProfile>);
 
 impl RuleApplier {
     pub fn new(rule: Arc<CompiledRule>, failures: FailureSink) -> RuleApplier {
-        RuleApplier(rule, Mutex::new(HashSet::new()), failures)
+        RuleApplier(rule, Mutex::new(HashSet::new()), failures, Arc::default())
+    }
+
+    /// The same applier adding its time to `profile` (shared with the rule's searcher).
+    pub fn with_profile(self, profile: Arc<RuleProfile>) -> RuleApplier {
+        RuleApplier(self.0, self.1, self.2, profile)
+    }
+}
+
+/// One rule's share of a saturation run, accumulated by its searcher and applier. egg's
+/// `Iteration` only times all rules together; per rule is what finds the slow one (a guard
+/// that recomputes tensors on every re-match shows as apply time, a pattern that visits many
+/// classes as search time). Atomics because egg hands the searcher out by shared reference.
+#[derive(Debug, Default)]
+pub struct RuleProfile {
+    search_ns: AtomicU64,
+    apply_ns: AtomicU64,
+    /// Substitutions found by the searches (egg's scheduler may discard some of them).
+    matches: AtomicU64,
+    /// Classes handed to the applier (each is re-matched and may add several terms).
+    applied_classes: AtomicU64,
+}
+
+/// A snapshot of a [`RuleProfile`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleTiming {
+    pub search: Duration,
+    pub apply: Duration,
+    pub matches: u64,
+    pub applied_classes: u64,
+}
+
+impl RuleTiming {
+    pub fn total(&self) -> Duration {
+        self.search + self.apply
+    }
+}
+
+impl RuleProfile {
+    pub fn snapshot(&self) -> RuleTiming {
+        RuleTiming {
+            search: Duration::from_nanos(self.search_ns.load(Ordering::Relaxed)),
+            apply: Duration::from_nanos(self.apply_ns.load(Ordering::Relaxed)),
+            matches: self.matches.load(Ordering::Relaxed),
+            applied_classes: self.applied_classes.load(Ordering::Relaxed),
+        }
+    }
+
+    fn add(counter: &AtomicU64, since: Instant) {
+        counter.fetch_add(u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 }
 
@@ -964,6 +1031,28 @@ where
     /// in every iteration, which made saturation quadratic in practice (an unrolled chain of
     /// 10,000 ops spent 4.5 s there).
     fn search_with_limit(&self, egraph: &EGraph<Node, N>, limit: usize) -> Vec<SearchMatches<'_, Node>> {
+        let start = Instant::now();
+        let found = self.search_index(egraph, limit);
+        RuleProfile::add(&self.1.search_ns, start);
+        let n: usize = found.iter().map(|m| m.substs.len()).sum();
+        self.1.matches.fetch_add(n as u64, Ordering::Relaxed);
+        found
+    }
+
+    fn search_eclass_with_limit(&self, egraph: &EGraph<Node, N>, eclass: Id, limit: usize) -> Option<SearchMatches<'_, Node>> {
+        self.search_one(egraph, eclass, limit)
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        self.0.node_vars.iter().filter_map(|n| format!("?{n}").parse().ok()).collect()
+    }
+}
+
+impl RuleSearcher {
+    fn search_index<N: Analysis<Node>>(&self, egraph: &EGraph<Node, N>, limit: usize) -> Vec<SearchMatches<'_, Node>>
+    where
+        N::Data: ClassData,
+    {
         match self.root_head() {
             Some(head) => match egraph.classes_for_op(&head) {
                 Some(ids) => self.search_classes(egraph, ids, limit),
@@ -973,7 +1062,10 @@ where
         }
     }
 
-    fn search_eclass_with_limit(&self, egraph: &EGraph<Node, N>, eclass: Id, limit: usize) -> Option<SearchMatches<'_, Node>> {
+    fn search_one<N: Analysis<Node>>(&self, egraph: &EGraph<Node, N>, eclass: Id, limit: usize) -> Option<SearchMatches<'_, Node>>
+    where
+        N::Data: ClassData,
+    {
         let (ms, _) = self.0.match_tracked(egraph, eclass, limit, false);
         if ms.is_empty() {
             return None;
@@ -993,10 +1085,6 @@ where
             .collect();
         Some(SearchMatches { eclass, substs, ast: None })
     }
-
-    fn vars(&self) -> Vec<Var> {
-        self.0.node_vars.iter().filter_map(|n| format!("?{n}").parse().ok()).collect()
-    }
 }
 
 impl<N: Analysis<Node>> egg::Applier<Node, N> for RuleApplier
@@ -1005,15 +1093,22 @@ where
 {
     fn apply_matches(&self, egraph: &mut EGraph<Node, N>, matches: &[SearchMatches<Node>], _rule: egg::Symbol) -> Vec<Id> {
         // Re-match each class once to recover attribute bindings (see the module comment).
+        let start = Instant::now();
         let mut changed = vec![];
         for m in matches {
             changed.extend(self.0.apply_class(egraph, m.eclass, &self.1, &self.2));
         }
+        RuleProfile::add(&self.3.apply_ns, start);
+        self.3.applied_classes.fetch_add(matches.len() as u64, Ordering::Relaxed);
         changed
     }
 
     fn apply_one(&self, egraph: &mut EGraph<Node, N>, eclass: Id, _subst: &Subst, _ast: Option<&egg::PatternAst<Node>>, _rule: egg::Symbol) -> Vec<Id> {
-        self.0.apply_class(egraph, eclass, &self.1, &self.2)
+        let start = Instant::now();
+        let changed = self.0.apply_class(egraph, eclass, &self.1, &self.2);
+        RuleProfile::add(&self.3.apply_ns, start);
+        self.3.applied_classes.fetch_add(1, Ordering::Relaxed);
+        changed
     }
 }
 
@@ -1047,6 +1142,31 @@ mod tests {
         let clip = Node::nn("clip", vec![("minVal", Value::float(0.0)), ("maxVal", Value::float(6.0))], vec![x]);
         let id = eg.lookup(clip).expect("clip node was added");
         assert_eq!(eg.find(id), eg.find(relu6));
+    }
+
+    /// The profile counts what the rule's searcher found and the classes its applier got,
+    /// and a rule that never matches still records its (search) time but no match.
+    #[test]
+    fn profiles_count_matches_and_applied_classes() {
+        let relu6 = rule("rule relu6: Relu6(x) => clip(x) { minVal = 0.0, maxVal = 6.0 }");
+        let never = rule("rule tanh: Tanh(x) => activationTanh(x)");
+        let mut eg = EGraph::<Node, BasicFacts>::default();
+        let x = eg.add(Node::input("x", DType::Float32, Some(vec![Some(1), Some(4)])));
+        let a = eg.add(Node::tf("Relu6", vec![("T", Value::DType(DType::Float32))], vec![x]));
+        eg.add(Node::tf("Relu6", vec![("T", Value::DType(DType::Float32))], vec![a]));
+        let (p1, p2) = (Arc::<RuleProfile>::default(), Arc::<RuleProfile>::default());
+        let rws: Vec<Rewrite<Node, BasicFacts>> = vec![
+            relu6.to_rewrite_profiled(FailureSink::default(), p1.clone()).unwrap(),
+            never.to_rewrite_profiled(FailureSink::default(), p2.clone()).unwrap(),
+        ];
+        let runner = egg::Runner::default().with_egraph(eg).with_iter_limit(5).run(&rws);
+        let (t1, t2) = (p1.snapshot(), p2.snapshot());
+        // Two Relu6 classes, searched once per iteration (the last finds them again but
+        // changes nothing).
+        assert_eq!(t1.matches, 2 * runner.iterations.len() as u64, "{t1:?}");
+        assert_eq!(t1.applied_classes, t1.matches, "{t1:?}");
+        assert_eq!((t2.matches, t2.applied_classes), (0, 0), "{t2:?}");
+        assert!(t2.search > Duration::ZERO, "{t2:?}");
     }
 
     #[test]

@@ -252,6 +252,9 @@ pub struct Compiled {
     pub shapes: Arc<crate::ir::ShapeRegistry>,
 }
 
+/// Rewrites with the profile of each rule, by rule name.
+pub type ProfiledRewrites<N> = (Vec<egg::Rewrite<crate::rewrite::lang::Node, N>>, Vec<(String, std::sync::Arc<super::compile::RuleProfile>)>);
+
 impl Compiled {
     /// egg rewrites for every rule and registration.
     pub fn rewrites<N>(&self) -> Result<Vec<egg::Rewrite<crate::rewrite::lang::Node, N>>, RulesError>
@@ -274,5 +277,22 @@ impl Compiled {
             .chain(&self.registrations)
             .map(|r| r.to_rewrite_reporting(failures.clone()).map_err(|message| RulesError::Compile { name: r.name.clone(), message }))
             .collect()
+    }
+
+    /// egg rewrites as [`Compiled::rewrites_reporting`], each with the [`RuleProfile`] its
+    /// searcher and applier add their time to, by rule name (what `convert --stats` ranks).
+    pub fn rewrites_profiled<N>(&self, failures: super::compile::FailureSink) -> Result<ProfiledRewrites<N>, RulesError>
+    where
+        N: egg::Analysis<crate::rewrite::lang::Node>,
+        N::Data: crate::rewrite::lang::ClassData,
+    {
+        let mut rewrites = vec![];
+        let mut profiles = vec![];
+        for r in self.rules.iter().chain(&self.registrations) {
+            let profile = std::sync::Arc::<super::compile::RuleProfile>::default();
+            rewrites.push(r.to_rewrite_profiled(failures.clone(), profile.clone()).map_err(|message| RulesError::Compile { name: r.name.clone(), message })?);
+            profiles.push((r.name.clone(), profile));
+        }
+        Ok((rewrites, profiles))
     }
 }
