@@ -48,6 +48,31 @@ pub struct Args {
     /// Kolmogorov-Smirnov distance; random ops), not value by value.
     #[arg(long)]
     pub distribution: bool,
+    /// The largest tensor one layer may allocate (bytes; suffixes K, M, G, T as powers of
+    /// 1024). A model asking for more is refused with the layer named instead of exhausting
+    /// memory. Default 4G at f32 (2^30 elements).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+}
+
+/// `4096`, `512K`, `64M`, `4G`, `1T` (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("`{s}`: unknown size suffix `{c}` (use K, M, G or T)")),
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| format!("`{s}` is not a size (a number of bytes, optionally with K, M, G or T)"))?;
+    n.checked_mul(1u64 << shift).filter(|&b| b > 0).ok_or_else(|| format!("`{s}` is not a size between 1 byte and 16 EiB"))
 }
 
 fn fmt_shape(s: &[usize]) -> String {
@@ -68,6 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut options = RunOptions {
         precision: if args.f64 { Precision::F64 } else { Precision::F32 },
+        max_tensor_bytes: args.max_memory,
         missing_kernel_hint: "; the mlrewrite binary has no custom-layer kernels compiled in \
                               (register one with mlrewrite::run::RunOptions::custom_kernels)"
             .into(),
@@ -211,5 +237,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         println!("FAIL: {failed} of {total} compared arrays differ ({rule})");
         Ok(ExitCode::from(2))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("4X").unwrap_err().contains("unknown size suffix"));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999T").is_err());
     }
 }

@@ -13,7 +13,7 @@ use super::saturate::{saturate, Limits, RuleFailure, SaturationReport, StopReaso
 use super::seed::{seed, SeedError, Seeded};
 use super::term::{Term, TermDag, TermInput, TermOutput};
 use crate::ir::{self, DType, Graph, Outlet, Shape};
-use crate::rules::compile::{ApplyFailure, FailureSink};
+use crate::rules::compile::{ApplyFailure, Budget, FailureSink};
 use crate::rules::load::{Compiled, RulesError};
 use egg::{EGraph, Id, Language};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -178,7 +178,10 @@ fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &Con
 
     let t = Instant::now();
     let failures = FailureSink::default();
-    let (rewrites, profiles) = rules.rewrites_profiled::<TfAnalysis>(failures.clone())?;
+    // The rules stop inside an iteration too when the budget is spent (egg checks only between
+    // rules); `saturate` reports which limit it was.
+    let budget = Budget::new(options.limits.nodes, Instant::now().checked_add(options.limits.time));
+    let (rewrites, profiles) = rules.rewrites_profiled::<TfAnalysis>(failures.clone(), &budget)?;
     let Seeded { egraph, nodes, outlets, inputs, origins } = seeded;
     let (mut egraph, mut saturation) = saturate(egraph, &rewrites, &options.limits);
     let mut rule_times: Vec<_> = profiles.iter().map(|(name, p)| (name.clone(), p.snapshot())).filter(|(_, t)| t.total() > Duration::ZERO || t.matches > 0).collect();

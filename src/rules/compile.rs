@@ -592,16 +592,26 @@ impl CompiledRule {
     where
         N::Data: ClassData,
     {
-        self.to_rewrite_profiled(failures, Arc::default())
+        self.to_rewrite_profiled(failures, Arc::default(), Budget::unlimited())
     }
 
     /// The egg rewrite running this rule, reporting failures into `failures` and adding its
-    /// search and apply time and match count to `profile` (for `convert --stats`).
-    pub fn to_rewrite_profiled<N: Analysis<Node>>(self: &Arc<Self>, failures: FailureSink, profile: Arc<RuleProfile>) -> Result<Rewrite<Node, N>, String>
+    /// search and apply time and match count to `profile` (for `convert --stats`), and
+    /// stopping its search and application when `budget` is spent.
+    pub fn to_rewrite_profiled<N: Analysis<Node>>(
+        self: &Arc<Self>,
+        failures: FailureSink,
+        profile: Arc<RuleProfile>,
+        budget: Budget,
+    ) -> Result<Rewrite<Node, N>, String>
     where
         N::Data: ClassData,
     {
-        Rewrite::new(self.name.as_str(), RuleSearcher::new(self.clone(), profile.clone()), RuleApplier::new(self.clone(), failures).with_profile(profile))
+        Rewrite::new(
+            self.name.as_str(),
+            RuleSearcher::new(self.clone(), profile.clone()).with_budget(budget.clone()),
+            RuleApplier::new(self.clone(), failures).with_profile(profile).with_budget(budget),
+        )
     }
 }
 
@@ -913,27 +923,82 @@ fn match_attr(p: &AttrPat, v: &Value, env: Bindings, path: &[usize], t: &mut Tra
 
 /// The left-hand side of a compiled rule as an egg `Searcher`, timing its searches into a
 /// [`RuleProfile`].
-pub struct RuleSearcher(pub Arc<CompiledRule>, Arc<RuleProfile>);
+pub struct RuleSearcher(pub Arc<CompiledRule>, Arc<RuleProfile>, Budget);
 
 impl RuleSearcher {
     pub fn new(rule: Arc<CompiledRule>, profile: Arc<RuleProfile>) -> RuleSearcher {
-        RuleSearcher(rule, profile)
+        RuleSearcher(rule, profile, Budget::unlimited())
+    }
+
+    /// The same searcher, stopping (with the matches found so far) when `budget` is spent.
+    pub fn with_budget(self, budget: Budget) -> RuleSearcher {
+        RuleSearcher(self.0, self.1, budget)
+    }
+}
+
+/// The budget of one saturation run as the rules see it, shared by every searcher and applier.
+///
+/// egg checks its node and time limits only between rules, so one rule matching 200,000
+/// classes could add millions of e-nodes (and gigabytes) before the runner noticed. Each
+/// applier checks the budget before every class it rewrites and each searcher before every
+/// class it visits, and stops there: the rewrites not made are simply not in the e-graph
+/// (sound, as every rewrite is an equality), and egg's own check then reports the limit.
+#[derive(Clone, Debug)]
+pub struct Budget(Arc<BudgetState>);
+
+#[derive(Debug)]
+struct BudgetState {
+    nodes: usize,
+    deadline: Option<Instant>,
+    spent: std::sync::atomic::AtomicBool,
+}
+
+impl Budget {
+    /// At most `nodes` e-nodes, and until `deadline`.
+    pub fn new(nodes: usize, deadline: Option<Instant>) -> Budget {
+        Budget(Arc::new(BudgetState { nodes, deadline, spent: Default::default() }))
+    }
+
+    pub fn unlimited() -> Budget {
+        Budget::new(usize::MAX, None)
+    }
+
+    /// Whether the e-graph (of `size` e-nodes) may still grow; once spent, stays spent.
+    fn allows(&self, size: usize) -> bool {
+        if self.0.spent.load(Ordering::Relaxed) {
+            return false;
+        }
+        if size > self.0.nodes || self.0.deadline.is_some_and(|d| Instant::now() >= d) {
+            self.0.spent.store(true, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Whether a searcher or applier stopped early because the budget was spent.
+    pub fn is_spent(&self) -> bool {
+        self.0.spent.load(Ordering::Relaxed)
     }
 }
 
 /// The right-hand side (guards + builder) as an egg `Applier`, with the matches it already
 /// applied (one applier per e-graph: `CompiledRule::to_rewrite` makes a fresh one), where
 /// it reports right-hand sides that failed to build and where it adds its apply time.
-pub struct RuleApplier(pub Arc<CompiledRule>, Mutex<HashSet<(Id, Bindings)>>, FailureSink, Arc<RuleProfile>);
+pub struct RuleApplier(pub Arc<CompiledRule>, Mutex<HashSet<(Id, Bindings)>>, FailureSink, Arc<RuleProfile>, Budget);
 
 impl RuleApplier {
     pub fn new(rule: Arc<CompiledRule>, failures: FailureSink) -> RuleApplier {
-        RuleApplier(rule, Mutex::new(HashSet::new()), failures, Arc::default())
+        RuleApplier(rule, Mutex::new(HashSet::new()), failures, Arc::default(), Budget::unlimited())
     }
 
     /// The same applier adding its time to `profile` (shared with the rule's searcher).
     pub fn with_profile(self, profile: Arc<RuleProfile>) -> RuleApplier {
-        RuleApplier(self.0, self.1, self.2, profile)
+        RuleApplier(self.0, self.1, self.2, profile, self.4)
+    }
+
+    /// The same applier, stopping before the next class once `budget` is spent.
+    pub fn with_budget(self, budget: Budget) -> RuleApplier {
+        RuleApplier(self.0, self.1, self.2, self.3, budget)
     }
 }
 
@@ -1010,7 +1075,7 @@ impl RuleSearcher {
     {
         let mut out = vec![];
         for id in ids {
-            if limit == 0 {
+            if limit == 0 || !self.2.allows(egraph.total_size()) {
                 break;
             }
             if let Some(m) = egg::Searcher::search_eclass_with_limit(self, egraph, id, limit) {
@@ -1095,15 +1160,23 @@ where
         // Re-match each class once to recover attribute bindings (see the module comment).
         let start = Instant::now();
         let mut changed = vec![];
+        let mut applied = 0;
         for m in matches {
+            if !self.4.allows(egraph.total_size()) {
+                break;
+            }
             changed.extend(self.0.apply_class(egraph, m.eclass, &self.1, &self.2));
+            applied += 1;
         }
         RuleProfile::add(&self.3.apply_ns, start);
-        self.3.applied_classes.fetch_add(matches.len() as u64, Ordering::Relaxed);
+        self.3.applied_classes.fetch_add(applied, Ordering::Relaxed);
         changed
     }
 
     fn apply_one(&self, egraph: &mut EGraph<Node, N>, eclass: Id, _subst: &Subst, _ast: Option<&egg::PatternAst<Node>>, _rule: egg::Symbol) -> Vec<Id> {
+        if !self.4.allows(egraph.total_size()) {
+            return vec![];
+        }
         let start = Instant::now();
         let changed = self.0.apply_class(egraph, eclass, &self.1, &self.2);
         RuleProfile::add(&self.3.apply_ns, start);
@@ -1156,8 +1229,8 @@ mod tests {
         eg.add(Node::tf("Relu6", vec![("T", Value::DType(DType::Float32))], vec![a]));
         let (p1, p2) = (Arc::<RuleProfile>::default(), Arc::<RuleProfile>::default());
         let rws: Vec<Rewrite<Node, BasicFacts>> = vec![
-            relu6.to_rewrite_profiled(FailureSink::default(), p1.clone()).unwrap(),
-            never.to_rewrite_profiled(FailureSink::default(), p2.clone()).unwrap(),
+            relu6.to_rewrite_profiled(FailureSink::default(), p1.clone(), Budget::unlimited()).unwrap(),
+            never.to_rewrite_profiled(FailureSink::default(), p2.clone(), Budget::unlimited()).unwrap(),
         ];
         let runner = egg::Runner::default().with_egraph(eg).with_iter_limit(5).run(&rws);
         let (t1, t2) = (p1.snapshot(), p2.snapshot());
@@ -1167,6 +1240,32 @@ mod tests {
         assert_eq!(t1.applied_classes, t1.matches, "{t1:?}");
         assert_eq!((t2.matches, t2.applied_classes), (0, 0), "{t2:?}");
         assert!(t2.search > Duration::ZERO, "{t2:?}");
+    }
+
+    /// egg checks its node limit only after a whole rule has applied; the budget stops the
+    /// applier inside it, one class past the limit.
+    #[test]
+    fn the_budget_stops_a_rule_inside_an_iteration() {
+        let relu6 = rule("rule relu6: Relu6(x) => clip(x) { minVal = 0.0, maxVal = 6.0 }");
+        let mut eg = EGraph::<Node, BasicFacts>::default();
+        let mut x = eg.add(Node::input("x", DType::Float32, Some(vec![Some(1), Some(4)])));
+        for _ in 0..100 {
+            x = eg.add(Node::tf("Relu6", vec![("T", Value::DType(DType::Float32))], vec![x]));
+        }
+        let seeded = eg.total_size();
+        let limit = seeded + 10;
+        let run = |budget: Budget| {
+            let rw: Rewrite<Node, BasicFacts> = relu6.to_rewrite_profiled(FailureSink::default(), Arc::default(), budget).unwrap();
+            egg::Runner::default().with_egraph(eg.clone()).with_node_limit(limit).with_iter_limit(1).run(&[rw])
+        };
+        // Without it, egg lets the rule rewrite all 100 classes before stopping.
+        let unbounded = run(Budget::unlimited());
+        assert_eq!(unbounded.egraph.total_size(), seeded + 100);
+        let budget = Budget::new(limit, None);
+        let bounded = run(budget.clone());
+        assert_eq!(bounded.egraph.total_size(), limit + 1);
+        assert!(budget.is_spent());
+        assert!(matches!(bounded.stop_reason, Some(egg::StopReason::NodeLimit(_))), "{:?}", bounded.stop_reason);
     }
 
     #[test]

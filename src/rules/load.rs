@@ -281,7 +281,7 @@ impl Compiled {
 
     /// egg rewrites as [`Compiled::rewrites_reporting`], each with the [`RuleProfile`] its
     /// searcher and applier add their time to, by rule name (what `convert --stats` ranks).
-    pub fn rewrites_profiled<N>(&self, failures: super::compile::FailureSink) -> Result<ProfiledRewrites<N>, RulesError>
+    pub fn rewrites_profiled<N>(&self, failures: super::compile::FailureSink, budget: &super::compile::Budget) -> Result<ProfiledRewrites<N>, RulesError>
     where
         N: egg::Analysis<crate::rewrite::lang::Node>,
         N::Data: crate::rewrite::lang::ClassData,
@@ -290,7 +290,7 @@ impl Compiled {
         let mut profiles = vec![];
         for r in self.rules.iter().chain(&self.registrations) {
             let profile = std::sync::Arc::<super::compile::RuleProfile>::default();
-            rewrites.push(r.to_rewrite_profiled(failures.clone(), profile.clone()).map_err(|message| RulesError::Compile { name: r.name.clone(), message })?);
+            rewrites.push(r.to_rewrite_profiled(failures.clone(), profile.clone(), budget.clone()).map_err(|message| RulesError::Compile { name: r.name.clone(), message })?);
             profiles.push((r.name.clone(), profile));
         }
         Ok((rewrites, profiles))

@@ -102,6 +102,10 @@ pub struct RunOptions {
     /// Said in the error when a custom layer has no kernel (the CLI explains that it has none
     /// compiled in).
     pub missing_kernel_hint: String,
+    /// The largest tensor one layer may allocate, in bytes at the run's precision (`None`:
+    /// [`util::MAX_ELEMENTS`] elements). Checked before allocating, so a model asking for more
+    /// is refused with the layer's name instead of aborting the process.
+    pub max_tensor_bytes: Option<u64>,
 }
 
 /// What [`Interpreter::run_traced`] reports after each layer.
@@ -266,6 +270,11 @@ impl<'m> Interpreter<'m> {
         inputs: BTreeMap<String, ArrayD<f32>>,
         trace: &mut dyn FnMut(&TraceEvent<'_>),
     ) -> Result<BTreeMap<String, ArrayD<f32>>, RunError> {
+        let limit = match self.options.max_tensor_bytes {
+            Some(bytes) => u128::from(bytes) / std::mem::size_of::<T>() as u128,
+            None => util::MAX_ELEMENTS,
+        };
+        let _limit = util::ElementLimit::set(limit);
         let mut blobs = self.feed::<T>(inputs)?;
         self.run_layers(self.layers, &mut blobs, Some(&self.free_after), trace)?;
         let mut result = BTreeMap::new();
@@ -744,6 +753,24 @@ mod tests {
         let x: BTreeMap<String, ArrayD<f32>> = [("x".to_string(), ndarray::Array3::<f32>::zeros((1, 1, 2)).into_dyn())].into();
         let err = Interpreter::new(&m, RunOptions::default()).unwrap().run(x).unwrap_err().to_string();
         assert!(err.starts_with("layer `up` (upsample): ") && err.contains("more than the interpreter's limit"), "{err}");
+    }
+
+    /// `max_tensor_bytes` lowers the limit for one run (a tile to 4,000 f32 values is 16,000
+    /// bytes) and is counted at the run's precision; the thread's limit is restored after.
+    #[test]
+    fn max_tensor_bytes_bounds_every_checked_allocation() {
+        use crate::proto::coreml::TileLayerParams;
+        let tile = NeuralNetworkLayer { name: "tile".into(), input: vec!["x".into()], output: vec!["y".into()], layer: Some(Layer::Tile(TileLayerParams { reps: vec![2000] })), ..Default::default() };
+        let m = model(vec![tile], &["y"], 1);
+        let run = |bytes: u64, precision: Precision| {
+            let options = RunOptions { max_tensor_bytes: Some(bytes), precision, ..Default::default() };
+            Interpreter::new(&m, options).unwrap().run(input(&[1.0, 2.0]))
+        };
+        assert_eq!(run(16_000, Precision::F32).unwrap()["y"].len(), 4000);
+        let err = run(15_999, Precision::F32).unwrap_err().to_string();
+        assert!(err.starts_with("layer `tile` (tile): ") && err.contains("limit of 3999"), "{err}");
+        assert!(run(16_000, Precision::F64).is_err());
+        assert_eq!(util::element_limit(), util::MAX_ELEMENTS);
     }
 
     #[test]

@@ -6,13 +6,42 @@ use super::KernelError;
 use crate::kbail;
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
-/// The most elements a kernel may create (2^30: 8 GiB at f64). Layers whose output size comes
-/// from parameters or input values (fill, tile, upsample, broadcast, range, one-hot) check it
-/// before allocating, so a model asking for 10^13 bytes is refused with the layer's name instead
-/// of aborting the process on a failed allocation.
+/// The most elements a kernel may create by default (2^30: 4 GiB at f32, 8 GiB at f64).
 pub const MAX_ELEMENTS: u128 = 1 << 30;
 
-/// Refuses an output of `dims` when its element count passes [`MAX_ELEMENTS`] (or overflows).
+thread_local! {
+    /// The limit of the run on this thread ([`ElementLimit`]); kernels are free functions and
+    /// the limit is a property of the run, so it travels beside them rather than through every
+    /// kernel's signature.
+    static ELEMENT_LIMIT: std::cell::Cell<u128> = const { std::cell::Cell::new(MAX_ELEMENTS) };
+}
+
+/// The element limit of the current run.
+pub fn element_limit() -> u128 {
+    ELEMENT_LIMIT.with(|l| l.get())
+}
+
+/// Sets the element limit on this thread until dropped (then restores the previous one), so a
+/// nested or later run is unaffected.
+pub struct ElementLimit(u128);
+
+impl ElementLimit {
+    pub fn set(limit: u128) -> ElementLimit {
+        ElementLimit(ELEMENT_LIMIT.with(|l| l.replace(limit)))
+    }
+}
+
+impl Drop for ElementLimit {
+    fn drop(&mut self) {
+        ELEMENT_LIMIT.with(|l| l.set(self.0));
+    }
+}
+
+/// Refuses an output of `dims` when its element count passes the run's limit (or overflows).
+/// Layers whose output size comes from parameters or input values (fill, tile, upsample,
+/// broadcasting, range, one-hot, batched matmul) check it before allocating, so a model asking
+/// for 10^13 bytes is refused with the layer's name instead of aborting the process on a failed
+/// allocation.
 pub fn check_size(dims: impl IntoIterator<Item = u128>) -> Result<(), KernelError> {
     let mut n: u128 = 1;
     let mut shape = Vec::new();
@@ -20,8 +49,9 @@ pub fn check_size(dims: impl IntoIterator<Item = u128>) -> Result<(), KernelErro
         shape.push(d);
         n = n.saturating_mul(d);
     }
-    if n > MAX_ELEMENTS {
-        kbail!("the output would have shape {shape:?} ({n} elements), more than the interpreter's limit of {MAX_ELEMENTS}");
+    let limit = element_limit();
+    if n > limit {
+        kbail!("the output would have shape {shape:?} ({n} elements), more than the interpreter's limit of {limit} (see `run --max-memory`)");
     }
     Ok(())
 }
@@ -51,6 +81,7 @@ pub fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>, KernelError> 
             }
         }
     }
+    check_size(out.iter().map(|&d| d as u128))?;
     Ok(out)
 }
 

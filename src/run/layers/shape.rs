@@ -12,7 +12,7 @@ use crate::proto::coreml::{
     WeightParams,
 };
 use crate::run::float::Float;
-use crate::run::util::{axis, bchw, broadcast_to, check_size, from_vec, outer_inner, reshape, values, MAX_ELEMENTS};
+use crate::run::util::{axis, bchw, broadcast_to, check_size, from_vec, outer_inner, reshape, values, element_limit};
 use crate::run::weights::decode;
 use crate::run::KernelError;
 use ndarray::{ArrayD, Axis, Dimension, IxDyn, Slice};
@@ -634,8 +634,9 @@ fn arange<T: Float>(start: f64, end: f64, step: f64) -> Result<ArrayD<T>, Kernel
         kbail!("step must not be 0");
     }
     let count = ((end - start) / step).ceil().max(0.0);
-    if !count.is_finite() || count > MAX_ELEMENTS as f64 {
-        kbail!("range({start}, {end}, {step}) would have {count} values, more than the interpreter's limit of {MAX_ELEMENTS}");
+    let limit = element_limit();
+    if !count.is_finite() || count > limit as f64 {
+        kbail!("range({start}, {end}, {step}) would have {count} values, more than the interpreter's limit of {limit} (see `run --max-memory`)");
     }
     let n = count as usize;
     from_vec(vec![n], (0..n).map(|i| T::from_f64(start + i as f64 * step)).collect())
