@@ -30,6 +30,18 @@ impl Bindings {
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
     }
+    /// The same bindings with every bound e-class replaced by its current canonical id.
+    fn canonical<N: Analysis<Node>>(&self, egraph: &EGraph<Node, N>) -> Bindings {
+        fn canon<N: Analysis<Node>>(v: &Value, egraph: &EGraph<Node, N>) -> Value {
+            match v {
+                Value::Class(id) => Value::Class(egraph.find(*id)),
+                Value::List(vs) => Value::List(vs.iter().map(|v| canon(v, egraph)).collect()),
+                v => v.clone(),
+            }
+        }
+        Bindings(self.0.iter().map(|(n, v)| (n.clone(), canon(v, egraph))).collect())
+    }
+
     fn with(&self, name: &str, v: Value) -> Bindings {
         let mut b = self.clone();
         b.0.push((name.to_string(), v));
@@ -996,6 +1008,17 @@ impl RuleApplier {
         RuleApplier(self.0, self.1, self.2, profile, self.4)
     }
 
+    /// Maps the matches already applied to the e-graph's current canonical ids. A union since
+    /// the last iteration can change the canonical id of a class or of a class its match
+    /// bound; the same match would then look new and its right-hand side (weight permutes
+    /// and folds) be rebuilt for nothing.
+    fn recanonicalize<N: Analysis<Node>>(&self, egraph: &EGraph<Node, N>) {
+        let mut done = self.1.lock().unwrap_or_else(|e| e.into_inner());
+        if !done.is_empty() {
+            *done = done.drain().map(|(class, b)| (egraph.find(class), b.canonical(egraph))).collect();
+        }
+    }
+
     /// The same applier, stopping before the next class once `budget` is spent.
     pub fn with_budget(self, budget: Budget) -> RuleApplier {
         RuleApplier(self.0, self.1, self.2, self.3, budget)
@@ -1159,6 +1182,7 @@ where
     fn apply_matches(&self, egraph: &mut EGraph<Node, N>, matches: &[SearchMatches<Node>], _rule: egg::Symbol) -> Vec<Id> {
         // Re-match each class once to recover attribute bindings (see the module comment).
         let start = Instant::now();
+        self.recanonicalize(egraph);
         let mut changed = vec![];
         let mut applied = 0;
         for m in matches {
