@@ -66,9 +66,17 @@ const CASES: &[(&str, &str, usize, usize)] = &[
     ("keras_simple_rnn_backwards", "simpleRecurrent", 1, 8),
 ];
 
+/// coremltools 8.3's layer counts on the same graphs, nested loop networks included
+/// (`tools/coremltools_layers.py --ops`); an entry with `error` is a graph coremltools fails on.
+fn coremltools_layers() -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops/coremltools_layers.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 #[test]
 fn keras_recurrent_layers_become_one_core_ml_layer_each_and_match_tensorflow() {
     let dir = tempfile::tempdir().unwrap();
+    let theirs = coremltools_layers();
     let mut wrong = vec![];
     for &(name, kind, count, most) in CASES {
         let kinds = convert_and_compare(name, dir.path());
@@ -76,6 +84,13 @@ fn keras_recurrent_layers_become_one_core_ml_layer_each_and_match_tensorflow() {
         let total: usize = kinds.iter().map(|(_, c)| c).sum();
         if of(kind) != count || of("loop") != 0 || total > most {
             wrong.push(format!("{name}: {kinds:?} (want {count} {kind}, no loop, at most {most} layers)"));
+        }
+        let entry = &theirs[name];
+        assert!(entry.is_object(), "{name}: no coremltools entry (run tools/coremltools_layers.py --ops {name})");
+        if let Some(ct) = entry["layers"].as_u64() {
+            if total as u64 > ct {
+                wrong.push(format!("{name}: {total} layers, coremltools {ct}"));
+            }
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -108,5 +123,31 @@ fn every_keras_rnn_fixture_is_listed() {
         if rnn && p.extension().is_some_and(|x| x == "pb") {
             assert!(CASES.iter().any(|c| c.0 == stem) || refused.contains(&stem.as_str()), "{stem} is not listed in tests/rnn.rs");
         }
+    }
+}
+
+/// The recogniser checks the cell, not just the loop's shape: the same LSTM loop with one
+/// activation changed (the cell state's tanh made a sigmoid, or the output gate's sigmoid made
+/// a tanh) computes something no LSTM layer does, so it is refused naming the loop and the part
+/// of the cell that did not match, never converted to a layer that would compute other numbers.
+#[test]
+fn a_loop_whose_cell_differs_from_keras_is_refused() {
+    use mlrewrite::proto::tensorflow::GraphDef;
+    use prost::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(fixture("keras_lstm_last")).unwrap();
+    for (node, from, to) in [("while/Tanh_1", "Tanh", "Sigmoid"), ("while/Sigmoid_2", "Sigmoid", "Tanh")] {
+        let mut gd = GraphDef::decode(bytes.as_slice()).unwrap();
+        let body = gd.library.as_mut().unwrap().function.iter_mut().find(|f| f.signature.as_ref().unwrap().name.starts_with("while_body")).unwrap();
+        let nd = body.node_def.iter_mut().find(|n| n.name == node).unwrap_or_else(|| panic!("no {node}"));
+        assert_eq!(nd.op, from);
+        nd.op = to.into();
+        let pb = dir.path().join("changed.pb");
+        std::fs::write(&pb, gd.encode_to_vec()).unwrap();
+        let model = dir.path().join("changed.mlmodel");
+        let o = mlrewrite(&["convert", pb.to_str().unwrap(), "-o", model.to_str().unwrap()]);
+        let t = text(&o);
+        assert!(!o.status.success() && !model.exists(), "{node} as {to}: converted:\n{t}");
+        assert!(t.contains("loop `model/lstm/PartitionedCall/while`") && t.contains("not one step of a Keras recurrent cell"), "{node} as {to}:\n{t}");
     }
 }
