@@ -15,7 +15,7 @@
 
 mod common;
 
-use mlrewrite::ir::{self, ShapeRegistry};
+use mlrewrite::ir;
 use mlrewrite::lower::{self, LowerOptions};
 use mlrewrite::rewrite::{convert, ConvertOptions};
 use mlrewrite::rules::load::Compiled;
@@ -66,7 +66,9 @@ fn check(pb: &Path, rules: &Compiled, refused: Option<&str>, distribution: bool)
     let mut applied = BTreeSet::new();
     let name = pb.file_stem().unwrap().to_string_lossy().to_string();
     let fail = |applied, e: String| Outcome { applied, error: Some(format!("{name}: {e}")) };
-    let graph = match ir::load(pb, &ShapeRegistry::tensorflow()) {
+    // The rules' shape registry, as `convert` loads graphs: library pseudo-ops in a graph (a
+    // recognised Keras RNN loop is one) get their outputs from the rules' `infer` items.
+    let graph = match ir::load(pb, &rules.shapes) {
         Ok((g, _)) => g,
         Err(e) => return fail(applied, format!("import failed: {e}")),
     };

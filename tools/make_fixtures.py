@@ -743,7 +743,8 @@ def write_fixture(name, description, fn, specs, out_dir, lower_control_flow=True
     graph = tf.Graph()
     with graph.as_default():
         tf.graph_util.import_graph_def(graph_def, name="")
-    all_tensors = [t for op in graph.get_operations() for t in op.outputs]
+    # A TensorList (variant) has no numpy value: Keras RNN loops pass them between ops.
+    all_tensors = [t for op in graph.get_operations() for t in op.outputs if t.dtype != tf.variant]
     feed = {graph.get_tensor_by_name(n): value for n, (_, _, _, value) in zip(input_names, specs)}
     # Grappler off: fetching every tensor must see the graph as written (the remapper would
     # fuse FusedBatchNormV3 and drop the outputs we fetch), and goldens come from plain kernels.

@@ -82,7 +82,7 @@ pub fn flatten(gd: &GraphDef) -> Result<GraphDef, FunctionError> {
 
 /// Drops inlined nodes nothing in the graph depends on (a function body's dead nodes), so
 /// they do not become graph outputs. The graph's own nodes all stay.
-fn prune(nodes: Vec<NodeDef>, top: &HashSet<&str>) -> Vec<NodeDef> {
+pub(crate) fn prune(nodes: Vec<NodeDef>, top: &HashSet<&str>) -> Vec<NodeDef> {
     let by_name: HashMap<&str, &NodeDef> = nodes.iter().map(|n| (n.name.as_str(), n)).collect();
     let mut keep: HashSet<&str> = HashSet::new();
     let mut stack: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).filter(|n| top.contains(n)).collect();

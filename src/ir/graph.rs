@@ -241,12 +241,15 @@ impl Graph {
 
     /// Graph outputs: nodes with outputs that no node consumes (typically the `Identity` nodes
     /// a frozen graph ends with), in GraphDef order. `NoOp`s and `Const`s nobody reads are left
-    /// out: they are scaffolding, not results.
+    /// out: they are scaffolding, not results. So is a node read only through control edges (a
+    /// frozen variable's `ReadVariableOp` kept for ordering, as Keras' SimpleRNN and GRU leave
+    /// next to their loop): it orders, it is not a value anyone asked for.
     pub fn outputs_of_graph(&self) -> Vec<NodeId> {
         self.node_ids()
             .filter(|&id| {
                 let n = &self.graph[id];
-                !n.outputs.is_empty() && n.op != "Const" && !self.has_data_consumers(id)
+                let mut consumers = self.graph.edges_directed(id, Direction::Outgoing).peekable();
+                !n.outputs.is_empty() && n.op != "Const" && consumers.peek().is_none()
             })
             .collect()
     }

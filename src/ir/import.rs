@@ -181,6 +181,8 @@ pub fn import_graph_def(gd: &GraphDef, path: &Path) -> Result<Graph, ImportError
     let p = || path.to_owned();
     if super::functions::needs_flattening(gd) {
         let flat = super::functions::flatten(gd).map_err(|cause| ImportError::Function { path: p(), cause })?;
+        let library = gd.library.as_ref().map_or(&[][..], |l| &l.function[..]);
+        let flat = super::recurrent::fuse(flat, library);
         let mut g = import_graph_def(&flat, path)?;
         g.library = super::functions::library(gd);
         g.functions = std::sync::Arc::new(gd.library.as_ref().map(|l| l.function.clone()).unwrap_or_default());

@@ -29,6 +29,7 @@ pub mod functions;
 pub mod graph;
 pub mod import;
 pub mod infer;
+pub mod recurrent;
 
 pub use graph::{Edge, Fact, Graph, Node, NodeAttrError, NodeId, Outlet};
 pub use import::{import_bytes, import_file, import_graph_def, import_model, ImportError};

@@ -46,6 +46,12 @@ pub struct LoopError {
 pub fn convert_loop(graph: &Graph, id: NodeId, rules: &Compiled, options: &ConvertOptions) -> Result<LoopRegion, LoopError> {
     let n = graph.node(id);
     let fail = |cause: String| LoopError { node: n.name.clone(), op: n.op.clone(), cause };
+    if let Some(ir::Attr::S(why)) = n.attr(ir::recurrent::REFUSAL_ATTR) {
+        return Err(fail(format!(
+            "it carries TensorLists, which a Core ML loop cannot, and is not a recognised Keras recurrent layer: {}",
+            String::from_utf8_lossy(why)
+        )));
+    }
     let caller = NodeDef { name: n.name.clone(), op: n.op.clone(), ..Default::default() };
     let func = |attr: &str| n.get_attr_func(attr).map(|f| f.name.clone()).map_err(|e| fail(e.to_string()));
     let (cond_f, body_f) = (func("cond")?, func("body")?);

@@ -1,0 +1,153 @@
+//! Keras recurrent layers (issue 13): every Keras LSTM, GRU and SimpleRNN freezes into a
+//! `While` over `TensorList`s, which `ir::recurrent` recognises and the rules turn into ONE
+//! Core ML recurrent layer per Keras layer. The fixtures (`tools/op_fixtures/keras_rnn.py`,
+//! TensorFlow's goldens) are also run by `tests/ops.rs`'s differential test; here each one is
+//! converted by the CLI, checked with `mlrewrite run --compare` (rtol 1e-3, atol 1e-4), and its
+//! layers are counted: the recurrent layers by kind, no `loop`, and a bound on the total
+//! (the layout around the one recurrent layer: transposes, expand/squeeze, reverse, slices).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops").join(format!("{name}.pb"))
+}
+
+fn mlrewrite(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlrewrite")).args(args).output().expect("mlrewrite runs")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// The `layers: kind n, ...` line of a `convert` summary as (kind, count) pairs.
+fn layer_kinds(summary: &str) -> Vec<(String, usize)> {
+    let line = summary.lines().find_map(|l| l.trim().strip_prefix("layers: ")).unwrap_or_else(|| panic!("no layer line in\n{summary}"));
+    line.split(", ")
+        .map(|kv| {
+            let (k, n) = kv.rsplit_once(' ').unwrap_or_else(|| panic!("bad layer entry `{kv}`"));
+            (k.to_string(), n.parse().unwrap_or_else(|_| panic!("bad count in `{kv}`")))
+        })
+        .collect()
+}
+
+/// Converts fixture `name`, compares it with TensorFlow, and returns its layer kinds.
+fn convert_and_compare(name: &str, dir: &Path) -> Vec<(String, usize)> {
+    let pb = fixture(name);
+    let model = dir.join(format!("{name}.mlmodel"));
+    let o = mlrewrite(&["convert", pb.to_str().unwrap(), "-o", model.to_str().unwrap()]);
+    assert!(o.status.success(), "{name}: convert failed:\n{}", text(&o));
+    let kinds = layer_kinds(&text(&o));
+    let npz = pb.with_extension("npz");
+    let npz = npz.to_str().unwrap();
+    let r = mlrewrite(&["run", model.to_str().unwrap(), "--inputs", npz, "--compare", npz]);
+    let t = text(&r);
+    assert!(r.status.success() && t.contains("PASS"), "{name}: run --compare failed:\n{t}");
+    kinds
+}
+
+/// (fixture, recurrent layer kind, how many, at most this many layers in all).
+const CASES: &[(&str, &str, usize, usize)] = &[
+    ("keras_lstm_last", "uniDirectionalLSTM", 1, 7),
+    ("keras_lstm_sequences", "uniDirectionalLSTM", 1, 7),
+    ("keras_lstm_state", "uniDirectionalLSTM", 1, 9),
+    ("keras_lstm_backwards", "uniDirectionalLSTM", 1, 8),
+    ("keras_lstm_long", "uniDirectionalLSTM", 1, 7),
+    ("keras_lstm_stacked", "uniDirectionalLSTM", 2, 12),
+    ("keras_lstm_time_major", "uniDirectionalLSTM", 1, 5),
+    ("keras_lstm_bidirectional", "uniDirectionalLSTM", 2, 14),
+    ("keras_lstm_bidirectional_last", "uniDirectionalLSTM", 2, 13),
+    ("keras_gru_reset_before", "gru", 1, 7),
+    ("keras_gru_reset_before_long", "gru", 1, 7),
+    ("keras_gru_backwards", "gru", 1, 9),
+    ("keras_simple_rnn_last", "simpleRecurrent", 1, 7),
+    ("keras_simple_rnn_sequences", "simpleRecurrent", 1, 8),
+    ("keras_simple_rnn_backwards", "simpleRecurrent", 1, 8),
+];
+
+/// coremltools 8.3's layer counts on the same graphs, nested loop networks included
+/// (`tools/coremltools_layers.py --ops`); an entry with `error` is a graph coremltools fails on.
+fn coremltools_layers() -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops/coremltools_layers.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn keras_recurrent_layers_become_one_core_ml_layer_each_and_match_tensorflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = coremltools_layers();
+    let mut wrong = vec![];
+    for &(name, kind, count, most) in CASES {
+        let kinds = convert_and_compare(name, dir.path());
+        let of = |k: &str| kinds.iter().find(|(n, _)| n == k).map_or(0, |(_, c)| *c);
+        let total: usize = kinds.iter().map(|(_, c)| c).sum();
+        if of(kind) != count || of("loop") != 0 || total > most {
+            wrong.push(format!("{name}: {kinds:?} (want {count} {kind}, no loop, at most {most} layers)"));
+        }
+        let entry = &theirs[name];
+        assert!(entry.is_object(), "{name}: no coremltools entry (run tools/coremltools_layers.py --ops {name})");
+        if let Some(ct) = entry["layers"].as_u64() {
+            if total as u64 > ct {
+                wrong.push(format!("{name}: {total} layers, coremltools {ct}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Keras' default GRU (reset_after=True) has no Core ML gru layer form: refused, naming the
+/// loop and the reason, and no model is written.
+#[test]
+fn a_reset_after_gru_is_refused_naming_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["keras_gru_last", "keras_gru_sequences"] {
+        let model = dir.path().join(format!("{name}.mlmodel"));
+        let o = mlrewrite(&["convert", fixture(name).to_str().unwrap(), "-o", model.to_str().unwrap()]);
+        let t = text(&o);
+        assert!(!o.status.success() && !model.exists(), "{name}: converted:\n{t}");
+        assert!(t.contains("loop `model/gru/PartitionedCall/while`") && t.contains("reset_after=True"), "{name}:\n{t}");
+    }
+}
+
+/// Every `.pb` named `keras_{lstm,gru,simple_rnn}*` is covered above, so a new fixture gets
+/// its layer count asserted.
+#[test]
+fn every_keras_rnn_fixture_is_listed() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops");
+    let refused = ["keras_gru_last", "keras_gru_sequences"];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let stem = p.file_stem().unwrap().to_string_lossy().to_string();
+        let rnn = ["keras_lstm", "keras_gru", "keras_simple_rnn"].iter().any(|k| stem.starts_with(k));
+        if rnn && p.extension().is_some_and(|x| x == "pb") {
+            assert!(CASES.iter().any(|c| c.0 == stem) || refused.contains(&stem.as_str()), "{stem} is not listed in tests/rnn.rs");
+        }
+    }
+}
+
+/// The recogniser checks the cell, not just the loop's shape: the same LSTM loop with one
+/// activation changed (the cell state's tanh made a sigmoid, or the output gate's sigmoid made
+/// a tanh) computes something no LSTM layer does, so it is refused naming the loop and the part
+/// of the cell that did not match, never converted to a layer that would compute other numbers.
+#[test]
+fn a_loop_whose_cell_differs_from_keras_is_refused() {
+    use mlrewrite::proto::tensorflow::GraphDef;
+    use prost::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(fixture("keras_lstm_last")).unwrap();
+    for (node, from, to) in [("while/Tanh_1", "Tanh", "Sigmoid"), ("while/Sigmoid_2", "Sigmoid", "Tanh")] {
+        let mut gd = GraphDef::decode(bytes.as_slice()).unwrap();
+        let body = gd.library.as_mut().unwrap().function.iter_mut().find(|f| f.signature.as_ref().unwrap().name.starts_with("while_body")).unwrap();
+        let nd = body.node_def.iter_mut().find(|n| n.name == node).unwrap_or_else(|| panic!("no {node}"));
+        assert_eq!(nd.op, from);
+        nd.op = to.into();
+        let pb = dir.path().join("changed.pb");
+        std::fs::write(&pb, gd.encode_to_vec()).unwrap();
+        let model = dir.path().join("changed.mlmodel");
+        let o = mlrewrite(&["convert", pb.to_str().unwrap(), "-o", model.to_str().unwrap()]);
+        let t = text(&o);
+        assert!(!o.status.success() && !model.exists(), "{node} as {to}: converted:\n{t}");
+        assert!(t.contains("loop `model/lstm/PartitionedCall/while`") && t.contains("not one step of a Keras recurrent cell"), "{node} as {to}:\n{t}");
+    }
+}
