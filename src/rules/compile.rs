@@ -266,6 +266,31 @@ pub struct Registration {
     pub root_op: Option<String>,
     /// Root-op input names resolved to pattern variables.
     input_aliases: Vec<(String, String)>,
+    /// What the custom layer computes (`reference = ...`), over the `input_order` names and
+    /// the parameters: how `mlrewrite run` executes the layer (`crate::reference`).
+    pub reference: Option<Rhs>,
+}
+
+/// Builds a right-hand side into `egraph` with the variables of `env` (classes and values)
+/// and returns the class of each of its `outputs` outputs: a tuple's terms, or the projections
+/// of one term of several outputs. What a registration's `reference` is run through.
+pub fn add_rhs<N: Analysis<Node>>(rhs: &Rhs, env: &Bindings, egraph: &mut EGraph<Node, N>, outputs: usize) -> Result<Vec<Id>, String>
+where
+    N::Data: ClassData,
+{
+    let plans = {
+        let facts = EGraphFacts(&*egraph);
+        match rhs {
+            Rhs::Term(t) => vec![plan_term(t, env, egraph, &facts)?],
+            Rhs::Outputs(ts, _) => plan_args(ts, env, egraph, &facts)?,
+        }
+    };
+    let ids: Vec<Id> = plans.into_iter().map(|p| add_plan(egraph, p)).collect();
+    match (rhs, &ids[..]) {
+        (Rhs::Term(_), [one]) if outputs > 1 => Ok((0..outputs as u32).map(|index| egraph.add(Node::Proj { index, arg: [*one] })).collect()),
+        _ if ids.len() != outputs => Err(format!("the reference has {} output(s), the layer {outputs}", ids.len())),
+        _ => Ok(ids),
+    }
 }
 
 /// One rule (or registration) ready to run.
@@ -398,6 +423,10 @@ impl CompiledRule {
             override_: c.override_.is_some(),
             root_op: root.map(|o| o.op.name.clone()),
             input_aliases,
+            reference: match c.field("reference").map(|f| &f.value) {
+                Some(ast::FieldValue::Reference(rhs)) => Some(rhs.clone()),
+                _ => None,
+            },
         };
         Ok(CompiledRule { name: c.name.name.clone(), lhs: c.lhs.clone(), clauses: c.clauses.clone(), action: Action::Custom(Arc::new(reg)), node_vars })
     }
