@@ -192,6 +192,34 @@ pub fn lit_value(l: &Lit) -> Value {
 
 /// Explains a false guard: the values of the sides of the failing comparison; for `all` over
 /// a comprehension, which element failed and why.
+/// `" (let n = 3, let total = 12)"` for the `let` names among `lets` that `e` reads, in
+/// order of binding; empty when it reads none. Guards over `let`s would otherwise show the
+/// name but not what it held.
+fn let_values(e: &Expr, lets: &[&str], env: &Bindings) -> String {
+    fn reads(e: &Expr, name: &str) -> bool {
+        match e {
+            Expr::Var(i) => i.name == name,
+            Expr::Lit(..) => false,
+            Expr::Call(_, args, _) | Expr::List(args, _) => args.iter().any(|a| reads(a, name)),
+            Expr::Unary(_, a, _) => reads(a, name),
+            Expr::Binary(_, a, b, _) => reads(a, name) || reads(b, name),
+            Expr::Comp { body, var, list, .. } => reads(list, name) || (var.name != name && reads(body, name)),
+            Expr::If { cond, then, else_, .. } => reads(cond, name) || reads(then, name) || reads(else_, name),
+        }
+    }
+    let mut seen = HashSet::new();
+    let shown: Vec<String> = lets
+        .iter()
+        .filter(|n| seen.insert(**n) && reads(e, n))
+        .filter_map(|n| env.get(n).map(|v| format!("let {n} = {v}")))
+        .collect();
+    if shown.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", shown.join(", "))
+    }
+}
+
 fn guard_detail(g: &Expr, env: &Bindings, facts: &dyn ClassFacts) -> String {
     match g {
         Expr::Call(f, args, _) if matches!(f.name.as_str(), "all" | "any") && args.len() == 1 => {
@@ -486,6 +514,8 @@ impl CompiledRule {
     }
 
     fn run_clauses(&self, mut env: Bindings, facts: &dyn ClassFacts, t: &mut Tracker) -> Option<Bindings> {
+        // `let` names bound so far: a failed guard or `let` that reads one shows its value.
+        let mut lets: Vec<&str> = vec![];
         for c in &self.clauses {
             match c {
                 Clause::Where(gs) => {
@@ -493,20 +523,26 @@ impl CompiledRule {
                         match eval(g, &env, facts) {
                             Ok(Value::Bool(true)) => {}
                             Ok(_) => {
-                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail: guard_detail(g, &env, facts), span: g.span() });
+                                let detail = guard_detail(g, &env, facts) + &let_values(g, &lets, &env);
+                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail, span: g.span() });
                                 return None;
                             }
                             Err(m) => {
-                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail: m, span: g.span() });
+                                let detail = m + &let_values(g, &lets, &env);
+                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail, span: g.span() });
                                 return None;
                             }
                         }
                     }
                 }
                 Clause::Let(n, e) => match eval(e, &env, facts) {
-                    Ok(v) => env = env.with(&n.name, v),
+                    Ok(v) => {
+                        env = env.with(&n.name, v);
+                        lets.push(&n.name);
+                    }
                     Err(m) => {
-                        t.fail(&[], FailReason::Guard { guard: format!("let {} = {e}", n.name), detail: m, span: n.span.to(e.span()) });
+                        let detail = m + &let_values(e, &lets, &env);
+                        t.fail(&[], FailReason::Guard { guard: format!("let {} = {e}", n.name), detail, span: n.span.to(e.span()) });
                         return None;
                     }
                 },
