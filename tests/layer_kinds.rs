@@ -32,7 +32,6 @@ const OP_FIXTURE_CASES: &[(&str, &str)] = &[
 const WITHOUT_FIXTURE: &[&str] = &[
     "loopBreak",
     "loopContinue",
-    "scatterAlongAxis",
     "randomNormalLike",
     "randomUniformLike",
     "randomBernoulliLike",

@@ -1562,6 +1562,24 @@ def _(rng):
     return nb, ins, outs
 
 
+@case("scatter_along_axis", "scatterAlongAxis along axis 0 of container [4,3] with indices [2,3] "
+      "(distinct rows per column) and updates [2,3], modes SCATTER_UPDATE and SCATTER_ADD")
+def _(rng):
+    c, u = randn(rng, 4, 3), randn(rng, 2, 3)
+    idx = np.array([[3, 0, 2], [1, 2, 0]], F32)
+    y_update, y_add = c.copy(), c.astype(np.float64)
+    for i in range(2):
+        for j in range(3):
+            y_update[int(idx[i, j]), j] = u[i, j]
+            y_add[int(idx[i, j]), j] += u[i, j]
+    ins = {"c": c, "idx": idx, "u": u}
+    outs = {"y_update": y_update, "y_add": y_add}
+    nb = net(ins, outs)
+    nb.add_scatter_along_axis("s1", ["c", "idx", "u"], "y_update", axis=0, mode="UPDATE")
+    nb.add_scatter_along_axis("s2", ["c", "idx", "u"], "y_add", axis=0, mode="ADD")
+    return nb, ins, outs
+
+
 @case("topk", "topK k=3 along axis -1 of [2,6] (values, indices), and bottom K k=2 along "
       "axis 0 of the same input")
 def _(rng):
