@@ -1580,6 +1580,31 @@ def _(rng):
     return nb, ins, outs
 
 
+@case("loop_break_continue", "loop of at most 10 iterations over a body that counts i += 1, "
+      "breaks (loopBreak in a branch) when i > 3.5, skips the rest (loopContinue in a branch) when "
+      "i < 1.5, then adds x to acc: acc = x0 + 2 x, i = 4")
+def _(rng):
+    x0, x = randn(rng, 3), randn(rng, 3)
+    ins = {"x0": x0, "x": x}
+    outs = {"acc": x0.astype(np.float64) + 2 * x.astype(np.float64), "i": np.array([4.0], F32)}
+    nb = net(ins, outs)
+    nb.add_load_constant_nd("i0", "i", constant_value=np.array([0.0], F32), shape=[1])
+    nb.add_copy("acc0", "x0", "acc")
+    loop = nb.add_loop("loop", max_iterations=10)
+    body = NeuralNetworkBuilder(nn_spec=loop.loop.bodyNetwork, disable_rank5_shape_mapping=True)
+    body.add_activation("inc", "LINEAR", "i", "i_next", params=[1.0, 1.0])
+    body.add_copy("i_copy", "i_next", "i")
+    body.add_greater_than("stop", ["i"], "stop_c", alpha=3.5)
+    brk = body.add_branch("break_if", "stop_c")
+    NeuralNetworkBuilder(nn_spec=brk.branch.ifBranch, disable_rank5_shape_mapping=True).add_loop_break("break")
+    body.add_less_than("skip", ["i"], "skip_c", alpha=1.5)
+    cont = body.add_branch("continue_if", "skip_c")
+    NeuralNetworkBuilder(nn_spec=cont.branch.ifBranch, disable_rank5_shape_mapping=True).add_loop_continue("continue")
+    body.add_add_broadcastable("add", ["acc", "x"], "acc_next")
+    body.add_copy("acc_copy", "acc_next", "acc")
+    return nb, ins, outs
+
+
 @case("topk", "topK k=3 along axis -1 of [2,6] (values, indices), and bottom K k=2 along "
       "axis 0 of the same input")
 def _(rng):
