@@ -55,12 +55,14 @@ CASES = {}
 F32 = np.float32
 
 
-def case(name, description, rtol=1e-4, atol=1e-5):
-    """Register `build(rng) -> (builder, inputs, outputs)`; arrays are float64 or float32."""
+def case(name, description, rtol=1e-4, atol=1e-5, compare=None):
+    """Register `build(rng) -> (builder, inputs, outputs)`; arrays are float64 or float32.
+    `compare="distribution"`: the expected outputs are numpy samples of the layer's
+    distribution, compared as distributions (random layers)."""
 
     def register(build):
         assert name not in CASES, name
-        CASES[name] = dict(build=build, description=description, rtol=rtol, atol=atol)
+        CASES[name] = dict(build=build, description=description, rtol=rtol, atol=atol, compare=compare)
         return build
 
     return register
@@ -1605,6 +1607,28 @@ def _(rng):
     return nb, ins, outs
 
 
+@case("random_like_and_bernoulli", "randomNormalLike (mean 1, stdDev 2), randomUniformLike "
+      "[-1, 3), randomBernoulliLike p 0.3 of a [2000] input, randomBernoulliStatic p 0.7 "
+      "[40, 50], randomBernoulliDynamic p 0.2 of the shape [2000]; expected values are numpy "
+      "samples of each distribution, compared as distributions", compare="distribution")
+def _(rng):
+    n = 2000
+    x = randn(rng, n)
+    shape = np.array([n], F32)
+    outs = {"normal": rng.normal(1.0, 2.0, n), "uniform": rng.uniform(-1.0, 3.0, n),
+            "bern_like": (rng.uniform(size=n) < 0.3).astype(F32),
+            "bern_static": (rng.uniform(size=(40, 50)) < 0.7).astype(F32),
+            "bern_dynamic": (rng.uniform(size=n) < 0.2).astype(F32)}
+    ins = {"x": x, "shape": shape}
+    nb = net(ins, outs)
+    nb.add_random_normal_like("normal", "x", "normal", mean=1.0, stddev=2.0, seed=11)
+    nb.add_random_uniform_like("uniform", "x", "uniform", minval=-1.0, maxval=3.0, seed=12)
+    nb.add_random_bernoulli_like("bern_like", "x", "bern_like", prob=0.3, seed=13)
+    nb.add_random_bernoulli_static("bern_static", "bern_static", output_shape=[40, 50], prob=0.7, seed=14)
+    nb.add_random_bernoulli_dynamic("bern_dynamic", ["shape"], "bern_dynamic", prob=0.2, seed=15)
+    return nb, ins, outs
+
+
 @case("topk", "topK k=3 along axis -1 of [2,6] (values, indices), and bottom K k=2 along "
       "axis 0 of the same input")
 def _(rng):
@@ -2431,6 +2455,8 @@ def main():
         }
         if customs:
             entry["custom_classes"] = customs
+        if c["compare"]:
+            entry["compare"] = c["compare"]
         manifest.append(entry)
         total += sum((args.out / f"{name}.{e}").stat().st_size for e in ("mlmodel", "npz"))
 
