@@ -117,3 +117,51 @@ fn inner_outputs_are_compared_with_rms_scaled_atol() {
     let o = run(&["--plain-inner-atol"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// Converts `tests/fixtures/NAME.pb` with the user rules of `rules` and runs the model with
+/// `run --compare` against TensorFlow's goldens, the custom layer executed by the
+/// registration's `reference` (found by class name in `run_rules`).
+fn convert_and_compare(name: &str, rules: &Path, run_rules: &Path) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let (pb, npz) = (root.join(format!("{name}.pb")), root.join(format!("{name}.npz")));
+    let m = dir.path().join("m.mlmodel");
+    let o = mlrewrite(&["convert".as_ref(), pb.as_os_str(), "-o".as_ref(), m.as_os_str(), "--rules".as_ref(), rules.as_os_str()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("custom 1"), "{}", text(&o));
+    mlrewrite(&["run".as_ref(), m.as_os_str(), "--inputs".as_ref(), npz.as_os_str(), "--compare".as_ref(), npz.as_os_str(), "--rules".as_ref(), run_rules.as_os_str()])
+}
+
+/// A custom layer whose registration has a `reference` runs in `mlrewrite run --rules DIR`:
+/// Dilation2D's reference is TF ops (converted by the standard rules), CustomTopK's an NN
+/// layer with two outputs. Both models keep their custom layer and match TensorFlow; a wrong
+/// reference (min for max) fails the same comparison, so the reference is what ran.
+#[test]
+fn custom_layers_with_a_reference_pass_run_compare() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dilation = root.join("user_rules");
+    let o = convert_and_compare("custom_dilation_reshape", &dilation, &dilation);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("PASS: 1 compared"), "{}", text(&o));
+
+    let topk = root.join("rules/custom_topk_reference");
+    let o = convert_and_compare("topk", &topk, &topk);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("PASS: 2 compared"), "{}", text(&o));
+
+    let wrong = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(dilation.join("dilation.rules")).unwrap();
+    assert!(src.contains("reference = Max("));
+    std::fs::write(wrong.path().join("dilation.rules"), src.replace("reference = Max(", "reference = Min(")).unwrap();
+    let o = convert_and_compare("custom_dilation_reshape", &dilation, wrong.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+/// Without a reference the error says in one line what to do.
+#[test]
+fn custom_layer_without_a_reference_says_how_to_give_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let o = convert_and_compare("custom_dilation_reshape", &root.join("user_rules"), &root.join("rules/custom_dilation"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("class `Dilation2D`") && err.contains("`reference = ...`") && err.contains("--rules DIR"), "{err}");
+}

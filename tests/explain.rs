@@ -300,3 +300,20 @@ fn cli_explain_json_and_convert_explain_write_the_same_report() {
     assert_eq!(v["version"], 1);
     assert_eq!(v["nodes"][0]["registration"]["status"], "override");
 }
+
+/// A failed guard over `let`s shows each let's value, and the node's own output shape is
+/// printed under its inputs.
+#[test]
+fn a_failed_guard_shows_its_lets_and_the_node_its_output_shape() {
+    let g = import(&graph(vec![placeholder("x", &[2, 10]), node("relu", "Relu", &["x"], &[t_float()])]));
+    let r = run(&g, "relu.pb", &["tests/fixtures/rules/let_guard"], Selection::Node("relu".into()));
+    let text = explain::text::render(&r);
+    insta::assert_snapshot!("let_guard_text", text);
+    let n = &r.nodes[0];
+    assert_eq!((n.outputs.len(), n.outputs[0].shape.as_str()), (1, "[2,10]"));
+    let rule = n.rules.iter().find(|r| r.name == "relu_small_input").unwrap();
+    let f = rule.failure.as_ref().unwrap();
+    assert_eq!(f.stage, FailureStage::Guard);
+    // n = 2 and c = 10 from the [2, 10] input: 20 > 4.
+    assert!(f.detail.as_deref().unwrap().contains("(let n = 2, let c = 10)"), "{f:?}");
+}

@@ -163,7 +163,9 @@ fn item() -> impl Strategy<Value = Item> {
     ])
         .prop_map(|(n, lhs, clauses, rhs)| Item::Rule(Rule { name: id(&n), lhs, clauses, rhs, span: s() }));
     let field = prop_oneof![
-        (var_name(), expr()).prop_map(|(n, e)| Field { name: id(&n), value: FieldValue::Expr(e) }),
+        (var_name().prop_filter("`reference` takes a term", |n| n != "reference"), expr()).prop_map(|(n, e)| Field { name: id(&n), value: FieldValue::Expr(e) }),
+        prop_oneof![term().prop_map(Rhs::Term), prop::collection::vec(term(), 0..3).prop_map(|t| Rhs::Outputs(t, s()))]
+            .prop_map(|rhs| Field { name: id("reference"), value: FieldValue::Reference(rhs) }),
         prop::collection::vec((var_name(), prop::sample::select(vec!["int", "double", "bool", "string"]), expr()), 0..3).prop_map(|ps| Field {
             name: id("parameters"),
             value: FieldValue::Params(ps.into_iter().map(|(n, t, e)| Param { name: id(&n), ty: id(t), value: e }).collect(), s()),

@@ -111,7 +111,8 @@ fn cli_compare_passes_and_lists_unmatched_goldens() {
     assert!(stdout.contains("golden `model/dense/BiasAdd:0`: not compared (matches no model output)"), "{stdout}");
     assert!(stdout.contains("golden `input:0`: not compared (a model input)"), "{stdout}");
 
-    // Without kernels compiled in, the custom model fails with an error naming the class.
+    // Without a registration's `reference` (no --rules), the custom model fails with an error
+    // naming the class and saying how to give one.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mlrewrite"))
         .arg("run")
         .arg(shared.join("corpus/coremltools/topk_static.custom.mlmodel"))
@@ -121,5 +122,5 @@ fn cli_compare_passes_and_lists_unmatched_goldens() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("class `CustomTopK`") && stderr.contains("no custom-layer kernels compiled in"), "{stderr}");
+    assert!(stderr.contains("class `CustomTopK`") && stderr.contains("`reference = ...`") && stderr.contains("--rules DIR"), "{stderr}");
 }

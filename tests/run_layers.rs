@@ -24,6 +24,10 @@ struct Case {
     atol: f64,
     inputs: Vec<Feature>,
     outputs: Vec<Feature>,
+    /// `"distribution"`: random layers, whose expected outputs are numpy samples of the
+    /// distribution, compared as distributions (`run::compare::same_distribution`).
+    #[serde(default)]
+    compare: Option<String>,
 }
 
 fn run_case(dir: &Path, case: &Case, precision: Precision) -> Result<(), String> {
@@ -41,7 +45,12 @@ fn run_case(dir: &Path, case: &Case, precision: Precision) -> Result<(), String>
     for f in &case.outputs {
         let want = data.get(&f.name).ok_or_else(|| format!("npz has no expected output `{}`", f.name))?;
         let got = outputs.get(&f.name).ok_or_else(|| format!("no output `{}`", f.name))?;
-        if let Err(e) = common::allclose(got, want, case.rtol, case.atol) {
+        let verdict = match case.compare.as_deref() {
+            Some("distribution") => mlrewrite::run::compare::same_distribution(got, want).map(|_| ()),
+            Some(other) => Err(format!("unknown comparison `{other}`")),
+            None => common::allclose(got, want, case.rtol, case.atol),
+        };
+        if let Err(e) = verdict {
             errors.push(format!("output `{}`: {e}", f.name));
         }
     }

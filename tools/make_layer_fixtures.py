@@ -55,12 +55,14 @@ CASES = {}
 F32 = np.float32
 
 
-def case(name, description, rtol=1e-4, atol=1e-5):
-    """Register `build(rng) -> (builder, inputs, outputs)`; arrays are float64 or float32."""
+def case(name, description, rtol=1e-4, atol=1e-5, compare=None):
+    """Register `build(rng) -> (builder, inputs, outputs)`; arrays are float64 or float32.
+    `compare="distribution"`: the expected outputs are numpy samples of the layer's
+    distribution, compared as distributions (random layers)."""
 
     def register(build):
         assert name not in CASES, name
-        CASES[name] = dict(build=build, description=description, rtol=rtol, atol=atol)
+        CASES[name] = dict(build=build, description=description, rtol=rtol, atol=atol, compare=compare)
         return build
 
     return register
@@ -1562,6 +1564,71 @@ def _(rng):
     return nb, ins, outs
 
 
+@case("scatter_along_axis", "scatterAlongAxis along axis 0 of container [4,3] with indices [2,3] "
+      "(distinct rows per column) and updates [2,3], modes SCATTER_UPDATE and SCATTER_ADD")
+def _(rng):
+    c, u = randn(rng, 4, 3), randn(rng, 2, 3)
+    idx = np.array([[3, 0, 2], [1, 2, 0]], F32)
+    y_update, y_add = c.copy(), c.astype(np.float64)
+    for i in range(2):
+        for j in range(3):
+            y_update[int(idx[i, j]), j] = u[i, j]
+            y_add[int(idx[i, j]), j] += u[i, j]
+    ins = {"c": c, "idx": idx, "u": u}
+    outs = {"y_update": y_update, "y_add": y_add}
+    nb = net(ins, outs)
+    nb.add_scatter_along_axis("s1", ["c", "idx", "u"], "y_update", axis=0, mode="UPDATE")
+    nb.add_scatter_along_axis("s2", ["c", "idx", "u"], "y_add", axis=0, mode="ADD")
+    return nb, ins, outs
+
+
+@case("loop_break_continue", "loop of at most 10 iterations over a body that counts i += 1, "
+      "breaks (loopBreak in a branch) when i > 3.5, skips the rest (loopContinue in a branch) when "
+      "i < 1.5, then adds x to acc: acc = x0 + 2 x, i = 4")
+def _(rng):
+    x0, x = randn(rng, 3), randn(rng, 3)
+    ins = {"x0": x0, "x": x}
+    outs = {"acc": x0.astype(np.float64) + 2 * x.astype(np.float64), "i": np.array([4.0], F32)}
+    nb = net(ins, outs)
+    nb.add_load_constant_nd("i0", "i", constant_value=np.array([0.0], F32), shape=[1])
+    nb.add_copy("acc0", "x0", "acc")
+    loop = nb.add_loop("loop", max_iterations=10)
+    body = NeuralNetworkBuilder(nn_spec=loop.loop.bodyNetwork, disable_rank5_shape_mapping=True)
+    body.add_activation("inc", "LINEAR", "i", "i_next", params=[1.0, 1.0])
+    body.add_copy("i_copy", "i_next", "i")
+    body.add_greater_than("stop", ["i"], "stop_c", alpha=3.5)
+    brk = body.add_branch("break_if", "stop_c")
+    NeuralNetworkBuilder(nn_spec=brk.branch.ifBranch, disable_rank5_shape_mapping=True).add_loop_break("break")
+    body.add_less_than("skip", ["i"], "skip_c", alpha=1.5)
+    cont = body.add_branch("continue_if", "skip_c")
+    NeuralNetworkBuilder(nn_spec=cont.branch.ifBranch, disable_rank5_shape_mapping=True).add_loop_continue("continue")
+    body.add_add_broadcastable("add", ["acc", "x"], "acc_next")
+    body.add_copy("acc_copy", "acc_next", "acc")
+    return nb, ins, outs
+
+
+@case("random_like_and_bernoulli", "randomNormalLike (mean 1, stdDev 2), randomUniformLike "
+      "[-1, 3), randomBernoulliLike p 0.3 of a [2000] input, randomBernoulliStatic p 0.7 "
+      "[40, 50], randomBernoulliDynamic p 0.2 of the shape [2000]; expected values are numpy "
+      "samples of each distribution, compared as distributions", compare="distribution")
+def _(rng):
+    n = 2000
+    x = randn(rng, n)
+    shape = np.array([n], F32)
+    outs = {"normal": rng.normal(1.0, 2.0, n), "uniform": rng.uniform(-1.0, 3.0, n),
+            "bern_like": (rng.uniform(size=n) < 0.3).astype(F32),
+            "bern_static": (rng.uniform(size=(40, 50)) < 0.7).astype(F32),
+            "bern_dynamic": (rng.uniform(size=n) < 0.2).astype(F32)}
+    ins = {"x": x, "shape": shape}
+    nb = net(ins, outs)
+    nb.add_random_normal_like("normal", "x", "normal", mean=1.0, stddev=2.0, seed=11)
+    nb.add_random_uniform_like("uniform", "x", "uniform", minval=-1.0, maxval=3.0, seed=12)
+    nb.add_random_bernoulli_like("bern_like", "x", "bern_like", prob=0.3, seed=13)
+    nb.add_random_bernoulli_static("bern_static", "bern_static", output_shape=[40, 50], prob=0.7, seed=14)
+    nb.add_random_bernoulli_dynamic("bern_dynamic", ["shape"], "bern_dynamic", prob=0.2, seed=15)
+    return nb, ins, outs
+
+
 @case("topk", "topK k=3 along axis -1 of [2,6] (values, indices), and bottom K k=2 along "
       "axis 0 of the same input")
 def _(rng):
@@ -2388,6 +2455,8 @@ def main():
         }
         if customs:
             entry["custom_classes"] = customs
+        if c["compare"]:
+            entry["compare"] = c["compare"]
         manifest.append(entry)
         total += sum((args.out / f"{name}.{e}").stat().st_size for e in ("mlmodel", "npz"))
 

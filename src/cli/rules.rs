@@ -46,6 +46,9 @@ pub enum RulesCommand {
         #[command(flatten)]
         source: Source,
     },
+    /// Every layer kind of Core ML's NeuralNetworkLayer oneof, in the spec's order, with the
+    /// parameters a rule gives it (rules::layers).
+    Layers,
     /// How each TF op of the op catalog converts: composite (rules), custom, or unsupported.
     Ops {
         /// Print docs/ops.md (the generated Markdown document) instead of a plain listing.
@@ -127,6 +130,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             println!("{} error(s), {} warning(s)", set.errors(), set.warnings());
             Ok(if set.errors() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
+        RulesCommand::Layers => {
+            print!("{}", layers_listing());
+            Ok(ExitCode::SUCCESS)
+        }
         RulesCommand::Ops { markdown, source } => {
             let set = load(None, &source)?;
             replaced_notes(&set, source.verbose);
@@ -183,4 +190,34 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `mlrewrite rules layers`: each case of the spec's `NeuralNetworkLayer.layer` oneof with the
+/// kinds and parameters rules use for it.
+pub fn layers_listing() -> String {
+    use mlrewrite::rules::layers::{case_kinds, spec_cases, CONTROL_FLOW};
+    let cases = spec_cases();
+    let mut s = format!("{} cases of NeuralNetworkLayer.layer (Core ML Neural Network spec); parameters as rules write them\n", cases.len());
+    for case in cases {
+        let kinds = case_kinds(case);
+        if CONTROL_FLOW.contains(&case) {
+            s += &format!("\n{case}: control flow with nested networks, not built by rules (While becomes `loop`; If becomes a select)\n");
+            continue;
+        }
+        if case == "custom" {
+            s += "\ncustom: CustomLayerParams, built by `custom` registrations (docs/rules.md, Custom layers)\n";
+            continue;
+        }
+        if case == "activation" {
+            s += &format!("\nactivation: ActivationParams, one kind per nonlinearity ({} kinds)\n", kinds.len());
+        }
+        for k in kinds {
+            let outputs = k.outputs.map_or("set by a parameter".to_string(), |n| n.to_string());
+            s += &format!("\n{}: {}, inputs {}, outputs {outputs}\n", k.name, k.message, k.arity_text());
+            for (name, ty) in k.params {
+                s += &format!("    {name}: {}\n", ty.describe());
+            }
+        }
+    }
+    s
 }

@@ -53,6 +53,13 @@ pub struct Args {
     /// memory. Default 4G at f32 (2^30 elements).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
+    /// Rule files (directory or file) on top of the standard library: a custom layer runs the
+    /// `reference` of the registration with its class name.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Use only the rules of --rules, not the embedded standard library.
+    #[arg(long)]
+    pub no_std_rules: bool,
 }
 
 /// `4096`, `512K`, `64M`, `4G`, `1T` (powers of 1024).
@@ -75,6 +82,23 @@ fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(1u64 << shift).filter(|&b| b > 0).ok_or_else(|| format!("`{s}` is not a size between 1 byte and 16 EiB"))
 }
 
+/// Kernels for the model's custom layers, from the `reference`s of the registrations with
+/// their class names (none are compiled into the binary). Rules are read only when the model
+/// has a custom layer.
+fn reference_kernels(args: &Args, model: &mlrewrite::proto::coreml::Model) -> anyhow::Result<BTreeMap<String, Box<dyn mlrewrite::run::CustomKernel>>> {
+    use mlrewrite::rules::{LoadOptions, RuleSet};
+    if mlrewrite::reference::custom_classes(model).is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let set = RuleSet::load(&LoadOptions { user: args.rules.clone(), no_std: args.no_std_rules })?;
+    if set.errors() > 0 {
+        eprint!("{}", mlrewrite::rules::diag::render_all(&set.diagnostics, &set.sources, 100));
+    }
+    let compiled = set.compile()?;
+    let rules_only = std::sync::Arc::new(set.compile_rules_only()?);
+    Ok(mlrewrite::reference::kernels(&compiled.registrations, rules_only))
+}
+
 fn fmt_shape(s: &[usize]) -> String {
     format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
 }
@@ -94,9 +118,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut options = RunOptions {
         precision: if args.f64 { Precision::F64 } else { Precision::F32 },
         max_tensor_bytes: args.max_memory,
-        missing_kernel_hint: "; the mlrewrite binary has no custom-layer kernels compiled in \
-                              (register one with mlrewrite::run::RunOptions::custom_kernels)"
-            .into(),
+        custom_kernels: reference_kernels(&args, &model)?,
+        missing_kernel_hint: format!(
+            "; to run it, give its registration a `reference = ...` composite (docs/rules.md, Custom layers) \
+             and pass the rule directory with `mlrewrite run --rules DIR`{}",
+            if args.rules.is_empty() { " (no --rules was given)" } else { "" }
+        ),
         ..Default::default()
     };
     // Probe candidates: golden names that are neither outputs nor inputs.

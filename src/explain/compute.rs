@@ -154,13 +154,24 @@ impl<'a> Context<'a> {
         rules.sort_by(|a, b| (a.0.status, std::cmp::Reverse(a.1), a.2, a.3).cmp(&(b.0.status, std::cmp::Reverse(b.1), b.2, b.3)));
         let rules: Vec<RuleExplanation> = rules.into_iter().map(|r| r.0).collect();
         let registration = self.registration_outcome(&seeded.op, kind, extracted, &rules);
-        NodeExplanation { name: name.to_string(), op: seeded.op.clone(), inputs: self.inputs(name), outcome, rules, registration }
+        NodeExplanation { name: name.to_string(), op: seeded.op.clone(), inputs: self.inputs(name), outputs: self.outputs(name), outcome, rules, registration }
     }
 
     fn inputs(&self, name: &str) -> Vec<InputTensor> {
         let Some(id) = self.graph.find(name) else { return vec![] };
-        self.graph
-            .inputs(id)
+        self.tensors(self.graph.inputs(id))
+    }
+
+    /// The node's own outputs: what the rules see of it (a guard on `rank(x)` of the node
+    /// after it reads these facts).
+    fn outputs(&self, name: &str) -> Vec<InputTensor> {
+        let Some(id) = self.graph.find(name) else { return vec![] };
+        let n = self.graph.node(id).outputs.len();
+        self.tensors((0..n).map(|k| crate::ir::Outlet { node: id, output: k }).collect())
+    }
+
+    fn tensors(&self, outlets: Vec<crate::ir::Outlet>) -> Vec<InputTensor> {
+        outlets
             .into_iter()
             .map(|o| {
                 let fact = self.graph.fact(o);

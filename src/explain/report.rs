@@ -49,6 +49,9 @@ pub struct NodeExplanation {
     pub name: String,
     pub op: String,
     pub inputs: Vec<InputTensor>,
+    /// The node's own output tensors, as the import's shape inference (and `infer` items)
+    /// give them.
+    pub outputs: Vec<InputTensor>,
     pub outcome: Outcome,
     /// Every rule and registration whose pattern is rooted at this op: near misses first,
     /// then those that matched, then the other failures (closest first), then rules an

@@ -53,6 +53,11 @@ fn node(s: &mut String, n: &NodeExplanation) {
         let value = t.constant.as_ref().map(|c| format!(" = {c} (constant)")).unwrap_or_default();
         let _ = writeln!(s, "  input {i}: {}: {dtype} {}{value}", t.tensor, t.shape);
     }
+    for (i, t) in n.outputs.iter().enumerate() {
+        let dtype = t.dtype.as_deref().unwrap_or("?");
+        let value = t.constant.as_ref().map(|c| format!(" = {c} (constant)")).unwrap_or_default();
+        let _ = writeln!(s, "  output {i}: {}: {dtype} {}{value}", t.tensor, t.shape);
+    }
     let became = match (n.outcome.kind, &n.registration) {
         (OutcomeKind::CustomLayer, Some(reg)) => {
             let how = match reg.status {

@@ -345,6 +345,10 @@ pub enum FieldValue {
     Expr(Expr),
     /// `parameters { name: type = expr, ... }`
     Params(Vec<Param>, Span),
+    /// `reference = TERM` (or `= (t0, t1)`): what the custom layer computes, written as a
+    /// rule's right-hand side over the `input_order` names and the parameters; `mlrewrite
+    /// run` executes it (`crate::reference`).
+    Reference(Rhs),
 }
 
 /// One `CustomLayerParamValue`: `name: int|double|bool|string = expr`.
@@ -600,6 +604,12 @@ impl Display for Item {
                 for field in &c.fields {
                     match &field.value {
                         FieldValue::Expr(e) => writeln!(f, "    {} = {}", field.name.name, e)?,
+                        FieldValue::Reference(Rhs::Term(t)) => writeln!(f, "    {} = {t}", field.name.name)?,
+                        FieldValue::Reference(Rhs::Outputs(ts, _)) => {
+                            write!(f, "    {} = (", field.name.name)?;
+                            comma(f, ts, |f, t| write!(f, "{t}"))?;
+                            f.write_str(")\n")?;
+                        }
                         FieldValue::Params(ps, _) => {
                             writeln!(f, "    {} {{", field.name.name)?;
                             for p in ps {

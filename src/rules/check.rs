@@ -29,7 +29,7 @@ pub struct CheckResult {
 
 /// Registration fields coremltools' binding requires, and the optional ones.
 pub const REQUIRED_FIELDS: [&str; 4] = ["class_name", "input_order", "parameters", "description"];
-pub const OPTIONAL_FIELDS: [&str; 1] = ["outputs"];
+pub const OPTIONAL_FIELDS: [&str; 2] = ["outputs", "reference"];
 /// `CustomLayerParamValue` cases a parameter may use.
 pub const PARAM_TYPES: [(&str, Ty); 4] = [("int", Ty::Int), ("double", Ty::Float), ("bool", Ty::Bool), ("string", Ty::Str)];
 
@@ -863,10 +863,16 @@ impl Checker<'_> {
         self.root_must_be_op(&r.lhs);
         self.pattern(&r.lhs, &mut env);
         self.clauses(&r.clauses, &mut env);
-        match &r.rhs {
+        self.rhs(&r.rhs, &r.lhs, &env);
+    }
+
+    /// A right-hand side (of a rule, or a registration's `reference`): its terms, and as many
+    /// outputs as the pattern's root op has.
+    fn rhs(&mut self, rhs: &Rhs, lhs: &Pattern, env: &Env) {
+        match rhs {
             Rhs::Term(t) => {
-                let got = self.term(t, &env);
-                let want = self.root_outputs(&r.lhs);
+                let got = self.term(t, env);
+                let want = self.root_outputs(lhs);
                 if let (Some(g), Some(w)) = (got, want) {
                     if g != w && !matches!(t, Term::Var(_)) {
                         let d = self.err("rules::output-count", t.span(), format!("the pattern has {w} output(s) but this term has {g}"));
@@ -876,9 +882,9 @@ impl Checker<'_> {
             }
             Rhs::Outputs(ts, span) => {
                 for t in ts {
-                    self.spread(t, &env);
+                    self.spread(t, env);
                 }
-                if let (Some(w), false) = (self.root_outputs(&r.lhs), ts.iter().any(Term::is_spread)) {
+                if let (Some(w), false) = (self.root_outputs(lhs), ts.iter().any(Term::is_spread)) {
                     if w != ts.len() {
                         let d = self.err("rules::output-count", *span, format!("the pattern has {w} output(s) but {} term(s) are given", ts.len()));
                         *d = d.clone().label(format!("{} term(s)", ts.len()));
@@ -886,6 +892,28 @@ impl Checker<'_> {
                 }
             }
         }
+    }
+
+    /// The names a `reference` sees: what the custom layer holds in the model, that is its
+    /// inputs (`input_order`, tensors) and its parameters (values of their declared types).
+    /// Pattern variables and `let`s are gone at run time, so they are not in scope.
+    fn reference_env(&self, c: &Registration) -> Env {
+        let mut env = Env::new();
+        if let Some(FieldValue::Expr(Expr::List(items, _))) = c.field("input_order").map(|f| &f.value) {
+            for it in items {
+                if let Expr::Var(id) = it {
+                    env.insert(id.name.clone(), Binding { ty: Ty::Node, span: id.span });
+                }
+            }
+        }
+        if let Some(FieldValue::Params(ps, _)) = c.field("parameters").map(|f| &f.value) {
+            for p in ps {
+                if let Some((_, ty)) = PARAM_TYPES.iter().find(|(n, _)| *n == p.ty.name) {
+                    env.insert(p.name.name.clone(), Binding { ty: ty.clone(), span: p.name.span });
+                }
+            }
+        }
+        env
     }
 
     // ---------------------------------------------------------------- registrations
@@ -944,6 +972,10 @@ impl Checker<'_> {
                             }
                         }
                     }
+                }
+                ("reference", FieldValue::Reference(rhs)) => {
+                    let renv = self.reference_env(c);
+                    self.rhs(rhs, &c.lhs, &renv);
                 }
                 ("parameters", FieldValue::Expr(e)) => {
                     let d = self.err("rules::syntax", e.span(), "`parameters` is a block: `parameters { name: type = value, ... }`");

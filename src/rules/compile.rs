@@ -204,6 +204,34 @@ pub fn lit_value(l: &Lit) -> Value {
 
 /// Explains a false guard: the values of the sides of the failing comparison; for `all` over
 /// a comprehension, which element failed and why.
+/// `" (let n = 3, let total = 12)"` for the `let` names among `lets` that `e` reads, in
+/// order of binding; empty when it reads none. Guards over `let`s would otherwise show the
+/// name but not what it held.
+fn let_values(e: &Expr, lets: &[&str], env: &Bindings) -> String {
+    fn reads(e: &Expr, name: &str) -> bool {
+        match e {
+            Expr::Var(i) => i.name == name,
+            Expr::Lit(..) => false,
+            Expr::Call(_, args, _) | Expr::List(args, _) => args.iter().any(|a| reads(a, name)),
+            Expr::Unary(_, a, _) => reads(a, name),
+            Expr::Binary(_, a, b, _) => reads(a, name) || reads(b, name),
+            Expr::Comp { body, var, list, .. } => reads(list, name) || (var.name != name && reads(body, name)),
+            Expr::If { cond, then, else_, .. } => reads(cond, name) || reads(then, name) || reads(else_, name),
+        }
+    }
+    let mut seen = HashSet::new();
+    let shown: Vec<String> = lets
+        .iter()
+        .filter(|n| seen.insert(**n) && reads(e, n))
+        .filter_map(|n| env.get(n).map(|v| format!("let {n} = {v}")))
+        .collect();
+    if shown.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", shown.join(", "))
+    }
+}
+
 fn guard_detail(g: &Expr, env: &Bindings, facts: &dyn ClassFacts) -> String {
     match g {
         Expr::Call(f, args, _) if matches!(f.name.as_str(), "all" | "any") && args.len() == 1 => {
@@ -278,6 +306,31 @@ pub struct Registration {
     pub root_op: Option<String>,
     /// Root-op input names resolved to pattern variables.
     input_aliases: Vec<(String, String)>,
+    /// What the custom layer computes (`reference = ...`), over the `input_order` names and
+    /// the parameters: how `mlrewrite run` executes the layer (`crate::reference`).
+    pub reference: Option<Rhs>,
+}
+
+/// Builds a right-hand side into `egraph` with the variables of `env` (classes and values)
+/// and returns the class of each of its `outputs` outputs: a tuple's terms, or the projections
+/// of one term of several outputs. What a registration's `reference` is run through.
+pub fn add_rhs<N: Analysis<Node>>(rhs: &Rhs, env: &Bindings, egraph: &mut EGraph<Node, N>, outputs: usize) -> Result<Vec<Id>, String>
+where
+    N::Data: ClassData,
+{
+    let plans = {
+        let facts = EGraphFacts(&*egraph);
+        match rhs {
+            Rhs::Term(t) => vec![plan_term(t, env, egraph, &facts)?],
+            Rhs::Outputs(ts, _) => plan_args(ts, env, egraph, &facts)?,
+        }
+    };
+    let ids: Vec<Id> = plans.into_iter().map(|p| add_plan(egraph, p)).collect();
+    match (rhs, &ids[..]) {
+        (Rhs::Term(_), [one]) if outputs > 1 => Ok((0..outputs as u32).map(|index| egraph.add(Node::Proj { index, arg: [*one] })).collect()),
+        _ if ids.len() != outputs => Err(format!("the reference has {} output(s), the layer {outputs}", ids.len())),
+        _ => Ok(ids),
+    }
 }
 
 /// One rule (or registration) ready to run.
@@ -410,6 +463,10 @@ impl CompiledRule {
             override_: c.override_.is_some(),
             root_op: root.map(|o| o.op.name.clone()),
             input_aliases,
+            reference: match c.field("reference").map(|f| &f.value) {
+                Some(ast::FieldValue::Reference(rhs)) => Some(rhs.clone()),
+                _ => None,
+            },
         };
         Ok(CompiledRule { name: c.name.name.clone(), lhs: c.lhs.clone(), clauses: c.clauses.clone(), action: Action::Custom(Arc::new(reg)), node_vars })
     }
@@ -469,6 +526,8 @@ impl CompiledRule {
     }
 
     fn run_clauses(&self, mut env: Bindings, facts: &dyn ClassFacts, t: &mut Tracker) -> Option<Bindings> {
+        // `let` names bound so far: a failed guard or `let` that reads one shows its value.
+        let mut lets: Vec<&str> = vec![];
         for c in &self.clauses {
             match c {
                 Clause::Where(gs) => {
@@ -476,20 +535,26 @@ impl CompiledRule {
                         match eval(g, &env, facts) {
                             Ok(Value::Bool(true)) => {}
                             Ok(_) => {
-                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail: guard_detail(g, &env, facts), span: g.span() });
+                                let detail = guard_detail(g, &env, facts) + &let_values(g, &lets, &env);
+                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail, span: g.span() });
                                 return None;
                             }
                             Err(m) => {
-                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail: m, span: g.span() });
+                                let detail = m + &let_values(g, &lets, &env);
+                                t.fail(&[], FailReason::Guard { guard: g.to_string(), detail, span: g.span() });
                                 return None;
                             }
                         }
                     }
                 }
                 Clause::Let(n, e) => match eval(e, &env, facts) {
-                    Ok(v) => env = env.with(&n.name, v),
+                    Ok(v) => {
+                        env = env.with(&n.name, v);
+                        lets.push(&n.name);
+                    }
                     Err(m) => {
-                        t.fail(&[], FailReason::Guard { guard: format!("let {} = {e}", n.name), detail: m, span: n.span.to(e.span()) });
+                        let detail = m + &let_values(e, &lets, &env);
+                        t.fail(&[], FailReason::Guard { guard: format!("let {} = {e}", n.name), detail, span: n.span.to(e.span()) });
                         return None;
                     }
                 },

@@ -304,6 +304,29 @@ pub static LAYERS: &[LayerKind] = &[
     layer("activationParametricSoftplus", "ActivationParametricSoftplus", 1, Some(1), Some(1), &[("alpha", P::Weights), ("beta", P::Weights)]),
 ];
 
+/// The cases of Core ML's `NeuralNetworkLayer.layer` oneof, in the spec's order, read from
+/// `proto/coreml.proto` (generated from the spec's field tables): what `mlrewrite rules
+/// layers` lists and the coverage tests walk.
+pub fn spec_cases() -> Vec<&'static str> {
+    let proto: &'static str = include_str!("../../proto/coreml.proto");
+    let Some(start) = proto.find("message NeuralNetworkLayer {") else { return vec![] };
+    let body = &proto[start..];
+    let Some(open) = body.find("oneof layer {") else { return vec![] };
+    let oneof = &body[open..];
+    let oneof = &oneof[..oneof.find('}').unwrap_or(oneof.len())];
+    // Case lines read `.CoreML.Specification.XLayerParams name = N;`.
+    oneof.lines().filter(|l| l.trim_start().starts_with('.')).filter_map(|l| l.split_whitespace().nth(1)).collect()
+}
+
+/// How a oneof case is known to the rule language: a kind of [`LAYERS`], the `activation`
+/// case split into one kind per nonlinearity, a `custom` registration, or control flow.
+pub fn case_kinds(case: &str) -> Vec<&'static LayerKind> {
+    match case {
+        "activation" => LAYERS.iter().filter(|l| l.name.starts_with("activation")).collect(),
+        _ => layer_kind(case).into_iter().collect(),
+    }
+}
+
 /// Looks a layer kind up by its rule-language name.
 pub fn layer_kind(name: &str) -> Option<&'static LayerKind> {
     LAYERS.iter().find(|l| l.name == name)
@@ -349,12 +372,7 @@ mod tests {
     #[test]
     fn registry_covers_the_layer_oneof() {
         let proto = include_str!("../../proto/coreml.proto");
-        let start = proto.find("message NeuralNetworkLayer {").unwrap();
-        let body = &proto[start..];
-        let oneof = &body[body.find("oneof layer {").unwrap()..];
-        let oneof = &oneof[..oneof.find('}').unwrap()];
-        // Case lines read `.CoreML.Specification.XLayerParams name = N;`.
-        let cases: Vec<&str> = oneof.lines().filter(|l| l.trim_start().starts_with('.')).filter_map(|l| l.split_whitespace().nth(1)).collect();
+        let cases = spec_cases();
         assert!(cases.len() > 150, "{}", cases.len());
         for case in cases {
             let known = layer_kind(case).is_some() || CONTROL_FLOW.contains(&case) || case == "activation" || case == "custom";

@@ -206,6 +206,17 @@ impl RuleSet {
     }
 
     pub fn compile_with(&self, catalog: &dyn OpCatalog) -> Result<Compiled, RulesError> {
+        self.compile_inner(catalog, true)
+    }
+
+    /// Compiles the rules without any registration (so no override switches a rule off):
+    /// what a custom layer's `reference` is converted with, since it must come down to NN
+    /// layers and must not turn back into the custom layer it stands for.
+    pub fn compile_rules_only(&self) -> Result<Compiled, RulesError> {
+        self.compile_inner(&TfOpDefs, false)
+    }
+
+    fn compile_inner(&self, catalog: &dyn OpCatalog, with_registrations: bool) -> Result<Compiled, RulesError> {
         if self.errors() > 0 {
             return Err(RulesError::Invalid { count: self.errors() });
         }
@@ -218,6 +229,7 @@ impl RuleSet {
                 }
                 match item {
                     Item::Rule(r) => rules.push(Arc::new(CompiledRule::from_rule(r))),
+                    Item::Custom(_) if !with_registrations => {}
                     Item::Custom(c) => registrations.push(Arc::new(
                         CompiledRule::from_registration(c, catalog).map_err(|message| RulesError::Compile { name: c.name.name.clone(), message })?,
                     )),

@@ -635,14 +635,19 @@ fn rule(i: In) -> PResult<Item> {
     let (i, lhs) = cut(pattern).parse(i)?;
     let (i, cls) = clauses(i)?;
     let (i, _) = cut(|i| alt((sym("=>", "`=>`"), kw("where", "`where`"), kw("let", "`let`"))).parse(i)).parse(i)?;
-    let (i, rhs) = match sym("(", "`(`")(i) {
+    let (i, rhs) = rhs(i)?;
+    Ok((i, Item::Rule(Rule { name, lhs, clauses: cls, rhs, span: span_of(&start, &i) })))
+}
+
+/// A right-hand side: one term, or a tuple of terms mapping the outputs.
+fn rhs(i: In) -> PResult<Rhs> {
+    match sym("(", "`(`")(i) {
         Ok((rest, open)) => {
             let (rest, ts) = cut(list_body(term, ")", "`)`")).parse(rest)?;
-            (rest, Rhs::Outputs(ts, span_of(&open, &rest)))
+            Ok((rest, Rhs::Outputs(ts, span_of(&open, &rest))))
         }
-        Err(_) => map(cut(term), Rhs::Term).parse(i)?,
-    };
-    Ok((i, Item::Rule(Rule { name, lhs, clauses: cls, rhs, span: span_of(&start, &i) })))
+        Err(_) => map(cut(term), Rhs::Term).parse(i),
+    }
 }
 
 fn param(i: In) -> PResult<Param> {
@@ -661,6 +666,10 @@ fn field(i: In) -> PResult<Field> {
         return Ok((rest, Field { name, value: FieldValue::Params(ps, span_of(&open, &rest)) }));
     }
     let (i, _) = cut(|i| alt((sym("=", "`=`"), sym("{", "`{`"))).parse(i)).parse(i)?;
+    if name.name == "reference" {
+        let (i, rhs) = rhs(i)?;
+        return Ok((i, Field { name, value: FieldValue::Reference(rhs) }));
+    }
     let (i, e) = cut(expr).parse(i)?;
     Ok((i, Field { name, value: FieldValue::Expr(e) }))
 }

@@ -161,6 +161,26 @@ mod tests {
         }
     }
 
+    /// Every case of the spec's `NeuralNetworkLayer.layer` oneof is what some registry kind
+    /// lowers to (the interpreter's name of the built case is the oneof field), except the
+    /// cases lowered elsewhere: `custom` (`lower::custom`), `loop` (`program::lower_loop`) and
+    /// `branch`, which is never emitted (an `If` becomes a select, docs/architecture.md).
+    #[test]
+    fn every_oneof_case_is_lowered_from_a_registry_kind() {
+        let mut built = std::collections::BTreeSet::new();
+        for kind in LAYERS {
+            let mut pairs: Vec<(Name, Value)> = kind.params.iter().map(|(n, t)| (Name::from(*n), sample(*t, 0))).collect();
+            fix_samples(kind.name, 0, &mut pairs);
+            let attrs = Attrs::new(pairs);
+            let p = Params::new("l", kind, &attrs, false).unwrap();
+            let layer = build(&LayerInput { params: &p, n_inputs: kind.min_inputs }).unwrap_or_else(|e| panic!("{}: {e}", kind.name));
+            built.insert(crate::run::layer_kind(&layer));
+        }
+        let missing: Vec<&str> =
+            crate::rules::layers::spec_cases().into_iter().filter(|c| !built.contains(c) && !["custom", "loop", "branch"].contains(c)).collect();
+        assert!(missing.is_empty(), "oneof cases no registry kind lowers to: {missing:?}");
+    }
+
     /// With every parameter set, each builder reads every parameter its kind declares (over
     /// every case of its enums): none is dropped on the way to the proto.
     #[test]
