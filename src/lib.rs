@@ -21,6 +21,7 @@ pub mod proto {
     }
 }
 
+pub mod api;
 pub mod explain;
 pub mod ir;
 pub mod lower;
