@@ -49,6 +49,8 @@ pub struct Options {
     pub signature: Option<String>,
     /// Core ML specification version to target (`--target`, 4 to 9).
     pub target: Option<i32>,
+    /// Author, license, version, descriptions (`--author` ... `--output-description`).
+    pub info: crate::lower::metadata::ModelInfo,
 }
 
 /// A converted model: its serialized bytes, its layer count by kind, and the names of its
@@ -103,7 +105,8 @@ pub fn convert(source: &Source, options: &Options) -> Result<Converted> {
         _ => None,
     });
     let lower_options = LowerOptions { fp16_weights: options.fp16_weights, target: options.target, ..LowerOptions::default() }.with_registrations(regs);
-    let model = lower::lower(&dag, &lower_options).with_context(|| format!("lowering {}", path.display()))?;
+    let mut model = lower::lower(&dag, &lower_options).with_context(|| format!("lowering {}", path.display()))?;
+    options.info.apply(&mut model).with_context(|| format!("converting {}", path.display()))?;
     let mut layers = BTreeMap::new();
     if let Some(crate::proto::coreml::model::Type::NeuralNetwork(nn)) = &model.r#type {
         for layer in nn.layers.iter().filter_map(|l| l.layer.as_ref()) {

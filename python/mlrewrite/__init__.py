@@ -109,7 +109,8 @@ def _graph_def_bytes(model, input_signature):
 
 
 def convert(model, rules=None, outputs=None, fp16_weights=False, signature=None, target=None,
-            no_std_rules=False, input_signature=None):
+            no_std_rules=False, input_signature=None, author=None, license=None, version=None,
+            description=None, input_descriptions=None, output_descriptions=None):
     """Converts `model` to Core ML, as `mlrewrite convert` does, and returns an `MLModel`.
 
     model: a path (str or os.PathLike) to a frozen `.pb` or a SavedModel directory; serialized
@@ -122,13 +123,18 @@ def convert(model, rules=None, outputs=None, fp16_weights=False, signature=None,
     target: Core ML specification version 4 to 9 (`--target`).
     no_std_rules: use only `rules` (`--no-std-rules`).
     input_signature: `tf.TensorSpec`s for a Keras model or tf.function without one.
+    author, license, version, description: the model's Core ML metadata (`--author` ...).
+    input_descriptions, output_descriptions: {feature name: text} (`--input-description` ...).
     """
     rules, outputs = _rules(rules), _outputs(outputs)
+    fields = {"author": author, "license": license, "version": version, "description": description}
+    meta = {k: str(v) for k, v in fields.items() if v is not None}
+    described = (meta, input_descriptions, output_descriptions)
     if isinstance(model, (str, os.PathLike)):
-        result = _native.convert_path(os.fspath(model), rules, no_std_rules, outputs, fp16_weights, signature, target)
+        result = _native.convert_path(os.fspath(model), rules, no_std_rules, outputs, fp16_weights, signature, target, *described)
     else:
         data, name = _graph_def_bytes(model, input_signature)
-        result = _native.convert_graphdef(data, name, rules, no_std_rules, outputs, fp16_weights, target)
+        result = _native.convert_graphdef(data, name, rules, no_std_rules, outputs, fp16_weights, target, *described)
     return MLModel(*result)
 
 

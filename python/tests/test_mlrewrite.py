@@ -66,6 +66,18 @@ def test_options_reach_the_converter(tmp_path):
     assert "Relu" in extra.outputs and extra.mlmodel == cli_model(tmp_path, FIXTURES / "tf1_dense", "--outputs", "Relu")
 
 
+def test_metadata_is_the_clis(tmp_path):
+    pb = FIXTURES / "tf2_module.pb"
+    model = mlrewrite.convert(pb, author="A. Author", license="MIT", version="1.2", description="affine",
+                              input_descriptions={"x": "four features"}, output_descriptions={"Identity": "scores"})
+    flags = ["--author", "A. Author", "--license", "MIT", "--version", "1.2", "--description", "affine",
+             "--input-description", "x=four features", "--output-description", "Identity=scores"]
+    assert model.mlmodel == cli_model(tmp_path, pb, *flags)
+    assert model.mlmodel != mlrewrite.convert(pb).mlmodel
+    with pytest.raises(mlrewrite.ConversionError, match="input description for `nope`"):
+        mlrewrite.convert(pb, input_descriptions={"nope": "?"})
+
+
 def test_explain_is_the_clis_json_report():
     pb = FIXTURES / "keras_cnn.pb"
     r = cli("explain", pb, "--format", "json")
