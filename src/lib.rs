@@ -22,6 +22,7 @@ pub mod proto {
     }
 }
 
+pub mod api;
 pub mod explain;
 pub mod ir;
 pub mod lower;

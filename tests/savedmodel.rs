@@ -1,9 +1,11 @@
-//! SavedModel input end to end: the TF1-style SavedModels of `tests/fixtures/savedmodel`
-//! (written by `tools/make_savedmodel_fixtures.py` with TensorFlow 2.12.1) convert from the
-//! directory, match TensorFlow's outputs under `mlrewrite run --compare`, and give the same
-//! `.mlmodel` bytes as the graph TensorFlow itself froze. A damaged checkpoint (corrupted
-//! shard or index, missing shard), an unknown signature and a TF2 SavedModel whose signature
-//! calls into the function library each fail with a message naming the file.
+//! SavedModel input end to end: the SavedModels of `tests/fixtures/savedmodel` (written by
+//! `tools/make_savedmodel_fixtures.py` with TensorFlow 2.12.1) convert from the directory and
+//! match TensorFlow's outputs under `mlrewrite run --compare`. TF1-style ones give the same
+//! `.mlmodel` bytes as the graph TensorFlow itself froze; TF2 ones (`tf.saved_model.save`,
+//! Keras `model.save`, whose signatures call into the function library with captured
+//! variables) and TensorFlow's own freezing of them both match TensorFlow. A damaged
+//! checkpoint (corrupted shard, index or object graph, missing shard) and an unknown
+//! signature each fail with a message naming the file.
 
 use mlrewrite::ir::savedmodel::{self, bundle::Bundle};
 use std::path::{Path, PathBuf};
@@ -142,8 +144,52 @@ fn a_missing_index_is_named() {
     fails_with(&dir, &[], &["cannot read", "variables.index"]);
 }
 
+/// `run --compare` of `model` on the inputs and outputs of `npz` passes.
+fn passes(model: &Path, npz: &Path, what: &str) {
+    let o = mlrewrite(&["run", s(model), "--inputs", s(npz), "--compare", s(npz)]);
+    let report = text(&o);
+    assert!(o.status.success() && report.contains("PASS:"), "{what}:\n{report}");
+}
+
 #[test]
-fn a_tf2_saved_model_is_refused_until_functions_are_inlined() {
+fn tf2_saved_models_convert_and_match_tensorflow() {
+    for name in ["tf2_module", "keras_sequential", "keras_cnn"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let from_dir = tmp.path().join("dir.mlmodel");
+        let from_pb = tmp.path().join("pb.mlmodel");
+        let o = mlrewrite(&["convert", s(&fixtures().join(name)), "-o", s(&from_dir)]);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        passes(&from_dir, &fixtures().join(format!("{name}.npz")), name);
+        // TensorFlow's own freezing of the same signature converts and agrees too.
+        let o = mlrewrite(&["convert", s(&fixtures().join(format!("{name}.pb"))), "-o", s(&from_pb)]);
+        assert!(o.status.success(), "{name}.pb: {}", text(&o));
+        passes(&from_pb, &fixtures().join(format!("{name}.frozen.npz")), &format!("{name}.pb"));
+    }
+}
+
+#[test]
+fn tf2_captured_variables_come_from_the_object_graph() {
+    let frozen = savedmodel::freeze(&fixtures().join("keras_sequential"), None).unwrap();
+    assert_eq!(frozen.outputs.len(), 1);
+    assert!(frozen.graph.library.is_none(), "the calls are inlined");
+    let ops: Vec<&str> = frozen.graph.node.iter().map(|n| n.op.as_str()).collect();
+    for gone in ["VarHandleOp", "ReadVariableOp", "StatefulPartitionedCall"] {
+        assert!(!ops.contains(&gone), "{gone} left in {ops:?}");
+    }
+    // Three Dense layers: a kernel and a bias each, read from the checkpoint by object path.
+    let consts = frozen.graph.node.iter().filter(|n| n.op == "Const" && n.attr["dtype"].value == Some(mlrewrite::proto::tensorflow::attr_value::Value::Type(1))).count();
+    assert!(consts >= 6, "{consts} float constants");
+    let bundle = Bundle::open(&fixtures().join("keras_sequential/variables/variables")).unwrap();
+    assert!(bundle.keys().any(|k| k == "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE"), "{:?}", bundle.keys().collect::<Vec<_>>());
+}
+
+#[test]
+fn a_corrupted_object_graph_fails_its_checksum() {
     let (_tmp, dir) = copy_of("tf2_module");
-    fails_with(&dir, &[], &["saved_model.pb", "StatefulPartitionedCall", "function library", "TF2 SavedModel"]);
+    let shard = dir.join("variables/variables.data-00000-of-00001");
+    let mut bytes = std::fs::read(&shard).unwrap();
+    let at = bytes.windows(14).position(|w| w == b"VARIABLE_VALUE").expect("the object graph names its attributes");
+    bytes[at] ^= 0x20;
+    std::fs::write(&shard, bytes).unwrap();
+    fails_with(&dir, &[], &["variables.data-00000-of-00001", "checksum mismatch for variable `_CHECKPOINTABLE_OBJECT_GRAPH`"]);
 }

@@ -42,12 +42,12 @@ def main():
     dt = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(dt)
     import tensorflow as tf
-    from tensorflow.core.protobuf import saved_model_pb2, meta_graph_pb2, tensor_bundle_pb2
+    from tensorflow.core.protobuf import saved_model_pb2, meta_graph_pb2, tensor_bundle_pb2, saved_object_graph_pb2, trackable_object_graph_pb2
 
     dumper = OldRuntimeDumper(dt)
     outdir = os.path.join(out, "tensorflow")
     os.makedirs(outdir, exist_ok=True)
-    for mod in (saved_model_pb2, meta_graph_pb2, tensor_bundle_pb2):
+    for mod in (saved_model_pb2, meta_graph_pb2, tensor_bundle_pb2, saved_object_graph_pb2, trackable_object_graph_pb2):
         fd = mod.DESCRIPTOR
         note = "tensorflow %s, descriptor `%s`, protobuf runtime %s" % (tf.__version__, fd.name, dt.PROTOBUF_VERSION)
         text, _ = dumper.file_markdown(fd, note)

@@ -23,7 +23,7 @@ PACKABLE = SCALARS - {"string", "bytes"}
 CORE_ML = ["DataStructures", "FeatureTypes", "Parameters", "NeuralNetwork", "Model"]
 TENSORFLOW = ["types", "tensor_shape", "resource_handle", "tensor", "attr_value",
               "node_def", "versions", "function", "op_def", "full_type", "graph"]
-SAVED_MODEL = ["saved_model", "meta_graph", "tensor_bundle"]
+SAVED_MODEL = ["saved_model", "meta_graph", "tensor_bundle", "saved_object_graph", "trackable_object_graph"]
 
 
 def parse_table(path):

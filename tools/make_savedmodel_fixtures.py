@@ -10,9 +10,13 @@ For each NAME:
 
 `tf1_dense` (resource variables) and `tf1_refvar` (legacy `VariableV2`) are TF1-style graphs
 written by `tf.compat.v1.saved_model.Builder`: the signature's tensors live in the graph
-itself. `tf2_module` is a `tf.Module` written by `tf.saved_model.save`: its signature calls a
-function of the graph's library through `StatefulPartitionedCall`, which mlrewrite refuses
-until function inlining exists; the fixture documents that refusal.
+itself. The TF2 fixtures call their signature's body through `StatefulPartitionedCall` into
+the graph's function library, with the variables as captured resource inputs:
+`tf2_module` (a `tf.Module` with two variables, `tf.saved_model.save`), `keras_sequential`
+(a Keras `Sequential` MLP) and `keras_cnn` (a Keras functional CNN with batch norm), both
+written by Keras `model.save(dir)`. For them `NAME.pb` is the signature's concrete function
+frozen by `convert_variables_to_constants_v2`, whose tensor names differ from the
+SavedModel's, so `NAME.frozen.npz` holds the same values keyed by the frozen graph's names.
 
 Usage: /tmp/tfvenv/bin/python tools/make_savedmodel_fixtures.py [--out tests/fixtures/savedmodel]
 """
@@ -75,15 +79,82 @@ class Affine(tf.Module):
         return {"y": tf.nn.relu(tf.matmul(x, self.w) + self.b)}
 
 
+def tf2_fixture(name, out, d, x_val):
+    """Goldens of the SavedModel in `d` (loaded back, so they are what the directory
+    computes), keyed by the signature's tensor names, plus the frozen graph and its goldens."""
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    loaded = tf.saved_model.load(str(d))  # keeps the variables the function captures alive
+    fn = loaded.signatures["serving_default"]
+    sm = saved_model_pb2.SavedModel()
+    sm.ParseFromString((d / "saved_model.pb").read_bytes())
+    sig = sm.meta_graphs[0].signature_def["serving_default"]
+    (in_key, in_info), = sig.inputs.items()
+    golden = {in_info.name: x_val}
+    results = fn(**{in_key: tf.constant(x_val)})
+    for key, info in sorted(sig.outputs.items()):
+        golden[info.name] = results[key].numpy()
+    save_npz(out / f"{name}.npz", golden)
+    frozen = convert_variables_to_constants_v2(fn)
+    gd = frozen.graph.as_graph_def()
+    (out / f"{name}.pb").write_bytes(gd.SerializeToString(deterministic=True))
+    values = frozen(tf.constant(x_val))
+    values = values if isinstance(values, (list, tuple)) else [values]
+    fgolden = {frozen.inputs[0].name: x_val}
+    for t, v in zip(frozen.outputs, values):
+        fgolden[t.name] = v.numpy()
+    save_npz(out / f"{name}.frozen.npz", fgolden)
+
+
+def fresh(d):
+    if d.exists():
+        shutil.rmtree(d)
+    return d
+
+
 def tf2_module(name, out):
     rng = np.random.default_rng(seed_of(name))
     m = Affine(rng)
-    d = out / name
-    if d.exists():
-        shutil.rmtree(d)
+    d = fresh(out / name)
     tf.saved_model.save(m, str(d), signatures={"serving_default": m.__call__})
-    x_val = rng.standard_normal((1, 4)).astype(np.float32)
-    save_npz(out / f"{name}.npz", {"x:0": x_val, "y:0": m(x_val)["y"].numpy()})
+    tf2_fixture(name, out, d, rng.standard_normal((1, 4)).astype(np.float32))
+
+
+def keras_sequential(name, out):
+    rng = np.random.default_rng(seed_of(name))
+    tf.keras.utils.set_random_seed(seed_of(name))
+    model = tf.keras.Sequential([
+        tf.keras.Input(shape=(6,), batch_size=2, name="features"),
+        tf.keras.layers.Dense(8, activation="relu"),
+        tf.keras.layers.Dense(4, activation="tanh"),
+        tf.keras.layers.Dense(3),
+    ])
+    d = fresh(out / name)
+    model.save(str(d))
+    tf2_fixture(name, out, d, rng.standard_normal((2, 6)).astype(np.float32))
+
+
+def keras_cnn(name, out):
+    rng = np.random.default_rng(seed_of(name))
+    tf.keras.utils.set_random_seed(seed_of(name))
+    L = tf.keras.layers
+    x = tf.keras.Input(shape=(12, 12, 3), batch_size=1, name="image")
+    h = L.Conv2D(6, 3, padding="same")(x)
+    h = L.BatchNormalization()(h)
+    h = L.ReLU()(h)
+    h = L.MaxPooling2D()(h)
+    h = L.DepthwiseConv2D(3, padding="same", activation="relu")(h)
+    h = L.GlobalAveragePooling2D()(h)
+    y = L.Dense(5, activation="softmax", name="probs")(h)
+    model = tf.keras.Model(x, y)
+    # Non-trivial batch-norm statistics, as a trained model has.
+    bn = model.layers[2]
+    bn.moving_mean.assign(rng.standard_normal(6).astype(np.float32) * 0.3)
+    bn.moving_variance.assign(rng.uniform(0.5, 2.0, 6).astype(np.float32))
+    d = fresh(out / name)
+    model.save(str(d))
+    tf2_fixture(name, out, d, rng.standard_normal((1, 12, 12, 3)).astype(np.float32))
 
 
 def main():
@@ -95,6 +166,8 @@ def main():
     tf1_model("tf1_dense", args.out, use_resource=True)
     tf1_model("tf1_refvar", args.out, use_resource=False)
     tf2_module("tf2_module", args.out)
+    keras_sequential("keras_sequential", args.out)
+    keras_cnn("keras_cnn", args.out)
     for p in sorted(args.out.rglob("*")):
         if p.is_file():
             print(f"{p.stat().st_size:8d} {p.relative_to(args.out)}")

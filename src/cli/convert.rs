@@ -73,6 +73,24 @@ pub struct Args {
     /// switched off, and how often each rule applied (on stderr).
     #[arg(short, long)]
     pub verbose: bool,
+    /// The model's author (Core ML metadata, shown by Xcode).
+    #[arg(long)]
+    pub author: Option<String>,
+    /// The model's license (Core ML metadata).
+    #[arg(long)]
+    pub license: Option<String>,
+    /// The model's version string (Core ML metadata).
+    #[arg(long = "version", value_name = "VERSION")]
+    pub model_version: Option<String>,
+    /// The model's short description (Core ML metadata).
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Description of an input, `NAME=TEXT` (repeat for several inputs).
+    #[arg(long = "input-description", value_name = "NAME=TEXT", value_parser = mlrewrite::lower::metadata::parse_description)]
+    pub input_description: Vec<(String, String)>,
+    /// Description of an output, `NAME=TEXT` (repeat for several outputs).
+    #[arg(long = "output-description", value_name = "NAME=TEXT", value_parser = mlrewrite::lower::metadata::parse_description)]
+    pub output_description: Vec<(String, String)>,
     /// Also write Swift `MLCustomLayer` stubs for the model's custom layers into DIR (as
     /// `mlrewrite swift` does).
     #[arg(long, value_name = "DIR")]
@@ -178,7 +196,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         _ => None,
     });
     let lower_options = LowerOptions { fp16_weights: args.fp16_weights, target: args.target, input_shapes, ..LowerOptions::default() }.with_registrations(regs);
-    let model = lower::lower(&dag, &lower_options).with_context(|| format!("lowering {}", args.model.display()))?;
+    let mut model = lower::lower(&dag, &lower_options).with_context(|| format!("lowering {}", args.model.display()))?;
+    let info = mlrewrite::lower::metadata::ModelInfo {
+        author: args.author.clone(),
+        license: args.license.clone(),
+        version: args.model_version.clone(),
+        description: args.description.clone(),
+        inputs: args.input_description.iter().cloned().collect(),
+        outputs: args.output_description.iter().cloned().collect(),
+    };
+    info.apply(&mut model).with_context(|| format!("converting {}", args.model.display()))?;
     let lower_time = t.elapsed();
 
     let t = Instant::now();

@@ -180,6 +180,8 @@ pub struct FeatureSummary {
     pub name: String,
     #[serde(rename = "type")]
     pub ty: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -201,6 +203,9 @@ pub struct CoreMlSummary {
     pub layers: usize,
     pub layer_kinds: BTreeMap<String, usize>,
     pub custom_layers: Vec<CustomLayerSummary>,
+    /// Author, license, version and description, where set (`convert --author` ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 fn feature_type(f: &FeatureDescription) -> String {
@@ -280,8 +285,14 @@ pub fn coreml_summary(path: &Path, m: &Model) -> CoreMlSummary {
             });
         }
     }
-    let features = |v: &[FeatureDescription]| v.iter().map(|f| FeatureSummary { name: f.name.clone(), ty: feature_type(f) }).collect();
+    let features = |v: &[FeatureDescription]| v.iter().map(|f| FeatureSummary { name: f.name.clone(), ty: feature_type(f), description: f.short_description.clone() }).collect();
     let d = m.description.clone().unwrap_or_default();
+    let md = d.metadata.clone().unwrap_or_default();
+    let metadata = [("author", md.author), ("license", md.license), ("version", md.version_string), ("description", md.short_description)]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     CoreMlSummary {
         file: path.display().to_string(),
         format: "Core ML model",
@@ -292,15 +303,20 @@ pub fn coreml_summary(path: &Path, m: &Model) -> CoreMlSummary {
         layers: layers.len(),
         layer_kinds,
         custom_layers,
+        metadata,
     }
 }
 
 fn render_coreml(s: &CoreMlSummary) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "{}: {} (specification version {}), {}, {} layers", s.file, s.format, s.specification_version, s.model_type, s.layers);
+    for (k, v) in &s.metadata {
+        let _ = writeln!(o, "{k}: {v}");
+    }
     for (title, fs) in [("inputs", &s.inputs), ("outputs", &s.outputs)] {
         let _ = writeln!(o, "{title} ({}):", fs.len());
-        table(&mut o, &fs.iter().map(|f| (f.name.clone(), f.ty.clone())).collect::<Vec<_>>());
+        let described = |f: &FeatureSummary| if f.description.is_empty() { f.ty.clone() } else { format!("{}  -- {}", f.ty, f.description) };
+        table(&mut o, &fs.iter().map(|f| (f.name.clone(), described(f))).collect::<Vec<_>>());
     }
     let _ = writeln!(o, "layers by kind ({} kinds):", s.layer_kinds.len());
     table(&mut o, &s.layer_kinds.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<Vec<_>>());

@@ -12,6 +12,7 @@ pub mod error;
 pub mod features;
 pub mod flexible;
 pub mod layers;
+pub mod metadata;
 pub mod mlmodel;
 pub mod names;
 pub mod params;

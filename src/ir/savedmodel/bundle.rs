@@ -96,6 +96,46 @@ impl Bundle {
         if elements.and_then(|n| n.checked_mul(elem as u64)) != Some(entry.size.max(0) as u64) {
             return Err(unsupported(format!("{} bytes for shape {:?} (partitioned or malformed)", entry.size, entry.shape.as_ref().map(|s| s.dim.iter().map(|d| d.size).collect::<Vec<_>>()))));
         }
+        let bytes = self.raw(key, &entry)?;
+        if sstable::mask_crc(crc32c::crc32c(&bytes)) != entry.crc32c {
+            return Err(BundleError::Checksum { path: self.shard_path(entry.shard_id), key: key.into() });
+        }
+        Ok(TensorProto { dtype: entry.dtype, tensor_shape: entry.shape, tensor_content: bytes, ..Default::default() })
+    }
+
+    /// The bytes of a scalar string entry (the checkpoint's `_CHECKPOINTABLE_OBJECT_GRAPH`),
+    /// checked against its CRC32C. On disk a string tensor is the varint length of each
+    /// element, a masked CRC32C of those lengths, then the bytes; the entry's checksum
+    /// covers each length (little-endian u32 when it fits, as TensorFlow writes it, else
+    /// u64), the lengths' checksum, and the bytes.
+    pub fn string_scalar(&mut self, key: &str) -> Result<Bytes, BundleError> {
+        let index = with_suffix(&self.prefix, ".index");
+        let entry = self.entries.get(key).ok_or_else(|| BundleError::NoVariable { path: index.clone(), key: key.into() })?.clone();
+        let unsupported = |why: &str| BundleError::Unsupported { path: index.clone(), key: key.into(), why: why.into() };
+        if entry.dtype != DT_STRING || entry.shape.as_ref().is_some_and(|s| !s.dim.is_empty()) {
+            return Err(unsupported("not a scalar string"));
+        }
+        let raw = self.raw(key, &entry)?;
+        let (len, used) = varint(&raw).ok_or_else(|| unsupported("a string with a malformed length"))?;
+        let body = used + 4;
+        if (raw.len() as u64) < body as u64 + len {
+            return Err(unsupported("a string longer than its entry"));
+        }
+        let lengths = match u32::try_from(len) {
+            Ok(l) => crc32c::crc32c(&l.to_le_bytes()),
+            Err(_) => crc32c::crc32c(&len.to_le_bytes()),
+        };
+        let mut crc = crc32c::crc32c_append(lengths, &raw[used..body]);
+        crc = crc32c::crc32c_append(crc, &raw[body..body + len as usize]);
+        let stored_lengths = u32::from_le_bytes(raw[used..body].try_into().expect("4 bytes"));
+        if stored_lengths != sstable::mask_crc(lengths) || sstable::mask_crc(crc) != entry.crc32c {
+            return Err(BundleError::Checksum { path: self.shard_path(entry.shard_id), key: key.into() });
+        }
+        Ok(raw.slice(body..body + len as usize))
+    }
+
+    /// The bytes of `entry` in its shard (read once per shard), unchecked.
+    fn raw(&mut self, key: &str, entry: &BundleEntryProto) -> Result<Bytes, BundleError> {
         let path = self.shard_path(entry.shard_id);
         if !self.shards.contains_key(&entry.shard_id) {
             let data = std::fs::read(&path)
@@ -108,12 +148,23 @@ impl Bundle {
         if end > shard.len() as u64 {
             return Err(BundleError::ShortShard { path, key: key.into(), offset, end, len: shard.len() });
         }
-        let bytes = shard.slice(offset as usize..end as usize);
-        if sstable::mask_crc(crc32c::crc32c(&bytes)) != entry.crc32c {
-            return Err(BundleError::Checksum { path, key: key.into() });
-        }
-        Ok(TensorProto { dtype: entry.dtype, tensor_shape: entry.shape, tensor_content: bytes, ..Default::default() })
+        Ok(shard.slice(offset as usize..end as usize))
     }
+}
+
+/// `DataType::DT_STRING`.
+const DT_STRING: i32 = 7;
+
+/// A little-endian base-128 varint and the number of bytes it took.
+fn varint(b: &[u8]) -> Option<(u64, usize)> {
+    let mut v = 0u64;
+    for (i, &byte) in b.iter().enumerate().take(10) {
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((v, i + 1));
+        }
+    }
+    None
 }
 
 fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {

@@ -10,10 +10,14 @@
 //! same `.mlmodel` bytes.
 //!
 //! A TF2 SavedModel (`tf.saved_model.save`, Keras `model.save`) calls its signature's body
-//! through `StatefulPartitionedCall` into the graph's function library; until functions are
-//! inlined on import, such a signature is refused with that reason.
+//! through `StatefulPartitionedCall` into the graph's function library, passing the variables
+//! as captured resource inputs. Their `VarHandleOp`s become constants of the checkpoint
+//! tensors the object graph ties them to ([`captures`]), then the calls are inlined by
+//! [`crate::ir::functions::flatten`], after which the `ReadVariableOp`s inside the bodies read
+//! those constants and are frozen like the top-level ones.
 
 pub mod bundle;
+pub mod captures;
 pub mod sstable;
 
 use crate::proto::tensorflow::{attr_value, tensor_info, AttrValue, GraphDef, MetaGraphDef, NodeDef, SavedModel};
@@ -40,8 +44,10 @@ pub enum SavedModelError {
     NotDense { path: PathBuf, signature: String, which: &'static str, key: String },
     #[error("{path}: signature `{signature}`: tensor `{tensor}` names no node of the graph")]
     NoTensor { path: PathBuf, signature: String, tensor: String },
-    #[error("{path}: signature `{signature}` runs node `{node}` ({op}), a call into the graph's function library ({functions} functions): this is a TF2 SavedModel (`tf.saved_model.save` or Keras `model.save`), and functions are not inlined on import yet; save it TF1-style (`tf.compat.v1.saved_model.Builder`) or freeze it (docs/guide.md, \"Freezing a model\")")]
-    FunctionCall { path: PathBuf, signature: String, node: String, op: String, functions: usize },
+    #[error("{path}: signature `{signature}`: {cause}")]
+    Capture { path: PathBuf, signature: String, cause: captures::CaptureError },
+    #[error("{path}: signature `{signature}`: {cause}")]
+    Function { path: PathBuf, signature: String, cause: crate::ir::functions::FunctionError },
     #[error("{path}: node `{node}` ({op}): {why}")]
     Variable { path: PathBuf, node: String, op: String, why: String },
     #[error("{path}: variable node `{node}`: {cause}")]
@@ -86,19 +92,43 @@ pub fn freeze(dir: &Path, signature: Option<&str>) -> Result<Frozen, SavedModelE
     let inputs = dense("input", &sig.inputs)?;
     let outputs = dense("output", &sig.outputs)?;
     let graph = meta.graph_def.clone().unwrap_or_default();
-    let functions = graph.library.as_ref().map_or(0, |l| l.function.len());
     let kept = prune(&graph, outputs.values(), &pb, name)?;
     let mut nodes: Vec<NodeDef> = graph.node.into_iter().filter(|n| kept.contains(&n.name)).collect();
-    if let Some(call) = nodes.iter().find(|n| n.op.contains("PartitionedCall") || n.attr.contains_key("f")) {
-        return Err(SavedModelError::FunctionCall { path: pb, signature: name.into(), node: call.name.clone(), op: call.op.clone(), functions });
-    }
+    let calls = nodes.iter().any(|n| crate::ir::functions::CALL_OPS.contains(&n.op.as_str()));
     let mut bundle: Option<Bundle> = None;
-    for node in &mut nodes {
-        freeze_node(node, dir, &pb, &mut bundle)?;
+    // TF2: the captured variables' checkpoint keys come from the object graphs.
+    let mut keys = BTreeMap::new();
+    if let (true, Some(objects)) = (calls, meta.object_graph_def.as_ref()) {
+        let b = open_bundle(dir, &pb, &mut bundle, "(object graph)")?;
+        keys = captures::capture_keys(objects, &nodes, b)
+            .map_err(|cause| SavedModelError::Capture { path: pb.clone(), signature: name.into(), cause })?;
     }
-    // No function is reachable from the signature: the library (if any) is not needed.
-    let frozen = GraphDef { node: nodes, library: None, ..graph };
+    for node in &mut nodes {
+        freeze_node(node, dir, &pb, &mut bundle, &keys)?;
+    }
+    let mut frozen = GraphDef { node: nodes, library: graph.library, ..graph };
+    if crate::ir::functions::needs_flattening(&frozen) && calls {
+        // Inlined bodies read the now-constant handles through their own `ReadVariableOp`s.
+        frozen = crate::ir::functions::flatten(&frozen)
+            .map_err(|cause| SavedModelError::Function { path: pb.clone(), signature: name.into(), cause })?;
+        for node in &mut frozen.node {
+            freeze_node(node, dir, &pb, &mut bundle, &keys)?;
+        }
+    } else {
+        // No function is reachable from the signature: the library (if any) is not needed.
+        frozen.library = None;
+    }
     Ok(Frozen { graph: frozen, inputs, outputs })
+}
+
+/// The checkpoint, opened on first use; `node` names what needed it in errors.
+fn open_bundle<'b>(dir: &Path, pb: &Path, bundle: &'b mut Option<Bundle>, node: &str) -> Result<&'b mut Bundle, SavedModelError> {
+    if bundle.is_none() {
+        let b = Bundle::open(&dir.join("variables").join("variables"))
+            .map_err(|cause| SavedModelError::Bundle { path: pb.to_owned(), node: node.into(), cause })?;
+        *bundle = Some(b);
+    }
+    Ok(bundle.as_mut().expect("opened above"))
 }
 
 /// The meta graph tagged `serve`, else the first.
@@ -107,7 +137,7 @@ fn pick_meta_graph(sm: &SavedModel) -> Option<&MetaGraphDef> {
     sm.meta_graphs.iter().find(serves).or_else(|| sm.meta_graphs.first())
 }
 
-fn node_of(input: &str) -> &str {
+pub(crate) fn node_of(input: &str) -> &str {
     let s = input.strip_prefix('^').unwrap_or(input);
     match s.rsplit_once(':') {
         Some((n, i)) if i.bytes().all(|b| b.is_ascii_digit()) => n,
@@ -148,22 +178,19 @@ fn attr_string(node: &NodeDef, name: &str) -> Option<String> {
 
 /// Replaces a variable node by a `Const` of its checkpoint value and a `ReadVariableOp` by an
 /// `Identity`; other nodes are left as they are.
-fn freeze_node(node: &mut NodeDef, dir: &Path, pb: &Path, bundle: &mut Option<Bundle>) -> Result<(), SavedModelError> {
+/// `keys` maps TF2 captured handles to their checkpoint keys.
+fn freeze_node(node: &mut NodeDef, dir: &Path, pb: &Path, bundle: &mut Option<Bundle>, keys: &BTreeMap<String, String>) -> Result<(), SavedModelError> {
     let refuse = |why: &str| SavedModelError::Variable { path: pb.to_owned(), node: node.name.clone(), op: node.op.clone(), why: why.into() };
     match node.op.as_str() {
         "VarHandleOp" | "VariableV2" | "Variable" => {
-            // Resource variables are saved under their shared name, TF1 ref variables under
-            // their node name.
-            let key = attr_string(node, "shared_name").filter(|s| !s.is_empty() && node.op == "VarHandleOp").unwrap_or_else(|| node.name.clone());
+            // TF2 captures are keyed by object path; TF1 resource variables are saved under
+            // their shared name, TF1 ref variables under their node name.
+            let key = match keys.get(&node.name) {
+                Some(k) => k.clone(),
+                None => attr_string(node, "shared_name").filter(|s| !s.is_empty() && node.op == "VarHandleOp").unwrap_or_else(|| node.name.clone()),
+            };
             let declared = node.attr.get("dtype").cloned().ok_or_else(|| refuse("no `dtype` attribute"))?;
-            if bundle.is_none() {
-                let b = Bundle::open(&dir.join("variables").join("variables"))
-                    .map_err(|cause| SavedModelError::Bundle { path: pb.to_owned(), node: node.name.clone(), cause })?;
-                *bundle = Some(b);
-            }
-            let value = bundle
-                .as_mut()
-                .expect("opened above")
+            let value = open_bundle(dir, pb, bundle, &node.name)?
                 .tensor(&key)
                 .map_err(|cause| SavedModelError::Bundle { path: pb.to_owned(), node: node.name.clone(), cause })?;
             if declared.value != Some(attr_value::Value::Type(value.dtype)) {
