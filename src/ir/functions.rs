@@ -411,7 +411,7 @@ impl<'l, 'a> Flattener<'l, 'a> {
     }
 }
 
-fn has_side_effect(op: &str) -> bool {
+pub(crate) fn has_side_effect(op: &str) -> bool {
     if CONTROL_FLOW_OPS.contains(&op) {
         // Refused on its own, with its own message, when the graph is built.
         return false;
