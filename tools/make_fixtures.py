@@ -732,6 +732,14 @@ def freeze(fn, specs, lower_control_flow=True):
     marked `tf1 = True` is built as a TF1 graph instead (`freeze_tf1`)."""
     if getattr(fn, "tf1", False):
         return freeze_tf1(fn, specs)
+    if getattr(fn, "unfrozen", False):
+        # The function's own graph (no variables to freeze): freezing would lower a `Case`
+        # into `_SwitchN`/`Merge` even with `lower_control_flow=False`.
+        sig = [tf.TensorSpec(shape, tf.as_dtype(dtype), name=name) for name, shape, dtype, _ in specs]
+        concrete = tf.function(fn, autograph=False).get_concrete_function(*sig)
+        graph_def = concrete.graph.as_graph_def()
+        stabilize_gradient_op_types(graph_def)
+        return graph_def, [t.name for t in concrete.inputs], [t.name for t in concrete.outputs], concrete
     sig = [tf.TensorSpec(shape, tf.as_dtype(dtype), name=name) for name, shape, dtype, _ in specs]
     concrete = tf.function(fn, autograph=False).get_concrete_function(*sig)
     frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=lower_control_flow)

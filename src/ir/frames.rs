@@ -344,7 +344,7 @@ fn rebuild_conds(nodes: &[NodeDef]) -> Result<Vec<NodeDef>, FrameError> {
 /// An N-way Merge on a branch index as nested selects: `index == 0 ? in_0 : (index == 1 ?
 /// in_1 : ... in_{N-1})`, the last input also taking every out-of-range index. The outermost
 /// `Select` keeps the Merge's name.
-fn index_selects(name: &str, index: &str, by_side: &[String], ty: i32, control: Vec<String>) -> Vec<NodeDef> {
+pub(crate) fn index_selects(name: &str, index: &str, by_side: &[String], ty: i32, control: Vec<String>) -> Vec<NodeDef> {
     let mut out = Vec::new();
     let mut rest = by_side[by_side.len() - 1].clone();
     for k in (0..by_side.len() - 1).rev() {

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 /// Control-flow ops that must not be left after TF1 frames are rebuilt (`frames`) and the
 /// function library flattened (`If` is inlined there, a `While` stays one node whose regions
 /// convert later).
-pub const CONTROL_FLOW_OPS: &[&str] = &["If", "StatelessIf", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"];
+pub const CONTROL_FLOW_OPS: &[&str] = &["If", "StatelessIf", "Case", "StatelessCase", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"];
 
 /// Why a GraphDef could not be imported. Every variant names the file; most name the node.
 /// (The variants are large because they carry names; they are built once, on failure.)

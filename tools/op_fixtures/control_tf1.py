@@ -169,3 +169,19 @@ def _tf1_case(rng):
                         (s > -1000.0, lambda: tf.abs(x))], default=lambda: x - 1.0, exclusive=False)
 
     return fn, [spec("x", normal(rng, 2, 3))]
+
+
+@case("case_stateless", "tf.switch_case kept as StatelessCase (the function's own graph, unfrozen: it has no "
+      "variables) with three two-output branches, indices 0, 1, 2 and -1 (out of range: the last branch)",
+      keep_control_flow=True)
+def _case_stateless(rng):
+    def fn(x, k):
+        branches = [lambda: (x * 2.0, tf.reduce_sum(x, axis=1)), lambda: (tf.tanh(x) + 1.0, tf.reduce_max(x, axis=1)),
+                    lambda: (x - 5.0, tf.reduce_min(x, axis=1))]
+        out = []
+        for idx in (k - 1, k, k + 1, k - 2):
+            out.extend(tf.switch_case(idx, branches))
+        return out
+
+    fn.unfrozen = True
+    return fn, [spec("x", normal(rng, 2, 3)), spec("k", np.array(1, dtype=np.int32))]
