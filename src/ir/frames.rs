@@ -471,8 +471,29 @@ struct Var<'a> {
 
 /// The loop pass for one frame: its nodes replaced by a `StatelessWhile`.
 fn rebuild_loop(nodes: Vec<NodeDef>, frame: &str, functions: &mut Vec<FunctionDef>) -> Result<Vec<NodeDef>, FrameError> {
-    let inside = members(&nodes, frame);
+    let reachable = members(&nodes, frame);
     let by_name: HashMap<&str, &NodeDef> = nodes.iter().map(|n| (n.name.as_str(), n)).collect();
+    // The frame proper: what its NextIterations, LoopCond and Exits depend on. A node reached
+    // from the Enters but outside it reads a loop value without an Exit: refused, since
+    // dropping it with the frame would lose it silently.
+    let mut inside: HashSet<String> = HashSet::new();
+    let mut stack: Vec<&str> = reachable
+        .iter()
+        .filter(|m| by_name.get(m.as_str()).is_some_and(|n| NEXT.contains(&n.op.as_str()) || EXIT.contains(&n.op.as_str()) || n.op == LOOP_COND))
+        .map(String::as_str)
+        .collect();
+    while let Some(m) = stack.pop() {
+        if !reachable.contains(m) || !inside.insert(m.to_string()) {
+            continue;
+        }
+        if let Some(n) = by_name.get(m) {
+            stack.extend(n.input.iter().map(|i| i.strip_prefix('^').unwrap_or(i)).map(|i| i.rsplit_once(':').filter(|(_, k)| k.bytes().all(|b| b.is_ascii_digit())).map_or(i, |(n, _)| n)));
+        }
+    }
+    if let Some(n) = nodes.iter().find(|n| reachable.contains(&n.name) && !inside.contains(&n.name)) {
+        let input = n.input.iter().find(|i| inside.contains(&parse(i).node)).cloned().unwrap_or_default();
+        return Err(FrameError::Escapes { node: n.name.clone(), input, frame: frame.into() });
+    }
     let consumers = |name: &str| -> Vec<&NodeDef> {
         nodes.iter().filter(|n| n.input.iter().any(|i| { let r = parse(i); !r.control && r.node == name })).collect()
     };
@@ -561,7 +582,7 @@ fn rebuild_loop(nodes: Vec<NodeDef>, frame: &str, functions: &mut Vec<FunctionDe
     let order: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
     let cut = Cut { nodes: &by_name, order: &order, inside: &inside, args: &cond_args, arg_nodes: &arg_nodes, base: &base, arg: &arg };
     let cond_fn = format!("{base}/cond_fn");
-    let cond_body = cut.function(&cond_fn, &types, &[DT_BOOL], &[pred.clone()])?;
+    let cond_body = cut.function(&cond_fn, &types, &[DT_BOOL], std::slice::from_ref(pred))?;
 
     // Body: the Switches' true outputs and invariants are its arguments; invariants return unchanged.
     let mut body_args: HashMap<Ref, usize> = HashMap::new();
@@ -645,7 +666,7 @@ impl Cut<'_, '_> {
             if is_frame_op(&nd.op) {
                 return Err(shape_err(nd, format!("function `{name}` would contain it (a loop variable read other than through its Switch)")));
             }
-            if !self.inside.contains(&nd.name) && !(nd.op == "Const" && nd.input.is_empty()) {
+            if !(self.inside.contains(&nd.name) || nd.op == "Const" && nd.input.is_empty()) {
                 return Err(shape_err(nd, format!("it is used inside loop `{}` without an Enter", self.base)));
             }
             need.push(nd);
@@ -696,5 +717,87 @@ impl Cut<'_, '_> {
             ret: ret.into_iter().collect(),
             ..Default::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
+        let mut n = NodeDef { name: name.into(), op: op.into(), input: inputs.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+        n.attr.insert("T".into(), type_attr(1));
+        n
+    }
+
+    fn enter(name: &str, input: &str, frame: &str, constant: bool) -> NodeDef {
+        let mut n = node(name, "Enter", &[input]);
+        n.attr.insert("frame_name".into(), AttrValue { value: Some(Value::S(frame.as_bytes().to_vec().into())) });
+        n.attr.insert("is_constant".into(), AttrValue { value: Some(Value::B(constant)) });
+        n
+    }
+
+    /// `x` doubled while `p(x)`: Enter, Merge, LoopCond, Switch, body, NextIteration, Exit.
+    fn a_loop(extra: Vec<NodeDef>) -> GraphDef {
+        let mut nodes = vec![
+            node("x", "Placeholder", &[]),
+            enter("w/Enter", "x", "w/while_context", false),
+            node("w/Merge", "Merge", &["w/Enter", "w/NextIteration"]),
+            node("w/p", "Less", &["w/Merge", "w/Merge"]),
+            node("w/LoopCond", "LoopCond", &["w/p"]),
+            node("w/Switch", "Switch", &["w/Merge", "w/LoopCond"]),
+            node("w/Identity", "Identity", &["w/Switch:1"]),
+            node("w/add", "AddV2", &["w/Identity", "w/Identity"]),
+            node("w/NextIteration", "NextIteration", &["w/add"]),
+            node("w/Exit", "Exit", &["w/Switch"]),
+            node("y", "Identity", &["w/Exit"]),
+        ];
+        nodes.extend(extra);
+        GraphDef { node: nodes, ..Default::default() }
+    }
+
+    #[test]
+    fn a_loop_becomes_a_stateless_while_with_its_functions() {
+        let g = rebuild(&a_loop(vec![])).unwrap();
+        let ops: Vec<(&str, &str)> = g.node.iter().map(|n| (n.name.as_str(), n.op.as_str())).collect();
+        assert_eq!(ops, [("x", "Placeholder"), ("w", "StatelessWhile"), ("w/Exit", "Identity"), ("y", "Identity")]);
+        assert_eq!(g.node[2].input, ["w"]);
+        let lib = g.library.unwrap();
+        let names: Vec<&str> = lib.function.iter().map(|f| f.signature.as_ref().unwrap().name.as_str()).collect();
+        assert_eq!(names, ["w/cond_fn", "w/body_fn"]);
+        let body = &lib.function[1];
+        let nodes: Vec<(&str, Vec<String>)> = body.node_def.iter().map(|n| (n.name.as_str(), n.input.clone())).collect();
+        assert_eq!(nodes, [("Identity", vec!["tf1_var_0".to_string()]), ("add", vec!["Identity".into(), "Identity".into()])]);
+        assert_eq!(body.ret["out_0"], "add");
+    }
+
+    #[test]
+    fn a_value_leaving_a_frame_without_exit_is_an_error_naming_the_reader() {
+        let e = rebuild(&a_loop(vec![node("z", "Neg", &["w/add"])])).unwrap_err().to_string();
+        assert_eq!(e, "node `z` reads `w/add` of loop frame `w/while_context` without going through an Exit");
+    }
+
+    #[test]
+    fn a_predicate_through_identities_to_a_constant_keeps_the_live_branch_only() {
+        let mut pred = node("p", "Const", &[]);
+        let t = crate::proto::tensorflow::TensorProto { dtype: DT_BOOL, bool_val: vec![false], ..Default::default() };
+        pred.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(t)) });
+        let gd = GraphDef {
+            node: vec![
+                node("x", "Placeholder", &[]),
+                pred,
+                node("pid", "Identity", &["p"]),
+                node("s", "Switch", &["x", "pid"]),
+                node("dead", "Lgamma", &["s:1"]),
+                node("live", "Neg", &["s"]),
+                node("m", "Merge", &["live", "dead"]),
+                node("y", "Identity", &["m"]),
+            ],
+            ..Default::default()
+        };
+        let g = rebuild(&gd).unwrap();
+        let ops: Vec<(&str, &str)> = g.node.iter().map(|n| (n.name.as_str(), n.op.as_str())).collect();
+        assert_eq!(ops, [("x", "Placeholder"), ("s", "IdentityN"), ("live", "Neg"), ("m", "Identity"), ("y", "Identity")]);
+        assert_eq!(g.node[3].input, ["live"]);
     }
 }
