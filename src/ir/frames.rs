@@ -133,10 +133,11 @@ pub fn rebuild(gd: &GraphDef) -> Result<GraphDef, FrameError> {
     let artefact = |n: &NodeDef| n.op == "Placeholder" && n.name.starts_with("unused_control_flow_input");
     let sinks: Vec<String> =
         gd.node.iter().filter(|n| !consumed.contains(&n.name) && !artefact(n)).map(|n| n.name.clone()).collect();
+    let sink_set: HashSet<String> = sinks.iter().cloned().collect();
     let mut nodes = rebuild_conds(&gd.node)?;
     let mut functions = gd.library.as_ref().map(|l| l.function.clone()).unwrap_or_default();
     while let Some(frame) = innermost_frame(&nodes) {
-        nodes = rebuild_loop(nodes, &frame, &mut functions)?;
+        nodes = rebuild_loop(nodes, &frame, &sink_set, &mut functions)?;
     }
     let nodes = prune(nodes, &sinks);
     if let Some(n) = nodes.iter().find(|n| is_frame_op(&n.op)) {
@@ -470,7 +471,7 @@ struct Var<'a> {
 }
 
 /// The loop pass for one frame: its nodes replaced by a `StatelessWhile`.
-fn rebuild_loop(nodes: Vec<NodeDef>, frame: &str, functions: &mut Vec<FunctionDef>) -> Result<Vec<NodeDef>, FrameError> {
+fn rebuild_loop(nodes: Vec<NodeDef>, frame: &str, sinks: &HashSet<String>, functions: &mut Vec<FunctionDef>) -> Result<Vec<NodeDef>, FrameError> {
     let reachable = members(&nodes, frame);
     let by_name: HashMap<&str, &NodeDef> = nodes.iter().map(|n| (n.name.as_str(), n)).collect();
     // The frame proper: what its NextIterations, LoopCond and Exits depend on. A node reached
@@ -489,10 +490,6 @@ fn rebuild_loop(nodes: Vec<NodeDef>, frame: &str, functions: &mut Vec<FunctionDe
         if let Some(n) = by_name.get(m) {
             stack.extend(n.input.iter().map(|i| i.strip_prefix('^').unwrap_or(i)).map(|i| i.rsplit_once(':').filter(|(_, k)| k.bytes().all(|b| b.is_ascii_digit())).map_or(i, |(n, _)| n)));
         }
-    }
-    if let Some(n) = nodes.iter().find(|n| reachable.contains(&n.name) && !inside.contains(&n.name)) {
-        let input = n.input.iter().find(|i| inside.contains(&parse(i).node)).cloned().unwrap_or_default();
-        return Err(FrameError::Escapes { node: n.name.clone(), input, frame: frame.into() });
     }
     let consumers = |name: &str| -> Vec<&NodeDef> {
         nodes.iter().filter(|n| n.input.iter().any(|i| { let r = parse(i); !r.control && r.node == name })).collect()
@@ -537,9 +534,15 @@ fn rebuild_loop(nodes: Vec<NodeDef>, frame: &str, functions: &mut Vec<FunctionDe
     let Some(loop_cond) = loop_cond else {
         return Err(shape_err(enters[0], format!("frame `{frame}` has no loop variable")));
     };
+    // (A node the rebuilt conds left without consumers, such as a cond's `pred_id`, is dead,
+    // not escaping: only one that is a sink of the original graph escapes.)
+    if let Some(n) = nodes.iter().find(|n| reachable.contains(&n.name) && !inside.contains(&n.name) && sinks.contains(&n.name)) {
+        let input = n.input.iter().find(|i| inside.contains(&parse(i).node)).cloned().unwrap_or_default();
+        return Err(FrameError::Escapes { node: n.name.clone(), input, frame: frame.into() });
+    }
     // Whatever leaves the frame must go through an Exit.
     for nd in &nodes {
-        if inside.contains(&nd.name) {
+        if reachable.contains(&nd.name) {
             continue;
         }
         for i in &nd.input {
