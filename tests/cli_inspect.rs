@@ -145,3 +145,33 @@ fn inspect_layer_fixtures_agree_with_their_manifest() {
         assert_eq!(classes, want_classes, "{f}: custom classes");
     }
 }
+
+/// A converted TF1 nested loop: `inspect` lists the loop's condition and body networks and the
+/// inner loop's, indented by depth, with their layers.
+#[test]
+fn inspect_shows_nested_networks_of_loops() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.mlmodel");
+    let out = Command::new(env!("CARGO_BIN_EXE_mlrewrite"))
+        .arg("convert")
+        .arg(root().join("tests/fixtures/ops/tf1_while_nested.pb"))
+        .arg("-o")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (text, err, code) = inspect(&root(), &[model.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("nested networks (4):"), "{text}");
+    assert!(text.contains("\n  while conditionNetwork (2 layers):\n    while/cond/Less/y (LoadConstantNd)\n    while/cond/Less (LessThan)\n"), "{text}");
+    assert!(text.contains("\n    while/body/while bodyNetwork (6 layers):\n"), "{text}");
+    assert!(text.contains("      while/body/while/body/mul (Activation)\n"), "{text}");
+    let (json, err, code) = inspect(&root(), &["--format", "json", model.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let nested = v["nested_networks"].as_array().unwrap();
+    assert_eq!(nested.len(), 4);
+    assert_eq!(nested[3]["layer"], "while/body/while");
+    assert_eq!(nested[3]["network"], "bodyNetwork");
+    assert_eq!(nested[3]["depth"], 2);
+}

@@ -317,3 +317,21 @@ fn a_failed_guard_shows_its_lets_and_the_node_its_output_shape() {
     // n = 2 and c = 10 from the [2, 10] input: 20 > 4.
     assert!(f.detail.as_deref().unwrap().contains("(let n = 2, let c = 10)"), "{f:?}");
 }
+
+/// A node inside a loop body (here the inner loop of a TF1 nested `while_loop`, rebuilt into
+/// `StatelessWhile`s) is explained in its region's graph, under its `while/body/...` name.
+#[test]
+fn a_node_inside_a_loop_body_is_explained_in_its_region() {
+    let g = load(&root().join("tests/fixtures/ops/tf1_while_nested.pb"));
+    for name in ["while/body/add_1", "while/cond/Less", "while/body/while/body/mul"] {
+        let r = run(&g, "tf1_while_nested.pb", &[], Selection::Node(name.into()));
+        assert_eq!(r.nodes.len(), 1, "{name}");
+        assert_eq!(r.nodes[0].name, name);
+        assert!(matches!(r.nodes[0].outcome.kind, OutcomeKind::Composite), "{name}: {:?}", r.nodes[0].outcome);
+    }
+    let set = rules(&[]);
+    let compiled = set.compile().unwrap();
+    let options = ExplainOptions { selection: Selection::Node("while/body/nope".into()), convert: ConvertOptions::default() };
+    let e = explain::explain(&g, "m", &set, &compiled, &options).unwrap_err().to_string();
+    assert!(e.contains("no node `while/body/nope`"), "{e}");
+}

@@ -113,11 +113,26 @@ fn a_cycle_is_an_error() {
 }
 
 #[test]
-fn control_flow_is_not_supported_naming_the_node() {
-    for op in ["Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"] {
+fn a_tf1_frame_that_cannot_be_rebuilt_is_an_error_naming_the_node() {
+    for op in ["Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "_SwitchN"] {
         let gd = graph(vec![node("loop", op, &[], &[])]);
-        assert_eq!(err_of(&gd), format!("test.pb: node `loop` ({op}): control-flow op {op} is not supported"));
+        let e = err_of(&gd);
+        assert!(e.starts_with(&format!("test.pb: node `loop` ({op}): ")), "{e}");
+        assert!(e.ends_with("this TF1 control-flow frame cannot be rebuilt"), "{e}");
     }
+    // A Merge of two values of the same side of one cond.
+    let gd = graph(vec![
+        placeholder("x", &[1]),
+        node("p", "Placeholder", &[], &[("dtype", a_type(10))]),
+        node("s", "Switch", &["x", "p"], &[("T", a_type(F32))]),
+        node("a", "Neg", &["s:1"], &[("T", a_type(F32))]),
+        node("b", "Abs", &["s:1"], &[("T", a_type(F32))]),
+        node("m", "Merge", &["a", "b"], &[("T", a_type(F32))]),
+    ]);
+    assert_eq!(
+        err_of(&gd),
+        "test.pb: node `m` (Merge): its inputs `a` and `b` are not distinct sides of one cond on `p`; this TF1 control-flow frame cannot be rebuilt"
+    );
     // An If is inlined, so it needs its branches.
     let gd = graph(vec![node("cond", "StatelessIf", &[], &[])]);
     assert_eq!(err_of(&gd), "test.pb: node `cond` (StatelessIf): attribute `then_branch` is missing or does not name a function");

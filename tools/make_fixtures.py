@@ -693,9 +693,53 @@ def stabilize_gradient_op_types(graph_def):
             count += 1
 
 
+def freeze_tf1(fn, specs):
+    """A TF1 graph: `fn` called on `tf.compat.v1` placeholders in a plain `tf.Graph` with
+    control flow v2 disabled (`tf.compat.v1.cond`/`while_loop` write Switch/Merge/Enter/Exit
+    frames), outputs `Identity`, `Identity_1`, ..., frozen with TF1's
+    `convert_variables_to_constants`. The returned callable runs the unfrozen graph, for the
+    frozen-equals-original check."""
+    from tensorflow.python.ops import control_flow_util
+    saved = control_flow_util.ENABLE_CONTROL_FLOW_V2
+    control_flow_util.ENABLE_CONTROL_FLOW_V2 = False
+    try:
+        graph = tf.Graph()
+        with graph.as_default():
+            placeholders = [tf.compat.v1.placeholder(tf.as_dtype(dtype), shape, name=name)
+                            for name, shape, dtype, _ in specs]
+            outs = tf.nest.flatten(fn(*placeholders))
+            names = [tf.identity(o, name="Identity" if k == 0 else f"Identity_{k}").op.name
+                     for k, o in enumerate(outs)]
+            with tf.compat.v1.Session(graph=graph) as sess:
+                graph_def = tf.compat.v1.graph_util.convert_variables_to_constants(
+                    sess, graph.as_graph_def(), names)
+    finally:
+        control_flow_util.ENABLE_CONTROL_FLOW_V2 = saved
+
+    def original(*values):
+        with tf.compat.v1.Session(graph=graph) as sess:
+            got = sess.run([f"{n}:0" for n in names],
+                           feed_dict={p: np.asarray(v) for p, v in zip(placeholders, values)})
+        return [tf.constant(v) for v in got]
+
+    inputs = [f"{name}:0" for name, _, _, _ in specs]
+    return graph_def, inputs, [f"{n}:0" for n in names], original
+
+
 def freeze(fn, specs, lower_control_flow=True):
     """`lower_control_flow=False` keeps `StatelessIf`/`StatelessWhile` and their function
-    library in the frozen graph (the TF2 form) instead of TF1 Switch/Merge frames."""
+    library in the frozen graph (the TF2 form) instead of TF1 Switch/Merge frames. A `fn`
+    marked `tf1 = True` is built as a TF1 graph instead (`freeze_tf1`)."""
+    if getattr(fn, "tf1", False):
+        return freeze_tf1(fn, specs)
+    if getattr(fn, "unfrozen", False):
+        # The function's own graph (no variables to freeze): freezing would lower a `Case`
+        # into `_SwitchN`/`Merge` even with `lower_control_flow=False`.
+        sig = [tf.TensorSpec(shape, tf.as_dtype(dtype), name=name) for name, shape, dtype, _ in specs]
+        concrete = tf.function(fn, autograph=False).get_concrete_function(*sig)
+        graph_def = concrete.graph.as_graph_def()
+        stabilize_gradient_op_types(graph_def)
+        return graph_def, [t.name for t in concrete.inputs], [t.name for t in concrete.outputs], concrete
     sig = [tf.TensorSpec(shape, tf.as_dtype(dtype), name=name) for name, shape, dtype, _ in specs]
     concrete = tf.function(fn, autograph=False).get_concrete_function(*sig)
     frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=lower_control_flow)
@@ -712,6 +756,8 @@ def static_shape(t):
     return [-1 if d is None else int(d) for d in t.shape.as_list()]
 
 
+FRAME_OPS = {"Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "RefSwitch", "RefMerge",
+             "RefEnter", "RefExit", "RefNextIteration"}
 PROBE_SKIP = {"Const", "Identity", "Placeholder", "NoOp", "Shape", "IdentityN"}
 MAX_PROBES = 6
 
@@ -745,6 +791,11 @@ def write_fixture(name, description, fn, specs, out_dir, lower_control_flow=True
         tf.graph_util.import_graph_def(graph_def, name="")
     # A TensorList (variant) has no numpy value: Keras RNN loops pass them between ops.
     all_tensors = [t for op in graph.get_operations() for t in op.outputs if t.dtype != tf.variant]
+    # TF1 frames (Switch/Merge/Enter...): a dead branch's tensors have no value and a loop's
+    # cannot be fetched from outside it, so only the inputs and outputs are fetched.
+    frames = any(op.type in FRAME_OPS for op in graph.get_operations())
+    if frames:
+        all_tensors = [graph.get_tensor_by_name(n) for n in input_names + output_names]
     feed = {graph.get_tensor_by_name(n): value for n, (_, _, _, value) in zip(input_names, specs)}
     # Grappler off: fetching every tensor must see the graph as written (the remapper would
     # fuse FusedBatchNormV3 and drop the outputs we fetch), and goldens come from plain kernels.
@@ -753,7 +804,7 @@ def write_fixture(name, description, fn, specs, out_dir, lower_control_flow=True
     with tf.compat.v1.Session(graph=graph, config=config) as sess:
         values = sess.run(all_tensors, feed_dict=feed)
     by_name = {t.name: v for t, v in zip(all_tensors, values)}
-    probes = pick_probes(graph, output_names)
+    probes = [] if frames else pick_probes(graph, output_names)
     # The frozen graph must compute what the original function computes (freezing inlines
     # functions and folds variables; a difference would make every golden wrong).
     eager = tf.nest.flatten(concrete(*[tf.constant(v) for _, _, _, v in specs]))

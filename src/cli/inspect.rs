@@ -206,6 +206,42 @@ pub struct CoreMlSummary {
     /// Author, license, version and description, where set (`convert --author` ...).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
+    /// The nested networks of `loop` and `branch` layers, outermost first, depth-first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nested_networks: Vec<NestedNetworkSummary>,
+}
+
+/// One nested network: the layer holding it, which network (`conditionNetwork`,
+/// `bodyNetwork`, `ifBranch`, `elseBranch`), its nesting depth (1 inside a top-level layer)
+/// and its layers as `name (Kind)`, so a reader sees what a loop or branch computes.
+#[derive(Debug, Serialize)]
+pub struct NestedNetworkSummary {
+    pub layer: String,
+    pub network: &'static str,
+    pub depth: usize,
+    pub layers: Vec<String>,
+}
+
+/// Walks the `loop` and `branch` layers of `layers`, recursively.
+fn nested_networks(layers: &[NeuralNetworkLayer], depth: usize, out: &mut Vec<NestedNetworkSummary>) {
+    use coreml::neural_network_layer::Layer;
+    for l in layers {
+        let nets: Vec<(&'static str, Option<&coreml::NeuralNetwork>)> = match &l.layer {
+            Some(Layer::Loop(p)) => vec![("conditionNetwork", p.condition_network.as_ref()), ("bodyNetwork", p.body_network.as_ref())],
+            Some(Layer::Branch(p)) => vec![("ifBranch", p.if_branch.as_ref()), ("elseBranch", p.else_branch.as_ref())],
+            _ => continue,
+        };
+        for (network, net) in nets {
+            let Some(net) = net else { continue };
+            out.push(NestedNetworkSummary {
+                layer: l.name.clone(),
+                network,
+                depth,
+                layers: net.layers.iter().map(|n| format!("{} ({})", n.name, layer_kind(n))).collect(),
+            });
+            nested_networks(&net.layers, depth + 1, out);
+        }
+    }
 }
 
 fn feature_type(f: &FeatureDescription) -> String {
@@ -285,6 +321,8 @@ pub fn coreml_summary(path: &Path, m: &Model) -> CoreMlSummary {
             });
         }
     }
+    let mut nested = Vec::new();
+    nested_networks(layers, 1, &mut nested);
     let features = |v: &[FeatureDescription]| v.iter().map(|f| FeatureSummary { name: f.name.clone(), ty: feature_type(f), description: f.short_description.clone() }).collect();
     let d = m.description.clone().unwrap_or_default();
     let md = d.metadata.clone().unwrap_or_default();
@@ -304,6 +342,7 @@ pub fn coreml_summary(path: &Path, m: &Model) -> CoreMlSummary {
         layer_kinds,
         custom_layers,
         metadata,
+        nested_networks: nested,
     }
 }
 
@@ -329,6 +368,16 @@ fn render_coreml(s: &CoreMlSummary) -> String {
                 .map(|c| (c.layer.clone(), format!("class {} parameters [{}] {}", c.class_name, c.parameters.join(", "), c.description)))
                 .collect::<Vec<_>>(),
         );
+    }
+    if !s.nested_networks.is_empty() {
+        let _ = writeln!(o, "nested networks ({}):", s.nested_networks.len());
+        for n in &s.nested_networks {
+            let indent = "  ".repeat(n.depth);
+            let _ = writeln!(o, "{indent}{} {} ({} layers):", n.layer, n.network, n.layers.len());
+            for l in &n.layers {
+                let _ = writeln!(o, "{indent}  {l}");
+            }
+        }
     }
     o
 }

@@ -32,6 +32,8 @@ pub struct ExplainOptions {
 pub enum ExplainError {
     #[error(transparent)]
     Convert(#[from] ConvertError),
+    #[error(transparent)]
+    Region(#[from] crate::rewrite::regions::LoopError),
     #[error("--node: no node `{name}` in the graph{hint}")]
     UnknownNode { name: String, hint: String },
     #[error("--node: node `{name}` is not part of the conversion (no model output depends on it)")]
@@ -43,6 +45,15 @@ pub enum ExplainError {
 /// Explains the selected nodes of `graph` (imported and inferred), converted with `rules`
 /// compiled from `set`. `model` is the name shown in the report.
 pub fn explain(graph: &Graph, model: &str, set: &RuleSet, rules: &Compiled, options: &ExplainOptions) -> Result<Report, ExplainError> {
+    // A node inside a loop's condition or body (`WHILE/body/NODE`) is explained in that
+    // region's graph, which `convert` converts with its own e-graph.
+    if let Selection::Node(name) = &options.selection {
+        if graph.find(name).is_none() {
+            if let Some(region) = loop_region_holding(graph, name, rules)? {
+                return explain(&region, model, set, rules, options);
+            }
+        }
+    }
     let sat = saturate_graph(graph, rules, &options.convert)?;
     let best = best_nodes(&sat.seeded.egraph, &LayerCount::new(rules));
     let cx = Context { graph, set, rules, sat: &sat, best: &best };
@@ -56,6 +67,31 @@ pub fn explain(graph: &Graph, model: &str, set: &RuleSet, rules: &Compiled, opti
         saturation: SaturationSummary { stop: stop.to_string(), limit_hit: stop.is_limit(), iterations: sat.saturation.iterations },
         nodes,
     })
+}
+
+/// The region graph (condition or body of a loop, recursively) whose node names start like
+/// `name`: `WHILE/cond/...` or `WHILE/body/...`.
+fn loop_region_holding(graph: &Graph, name: &str, rules: &Compiled) -> Result<Option<Graph>, ExplainError> {
+    for id in graph.node_ids() {
+        let n = graph.node(id);
+        if !crate::rewrite::regions::LOOP_OPS.contains(&n.op.as_str()) {
+            continue;
+        }
+        let [cond, body] = crate::rewrite::regions::region_graphs(graph, id, rules)?;
+        for (tag, region) in [("cond", cond), ("body", body)] {
+            if !name.starts_with(&format!("{}/{tag}/", n.name)) {
+                continue;
+            }
+            if region.find(name).is_some() {
+                return Ok(Some(region));
+            }
+            if let Some(inner) = loop_region_holding(&region, name, rules)? {
+                return Ok(Some(inner));
+            }
+            return Ok(Some(region));
+        }
+    }
+    Ok(None)
 }
 
 struct Context<'a> {

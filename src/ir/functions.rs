@@ -22,6 +22,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub const CALL_OPS: &[&str] = &["PartitionedCall", "StatefulPartitionedCall"];
 /// Ops that run one of two library functions by a predicate.
 pub const IF_OPS: &[&str] = &["StatelessIf", "If"];
+/// Ops that run one of N library functions by an index (`branches`).
+pub const CASE_OPS: &[&str] = &["StatelessCase", "Case"];
 /// Ops with side effects outside the op catalog's `stateful` flags (which cover Print,
 /// random ops and TensorArrays).
 const SIDE_EFFECT_OPS: &[&str] = &["Assert", "PrintV2", "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"];
@@ -59,7 +61,7 @@ pub enum FunctionError {
 /// fails naming its missing function).
 pub fn needs_flattening(gd: &GraphDef) -> bool {
     gd.library.as_ref().is_some_and(|l| !l.function.is_empty())
-        || gd.node.iter().any(|n| CALL_OPS.contains(&n.op.as_str()) || IF_OPS.contains(&n.op.as_str()))
+        || gd.node.iter().any(|n| [CALL_OPS, IF_OPS, CASE_OPS].iter().any(|ops| ops.contains(&n.op.as_str())))
 }
 
 /// Inlines every call and `If` of the graph (recursively through function bodies) and drops
@@ -231,6 +233,8 @@ impl<'l, 'a> Flattener<'l, 'a> {
             self.call(nd, &function, &binding)
         } else if IF_OPS.contains(&op) {
             self.branch(nd)
+        } else if CASE_OPS.contains(&op) {
+            self.case(nd)
         } else {
             self.out.push(nd);
             Ok(())
@@ -355,6 +359,55 @@ impl<'l, 'a> Flattener<'l, 'a> {
         Ok(())
     }
 
+    /// `Case`: every branch inlined (`CASE/branch_K/...`), each output nested selects on
+    /// `index == k` (`CASE/select_J`), an out-of-range index taking the last branch as
+    /// TensorFlow's `Case` does. Like `If`, valid because the branches are side-effect free.
+    fn case(&mut self, nd: NodeDef) -> Result<(), FunctionError> {
+        let branches: Vec<(String, BTreeMap<String, AttrValue>)> = match nd.attr.get("branches").and_then(|a| a.value.as_ref()) {
+            Some(Value::List(l)) if !l.func.is_empty() => l.func.iter().map(|f| (f.name.clone(), f.attr.clone())).collect(),
+            _ => return Err(FunctionError::NoFunction { node: nd.name.clone(), op: nd.op.clone(), attr: "branches".into() }),
+        };
+        let (data, control) = split_inputs(&nd);
+        let Some((index, args)) = data.split_first() else {
+            return Err(FunctionError::ArgumentCount { node: nd.name.clone(), op: nd.op.clone(), function: branches[0].0.clone(), got: 0, expected: 1 });
+        };
+        let mut results: Vec<Vec<String>> = Vec::new();
+        for (k, (name, binding)) in branches.iter().enumerate() {
+            let f = self.function(&nd, name)?;
+            let start = self.out.len();
+            results.push(self.inline(&nd, f, &format!("{}/branch_{k}", nd.name), args, binding)?);
+            if let Some(n) = self.out[start..].iter().find(|n| has_side_effect(&n.op)) {
+                return Err(FunctionError::SideEffect {
+                    node: nd.name.clone(),
+                    op: nd.op.clone(),
+                    function: name.clone(),
+                    inner: n.name.clone(),
+                    inner_op: n.op.clone(),
+                });
+            }
+            if results[k].len() != results[0].len() {
+                return Err(FunctionError::ArgumentCount {
+                    node: nd.name.clone(),
+                    op: nd.op.clone(),
+                    function: name.clone(),
+                    got: results[k].len(),
+                    expected: results[0].len(),
+                });
+            }
+        }
+        let types = attr_type_list(&nd, "Tout").unwrap_or_default();
+        let mut selects = Vec::with_capacity(results[0].len());
+        for j in 0..results[0].len() {
+            let by_branch: Vec<String> = results.iter().map(|r| r[j].clone()).collect();
+            let name = format!("{}/select_{j}", nd.name);
+            let ty = types.get(j).copied().unwrap_or(DT_BOOL);
+            self.out.extend(super::frames::index_selects(&name, index, &by_branch, ty, Vec::new()));
+            selects.push(name);
+        }
+        self.forward(nd.name, selects, control, types);
+        Ok(())
+    }
+
     /// Emits the body of `f` with its nodes named `prefix/NODE` and its arguments bound to
     /// `args`; returns the tensors of its results, in signature order.
     fn inline(
@@ -411,7 +464,7 @@ impl<'l, 'a> Flattener<'l, 'a> {
     }
 }
 
-fn has_side_effect(op: &str) -> bool {
+pub(crate) fn has_side_effect(op: &str) -> bool {
     if CONTROL_FLOW_OPS.contains(&op) {
         // Refused on its own, with its own message, when the graph is built.
         return false;
@@ -477,7 +530,7 @@ impl Scope<'_, '_> {
             output: out.into(),
         };
         // Calls and Ifs (flattened into an IdentityN of their results) have one list output.
-        if CALL_OPS.contains(&op) || IF_OPS.contains(&op) {
+        if CALL_OPS.contains(&op) || IF_OPS.contains(&op) || CASE_OPS.contains(&op) {
             return if out == "output" { Ok(i) } else { Err(no_such()) };
         }
         if let Some(f) = self.lib.get(op) {

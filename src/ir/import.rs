@@ -4,8 +4,9 @@
 //! buffer, so a weight is copied exactly once, from the buffer into its ndarray. Every failure
 //! is an [`ImportError`] naming the file and, where there is one, the node. Ops without an
 //! OpDef or shape function still import (so every unsupported op can be listed at once); only
-//! constructs the IR cannot represent are refused: loops and TF1 control-flow frames. Function
-//! libraries are flattened first (`functions`): calls and `If`s inlined.
+//! constructs the IR cannot represent are refused. TF1 control-flow frames are rebuilt first
+//! into the TF2 form (`frames`), then function libraries are flattened (`functions`): calls
+//! and `If`s inlined.
 
 
 use super::attr::{Attr, AttrDecodeError, Attrs};
@@ -19,9 +20,10 @@ use petgraph::graph::DiGraph;
 use prost::Message;
 use std::path::{Path, PathBuf};
 
-/// Control-flow ops left after flattening the function library (`If` is inlined there, a
-/// `While` stays one node whose regions convert later): TF1 frames have no IR form yet.
-pub const CONTROL_FLOW_OPS: &[&str] = &["If", "StatelessIf", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"];
+/// Control-flow ops that must not be left after TF1 frames are rebuilt (`frames`) and the
+/// function library flattened (`If` is inlined there, a `While` stays one node whose regions
+/// convert later).
+pub const CONTROL_FLOW_OPS: &[&str] = &["If", "StatelessIf", "Case", "StatelessCase", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"];
 
 /// Why a GraphDef could not be imported. Every variant names the file; most name the node.
 /// (The variants are large because they carry names; they are built once, on failure.)
@@ -37,6 +39,8 @@ pub enum ImportError {
     NoNodes { path: PathBuf },
     #[error("{path}: {cause}")]
     Function { path: PathBuf, cause: super::functions::FunctionError },
+    #[error("{path}: {cause}")]
+    Frame { path: PathBuf, cause: super::frames::FrameError },
     #[error("{path}: a node has an empty name (op {op})")]
     EmptyName { path: PathBuf, op: String },
     #[error("{path}: two nodes are named `{node}`")]
@@ -179,6 +183,10 @@ fn convert_attrs(nd: &NodeDef, def: Option<&OpDef>, path: &Path) -> Result<Attrs
 /// Imports a decoded GraphDef.
 pub fn import_graph_def(gd: &GraphDef, path: &Path) -> Result<Graph, ImportError> {
     let p = || path.to_owned();
+    if super::frames::has_frames(gd) {
+        let rebuilt = super::frames::rebuild(gd).map_err(|cause| ImportError::Frame { path: p(), cause })?;
+        return import_graph_def(&rebuilt, path);
+    }
     if super::functions::needs_flattening(gd) {
         let flat = super::functions::flatten(gd).map_err(|cause| ImportError::Function { path: p(), cause })?;
         let library = gd.library.as_ref().map_or(&[][..], |l| &l.function[..]);

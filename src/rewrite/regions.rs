@@ -42,19 +42,35 @@ pub struct LoopError {
     pub cause: String,
 }
 
-/// Converts the condition and body of loop node `id` of `graph`.
-pub fn convert_loop(graph: &Graph, id: NodeId, rules: &Compiled, options: &ConvertOptions) -> Result<LoopRegion, LoopError> {
+/// The condition and body of loop node `id` as the graphs [`convert_loop`] converts
+/// (imported and inferred), every body result kept: `explain` looks inside them for a node
+/// named `WHILE/cond/...` or `WHILE/body/...`.
+pub fn region_graphs(graph: &Graph, id: NodeId, rules: &Compiled) -> Result<[Graph; 2], LoopError> {
     let n = graph.node(id);
     let fail = |cause: String| LoopError { node: n.name.clone(), op: n.op.clone(), cause };
-    if let Some(ir::Attr::S(why)) = n.attr(ir::recurrent::REFUSAL_ATTR) {
-        return Err(fail(format!(
-            "it carries TensorLists, which a Core ML loop cannot, and is not a recognised Keras recurrent layer: {}",
-            String::from_utf8_lossy(why)
-        )));
-    }
+    refuse_tensor_list_loop(n).map_err(fail)?;
     let caller = NodeDef { name: n.name.clone(), op: n.op.clone(), ..Default::default() };
     let func = |attr: &str| n.get_attr_func(attr).map(|f| f.name.clone()).map_err(|e| fail(e.to_string()));
-    let (cond_f, body_f) = (func("cond")?, func("body")?);
+    let (vars, _) = loop_vars(graph, id)?;
+    let import = |gd: &crate::proto::tensorflow::GraphDef| -> Result<Graph, LoopError> {
+        let mut g = ir::import_graph_def(gd, Path::new(&n.name)).map_err(|e| fail(e.to_string()))?;
+        g.functions = graph.functions.clone();
+        ir::infer(&mut g, &rules.shapes).map_err(|e| fail(e.to_string()))?;
+        Ok(g)
+    };
+    let region = |attr: &str, tag: &str, ty: &dyn Fn(usize) -> i32| -> Result<Graph, LoopError> {
+        let (gd, _) = region_graph(&graph.functions, &caller, &func(attr)?, &format!("{}/{tag}", n.name), &vars, &|_, _| true, ty)
+            .map_err(|e| fail(e.to_string()))?;
+        import(&gd)
+    };
+    Ok([region("cond", "cond", &|_| DType::Bool.to_tf())?, region("body", "body", &|k| vars.get(k).map_or(0, |v| v.dtype))?])
+}
+
+/// The region variables of loop node `id` (placeholders named `WHILE/var_K` with the initial
+/// values' dtypes and shapes) and those shapes.
+fn loop_vars(graph: &Graph, id: NodeId) -> Result<(Vec<RegionVar>, Vec<Shape>), LoopError> {
+    let n = graph.node(id);
+    let fail = |cause: String| LoopError { node: n.name.clone(), op: n.op.clone(), cause };
     let mut vars = Vec::new();
     let mut shapes = Vec::new();
     for (k, o) in graph.inputs(id).into_iter().enumerate() {
@@ -67,6 +83,30 @@ pub fn convert_loop(graph: &Graph, id: NodeId, rules: &Compiled, options: &Conve
         });
         shapes.push(fact.shape);
     }
+    Ok((vars, shapes))
+}
+
+/// A loop over `TensorList`s that `ir::recurrent` did not recognise as a Keras recurrent layer
+/// (it marked why): its lists have no Core ML form.
+fn refuse_tensor_list_loop(n: &ir::Node) -> Result<(), String> {
+    match n.attr(ir::recurrent::REFUSAL_ATTR) {
+        Some(ir::Attr::S(why)) => Err(format!(
+            "it carries TensorLists, which a Core ML loop cannot, and is not a recognised Keras recurrent layer: {}",
+            String::from_utf8_lossy(why)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Converts the condition and body of loop node `id` of `graph`.
+pub fn convert_loop(graph: &Graph, id: NodeId, rules: &Compiled, options: &ConvertOptions) -> Result<LoopRegion, LoopError> {
+    let n = graph.node(id);
+    let fail = |cause: String| LoopError { node: n.name.clone(), op: n.op.clone(), cause };
+    refuse_tensor_list_loop(n).map_err(fail)?;
+    let caller = NodeDef { name: n.name.clone(), op: n.op.clone(), ..Default::default() };
+    let func = |attr: &str| n.get_attr_func(attr).map(|f| f.name.clone()).map_err(|e| fail(e.to_string()));
+    let (cond_f, body_f) = (func("cond")?, func("body")?);
+    let (vars, shapes) = loop_vars(graph, id)?;
     let import = |gd: &crate::proto::tensorflow::GraphDef| -> Result<Graph, LoopError> {
         let mut g = ir::import_graph_def(gd, Path::new(&n.name)).map_err(|e| fail(e.to_string()))?;
         g.functions = graph.functions.clone();
