@@ -64,6 +64,12 @@ const CASES: &[(&str, &str, usize, usize)] = &[
     ("keras_simple_rnn_last", "simpleRecurrent", 1, 7),
     ("keras_simple_rnn_sequences", "simpleRecurrent", 1, 8),
     ("keras_simple_rnn_backwards", "simpleRecurrent", 1, 8),
+    // Frozen with TF's default lower_control_flow=True: TF1 frames rebuilt by ir::frames.
+    ("keras_lstm_state_lowered", "uniDirectionalLSTM", 1, 9),
+    ("keras_lstm_bidirectional_lowered", "uniDirectionalLSTM", 2, 13),
+    ("keras_lstm_stacked_lowered", "uniDirectionalLSTM", 2, 12),
+    ("keras_gru_reset_before_lowered", "gru", 1, 9),
+    ("keras_simple_rnn_sequences_lowered", "simpleRecurrent", 1, 8),
 ];
 
 /// coremltools 8.3's layer counts on the same graphs, nested loop networks included

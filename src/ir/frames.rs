@@ -592,6 +592,9 @@ fn rebuild_loop(nodes: Vec<NodeDef>, frame: &str, sinks: &HashSet<String>, funct
     let mut arg_nodes: HashMap<String, usize> = HashMap::new();
     for (k, v) in vars.iter().enumerate() {
         body_args.insert(Ref { node: v.switch.name.clone(), output: 1, control: false }, k);
+        // A control edge on a variable's Switch orders nothing inside a function (TF's own
+        // lowering of a Keras loop hangs every Switch on one NoOp): dropped like an argument's.
+        arg_nodes.insert(v.switch.name.clone(), k);
     }
     for (j, c) in invariants.iter().enumerate() {
         body_args.insert(Ref { node: c.name.clone(), output: 0, control: false }, n + j);

@@ -44,11 +44,13 @@ pub fn fuse(mut gd: GraphDef, library: &[FunctionDef]) -> GraphDef {
     let read: HashSet<&str> = gd.node.iter().flat_map(data_inputs).map(|i| split_ref(i).0).collect();
     let results: Vec<String> = gd.node.iter().filter(|n| n.op != "Const" && !read.contains(n.name.as_str())).map(|n| n.name.clone()).collect();
     let mut fused = false;
-    for idx in 0..gd.node.len() {
-        let nd = &gd.node[idx];
-        if !WHILE_OPS.contains(&nd.op.as_str()) || !type_list(nd, "T").contains(&DT_VARIANT) {
-            continue;
-        }
+    // By name: bypassing identities removes nodes, which moves the indices.
+    let loops: Vec<String> =
+        gd.node.iter().filter(|nd| WHILE_OPS.contains(&nd.op.as_str()) && type_list(nd, "T").contains(&DT_VARIANT)).map(|nd| nd.name.clone()).collect();
+    for name in loops {
+        let Some(idx) = gd.node.iter().position(|n| n.name == name) else { continue };
+        bypass_identities(&mut gd, idx, &results);
+        let Some(idx) = gd.node.iter().position(|n| n.name == name) else { continue };
         match recognise(&gd, idx, library) {
             Ok(plan) => {
                 apply(&mut gd, idx, plan);
@@ -64,6 +66,40 @@ pub fn fuse(mut gd: GraphDef, library: &[FunctionDef]) -> GraphDef {
         gd.node = prune(std::mem::take(&mut gd.node), &top);
     }
     gd
+}
+
+/// Makes the readers of `Identity(loop:k)` read `loop:k` itself, and drops such an `Identity`
+/// once nothing reads it (unless it is one of the graph's `results`). TF's lowering of control
+/// flow (the default of `convert_variables_to_constants_v2`) leaves an `Exit` on every loop
+/// output, which the frame rebuild (`ir::frames`) turns into exactly such an `Identity`; the
+/// recognition then sees the same graph as for a TF2 `While`.
+fn bypass_identities(gd: &mut GraphDef, idx: usize, results: &[String]) {
+    let name = gd.node[idx].name.clone();
+    let through: HashMap<String, String> = gd
+        .node
+        .iter()
+        .filter(|n| n.op == "Identity")
+        .filter_map(|n| {
+            let mut ins = data_inputs(n);
+            let i = ins.next()?;
+            (ins.next().is_none() && split_ref(i).0 == name).then(|| (n.name.clone(), i.clone()))
+        })
+        .collect();
+    if through.is_empty() {
+        return;
+    }
+    for n in gd.node.iter_mut() {
+        for i in n.input.iter_mut().filter(|i| !i.starts_with('^')) {
+            let (src, k) = split_ref(i);
+            if k == 0 {
+                if let Some(t) = through.get(src) {
+                    *i = t.clone();
+                }
+            }
+        }
+    }
+    let read: HashSet<String> = gd.node.iter().flat_map(|n| n.input.iter()).map(|i| split_ref(i.trim_start_matches('^')).0.to_string()).collect();
+    gd.node.retain(|n| !through.contains_key(&n.name) || read.contains(&n.name) || results.contains(&n.name));
 }
 
 /// What replaces one loop.

@@ -1,5 +1,6 @@
 """Keras recurrent layers (LSTM, GRU, SimpleRNN) as coremltools' tests build them, frozen in
-their TF2 form (`lower_control_flow=False`): each layer is a `While` whose body reads x_t from a
+their TF2 form (`lower_control_flow=False`) and, for the `*_lowered` cases, with TF's default
+lowering to TF1 frames: each layer is a `While` whose body reads x_t from a
 `TensorList` (TensorListFromTensor + TensorListGetItem) and writes h_t into another
 (TensorListReserve + TensorListSetItem, TensorListStack after the loop). Fixed batch and
 sequence length. Weights are drawn from the case's seed (not Keras' initialisers) so that the
@@ -36,8 +37,11 @@ def _keras(rng, layers, shape=(T, NX), time_major=False):
     return fn, [spec("x", x)]
 
 
-def _rnn_case(name, description, make_layers, shape=(T, NX), time_major=False, refused=None):
-    @case(name, description, keep_control_flow=True, refused=refused)
+def _rnn_case(name, description, make_layers, shape=(T, NX), time_major=False, refused=None, lowered=False):
+    """`lowered`: frozen with `lower_control_flow=True` (the default of
+    `convert_variables_to_constants_v2`): the loop arrives as TF1 frames (Enter, Merge, Switch,
+    Exit...) around the same TensorList ops."""
+    @case(name, description, keep_control_flow=not lowered, refused=refused)
     def _(rng):
         return _keras(rng, make_layers(), shape, time_major)
 
@@ -80,3 +84,18 @@ _rnn_case("keras_simple_rnn_sequences", "Keras SimpleRNN(6, return_sequences=Tru
           lambda: [L.SimpleRNN(6, return_sequences=True, return_state=True)])
 _rnn_case("keras_simple_rnn_backwards", "Keras SimpleRNN(3, go_backwards=True, return_sequences=True)",
           lambda: [L.SimpleRNN(3, go_backwards=True, return_sequences=True)])
+
+# The same layers frozen with TF's default `lower_control_flow=True` (TF1 frames).
+_rnn_case("keras_lstm_state_lowered", "Keras LSTM(4, return_sequences=True, return_state=True), frozen "
+          "with lower_control_flow=True (TF1 frames)",
+          lambda: [L.LSTM(4, return_sequences=True, return_state=True)], lowered=True)
+_rnn_case("keras_lstm_bidirectional_lowered", "Keras Bidirectional(LSTM(3)), frozen with lower_control_flow=True",
+          lambda: [L.Bidirectional(L.LSTM(3))], lowered=True)
+_rnn_case("keras_lstm_stacked_lowered", "two stacked Keras LSTMs (5 with sequences, then 3), frozen with "
+          "lower_control_flow=True", lambda: [L.LSTM(5, return_sequences=True), L.LSTM(3)], lowered=True)
+_rnn_case("keras_gru_reset_before_lowered", "Keras GRU(4, reset_after=False, go_backwards=True, return_state=True), "
+          "frozen with lower_control_flow=True",
+          lambda: [L.GRU(4, reset_after=False, go_backwards=True, return_state=True)], lowered=True)
+_rnn_case("keras_simple_rnn_sequences_lowered", "Keras SimpleRNN(6, return_sequences=True, return_state=True), "
+          "frozen with lower_control_flow=True",
+          lambda: [L.SimpleRNN(6, return_sequences=True, return_state=True)], lowered=True)
