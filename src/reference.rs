@@ -115,12 +115,7 @@ impl ReferenceKernel {
             if matches!(node, Node::Custom { .. }) {
                 return Err("the reference converts to a custom layer; it must come down to NN layers".into());
             }
-            let facts = &egraph[class].data.outputs;
-            let (dtypes, shapes) = if facts.is_empty() {
-                (vec![None], vec![Shape::Unknown])
-            } else {
-                (facts.iter().map(|f| f.dtype).collect(), facts.iter().map(|f| f.shape.clone()).collect())
-            };
+            let (dtypes, shapes) = crate::rewrite::pipeline::output_types(&egraph, class);
             index.insert(class, dag.nodes.len());
             dag.nodes.push(Term { node, dtypes, shapes, origin: None, replaces: vec![] });
         }

@@ -317,18 +317,7 @@ impl<'l, 'a> Flattener<'l, 'a> {
         };
         let mut results = Vec::new();
         for (tag, name, binding) in [("then", &then_name, &then_binding), ("else", &else_name, &else_binding)] {
-            let f = self.function(&nd, name)?;
-            let start = self.out.len();
-            results.push(self.inline(&nd, f, &format!("{}/{tag}", nd.name), args, binding)?);
-            if let Some(n) = self.out[start..].iter().find(|n| has_side_effect(&n.op)) {
-                return Err(FunctionError::SideEffect {
-                    node: nd.name.clone(),
-                    op: nd.op.clone(),
-                    function: name.clone(),
-                    inner: n.name.clone(),
-                    inner_op: n.op.clone(),
-                });
-            }
+            results.push(self.inline_branch(&nd, name, &format!("{}/{tag}", nd.name), args, binding)?);
         }
         let (then_out, else_out) = (&results[0], &results[1]);
         if then_out.len() != else_out.len() {
@@ -359,6 +348,31 @@ impl<'l, 'a> Flattener<'l, 'a> {
         Ok(())
     }
 
+    /// Inlines branch function `name` of `nd` under `prefix` and returns its results; a branch
+    /// with a side effect is refused, since both branches run once they become selects.
+    fn inline_branch(
+        &mut self,
+        nd: &NodeDef,
+        name: &str,
+        prefix: &str,
+        args: &[String],
+        binding: &BTreeMap<String, AttrValue>,
+    ) -> Result<Vec<String>, FunctionError> {
+        let f = self.function(nd, name)?;
+        let start = self.out.len();
+        let results = self.inline(nd, f, prefix, args, binding)?;
+        if let Some(n) = self.out[start..].iter().find(|n| has_side_effect(&n.op)) {
+            return Err(FunctionError::SideEffect {
+                node: nd.name.clone(),
+                op: nd.op.clone(),
+                function: name.to_string(),
+                inner: n.name.clone(),
+                inner_op: n.op.clone(),
+            });
+        }
+        Ok(results)
+    }
+
     /// `Case`: every branch inlined (`CASE/branch_K/...`), each output nested selects on
     /// `index == k` (`CASE/select_J`), an out-of-range index taking the last branch as
     /// TensorFlow's `Case` does. Like `If`, valid because the branches are side-effect free.
@@ -373,18 +387,7 @@ impl<'l, 'a> Flattener<'l, 'a> {
         };
         let mut results: Vec<Vec<String>> = Vec::new();
         for (k, (name, binding)) in branches.iter().enumerate() {
-            let f = self.function(&nd, name)?;
-            let start = self.out.len();
-            results.push(self.inline(&nd, f, &format!("{}/branch_{k}", nd.name), args, binding)?);
-            if let Some(n) = self.out[start..].iter().find(|n| has_side_effect(&n.op)) {
-                return Err(FunctionError::SideEffect {
-                    node: nd.name.clone(),
-                    op: nd.op.clone(),
-                    function: name.clone(),
-                    inner: n.name.clone(),
-                    inner_op: n.op.clone(),
-                });
-            }
+            results.push(self.inline_branch(&nd, name, &format!("{}/branch_{k}", nd.name), args, binding)?);
             if results[k].len() != results[0].len() {
                 return Err(FunctionError::ArgumentCount {
                     node: nd.name.clone(),

@@ -229,6 +229,17 @@ fn name_failures(egraph: &EGraph<Node, TfAnalysis>, origins: &[(Id, String)], fa
     unique.into_iter().collect()
 }
 
+/// The dtypes and shapes of an extracted class's outputs, as a [`Term`] carries them (one
+/// unknown output when the analysis knows nothing).
+pub(crate) fn output_types(egraph: &EGraph<Node, TfAnalysis>, class: Id) -> (Vec<Option<crate::ir::DType>>, Vec<Shape>) {
+    let facts = &egraph[class].data.outputs;
+    if facts.is_empty() {
+        (vec![None], vec![Shape::Unknown])
+    } else {
+        (facts.iter().map(|f| f.dtype).collect(), facts.iter().map(|f| f.shape.clone()).collect())
+    }
+}
+
 /// Converts `graph` (imported and inferred) with `rules`.
 pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Result<(TermDag, Stats), ConvertError> {
     let roots = roots(graph, &options.outputs)?;
@@ -299,12 +310,7 @@ pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Res
     let mut index: HashMap<Id, usize> = HashMap::new();
     for &class in &extraction.order {
         let node = extraction.choice[&class].clone().map_children(|c| Id::from(index[&egraph.find(c)]));
-        let facts = &egraph[class].data.outputs;
-        let (dtypes, shapes) = if facts.is_empty() {
-            (vec![None], vec![Shape::Unknown])
-        } else {
-            (facts.iter().map(|f| f.dtype).collect(), facts.iter().map(|f| f.shape.clone()).collect())
-        };
+        let (dtypes, shapes) = output_types(&egraph, class);
         index.insert(class, dag.nodes.len());
         let replaces = origin.get(&class).cloned().unwrap_or_default();
         dag.nodes.push(Term { node, dtypes, shapes, origin: replaces.first().cloned(), replaces });
