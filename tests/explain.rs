@@ -263,6 +263,22 @@ fn explain_agrees_with_convert() {
     }
 }
 
+/// A node of several outputs is extracted output by output (projections of its class), so
+/// explain judges it by those: a Keras LSTM with its states and a BlockLSTM convert, and
+/// explain must say so rather than "not converted".
+#[test]
+fn multi_output_nodes_are_judged_by_their_outputs() {
+    for (file, node) in [("keras_lstm_state", "model/lstm/PartitionedCall/while"), ("block_lstm_clipping", "")] {
+        let g = load(&root().join(format!("tests/fixtures/ops/{file}.pb")));
+        let report = run(&g, file, &[], Selection::CustomLayers);
+        assert!(report.nodes.is_empty(), "{file}: {:?}", report.nodes.iter().map(|n| &n.name).collect::<Vec<_>>());
+        if !node.is_empty() {
+            let r = run(&g, file, &[], Selection::Node(node.into()));
+            assert!(matches!(r.nodes[0].outcome.kind, OutcomeKind::Composite), "{file}: {:?}", r.nodes[0].outcome);
+        }
+    }
+}
+
 #[test]
 fn selection_errors_name_the_node_or_op() {
     let g = load(&fixture("topk"));

@@ -148,7 +148,7 @@ impl<'a> Context<'a> {
                 .iter()
                 .filter(|(name, n)| {
                     let class = self.class(n.class);
-                    match self.best.get(&class) {
+                    match self.extracted(name, class) {
                         Some(Node::Custom { reg, .. }) => self.registration(reg).and_then(|r| r.root_op()) == Some(n.op.as_str()),
                         Some(_) => false,
                         // Unconverted: blame the node where the chain breaks, not its consumers.
@@ -158,6 +158,26 @@ impl<'a> Context<'a> {
                 .map(|(name, _)| name.clone())
                 .collect()),
         }
+    }
+
+    /// What the extraction chose for node `name` (its class `class`). A node of several
+    /// outputs is extracted output by output: its own class holds the tuple, and each output
+    /// the model uses is a projection of it with a class of its own. Such a node is judged by
+    /// those (a custom layer if any of them is one), as `convert` emits them.
+    fn extracted(&self, name: &str, class: Id) -> Option<&Node> {
+        if let Some(n) = self.best.get(&class) {
+            return Some(n);
+        }
+        let id = self.graph.find(name)?;
+        let outputs = self.graph.node(id).outputs.len();
+        if outputs < 2 {
+            return None;
+        }
+        let used: Vec<&Node> = (0..outputs)
+            .filter_map(|k| self.sat.seeded.outlets.get(&self.graph.outlet_name(crate::ir::Outlet { node: id, output: k })))
+            .filter_map(|&c| self.best.get(&self.class(c)))
+            .collect();
+        used.iter().copied().find(|n| matches!(n, Node::Custom { .. })).or_else(|| used.first().copied())
     }
 
     fn registration(&self, name: &str) -> Option<&'a Arc<CompiledRule>> {
@@ -176,7 +196,7 @@ impl<'a> Context<'a> {
     fn node(&self, name: &str) -> NodeExplanation {
         let seeded = &self.sat.seeded.nodes[name];
         let class = self.class(seeded.class);
-        let extracted = self.best.get(&class);
+        let extracted = self.extracted(name, class);
         let kind = match extracted {
             None | Some(Node::Tf { .. }) => OutcomeKind::Unconverted,
             Some(Node::Custom { .. }) => OutcomeKind::CustomLayer,
