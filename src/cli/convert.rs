@@ -91,6 +91,15 @@ pub struct Args {
     /// Description of an output, `NAME=TEXT` (repeat for several outputs).
     #[arg(long = "output-description", value_name = "NAME=TEXT", value_parser = mlrewrite::lower::metadata::parse_description)]
     pub output_description: Vec<(String, String)>,
+    /// Make the model a classifier over these class labels (one per line; integer labels when
+    /// every line is an integer), as coremltools' `ClassifierConfig`: Core ML then returns
+    /// `classLabel` (the label of the highest probability) and the probabilities by label.
+    #[arg(long, value_name = "FILE")]
+    pub class_labels: Option<PathBuf>,
+    /// With --class-labels: the output holding the class probabilities (default: the model's
+    /// single output).
+    #[arg(long, value_name = "NAME", requires = "class_labels")]
+    pub probabilities_output: Option<String>,
     /// Also write Swift `MLCustomLayer` stubs for the model's custom layers into DIR (as
     /// `mlrewrite swift` does).
     #[arg(long, value_name = "DIR")]
@@ -206,6 +215,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         outputs: args.output_description.iter().cloned().collect(),
     };
     info.apply(&mut model).with_context(|| format!("converting {}", args.model.display()))?;
+    if let Some(path) = &args.class_labels {
+        let labels = mlrewrite::lower::classifier::ClassLabels::read(path)?;
+        mlrewrite::lower::classifier::make_classifier(&mut model, &labels, args.probabilities_output.as_deref())
+            .with_context(|| format!("converting {}", args.model.display()))?;
+    }
     let lower_time = t.elapsed();
 
     let t = Instant::now();
@@ -255,6 +269,7 @@ fn summary(args: &Args, out: &std::path::Path, model: &mlrewrite::proto::coreml:
     use mlrewrite::proto::coreml::model::Type;
     let layers = match &model.r#type {
         Some(Type::NeuralNetwork(nn)) => nn.layers.as_slice(),
+        Some(Type::NeuralNetworkClassifier(nn)) => nn.layers.as_slice(),
         _ => &[],
     };
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();

@@ -7,6 +7,7 @@
 //! `specificationVersion` choice ([`version`]) and `.mlmodel` I/O ([`mlmodel`]). The walk over
 //! the DAG is in `program`.
 
+pub mod classifier;
 pub mod custom;
 pub mod error;
 pub mod features;
