@@ -276,7 +276,10 @@ fn feature_type(f: &FeatureDescription) -> String {
             };
             format!("multiArray {dt} {:?}{flex}", a.shape)
         }
-        feature_type::Type::ImageType(i) => format!("image {}x{}", i.width, i.height),
+        feature_type::Type::ImageType(i) => {
+            let color = coreml::image_feature_type::ColorSpace::try_from(i.color_space).map_or_else(|_| format!("color space {}", i.color_space), |c| c.as_str_name().to_string());
+            format!("image {}x{} {color}", i.width, i.height)
+        }
         feature_type::Type::Int64Type(_) => "int64".into(),
         feature_type::Type::DoubleType(_) => "double".into(),
         feature_type::Type::StringType(_) => "string".into(),

@@ -12,6 +12,7 @@ pub mod custom;
 pub mod error;
 pub mod features;
 pub mod flexible;
+pub mod image;
 pub mod layers;
 pub mod metadata;
 pub mod mlmodel;

@@ -493,12 +493,28 @@ impl<'m> Interpreter<'m> {
         use crate::proto::coreml::neural_network_preprocessing::Preprocessor;
         let bad = |why: String| RunError::ImageInput { name: f.name.clone(), message: why };
         let s = a.shape().to_vec();
-        let chw = match s.len() {
+        let img = match s.len() {
             3 => [s[0], s[1], s[2]],
             4 if s[0] == 1 => [s[1], s[2], s[3]],
-            _ => return Err(bad(format!("expected [C,H,W] or [1,C,H,W], got {s:?}"))),
+            _ => return Err(bad(format!("expected [C,H,W], [H,W,C] or with a batch of 1, got {s:?}"))),
         };
-        let mut a = a.into_shape_with_order(IxDyn(&chw)).map_err(|e| bad(e.to_string()))?;
+        let a = a.into_shape_with_order(IxDyn(&img)).map_err(|e| bad(e.to_string()))?;
+        // The declared size and channel count decide the layout: CHW as Core ML feeds the
+        // network, or HWC as an image file holds its pixels (transposed here).
+        let declared = match f.r#type.as_ref().and_then(|t| t.r#type.as_ref()) {
+            Some(crate::proto::coreml::feature_type::Type::ImageType(i)) if i.width > 0 && i.height > 0 => {
+                let c = if color == ColorSpace::Grayscale as i32 || color == ColorSpace::GrayscaleFloat16 as i32 { 1 } else { 3 };
+                Some((c, i.height as usize, i.width as usize))
+            }
+            _ => None,
+        };
+        let mut a = match declared {
+            None => a,
+            Some((c, h, w)) if img == [c, h, w] => a,
+            Some((c, h, w)) if img == [h, w, c] => a.permuted_axes(IxDyn(&[2, 0, 1])).as_standard_layout().into_owned(),
+            Some((c, h, w)) => return Err(bad(format!("got shape {s:?}, the image is {w}x{h} with {c} channel(s): expected [{c},{h},{w}] or [{h},{w},{c}]"))),
+        };
+        let chw = [a.shape()[0], a.shape()[1], a.shape()[2]];
         for p in self.preprocessing.iter().filter(|p| p.feature_name == f.name || (p.feature_name.is_empty() && self.inputs.len() == 1)) {
             match &p.preprocessor {
                 Some(Preprocessor::Scaler(sc)) => {
