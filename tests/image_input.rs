@@ -68,6 +68,8 @@ fn raw_pixels_through_the_scaler_match_tensorflow() {
     let Some(Type::ImageType(img)) = d.input[0].r#type.as_ref().unwrap().r#type.as_ref() else { panic!("not an image input: {:?}", d.input[0]) };
     assert_eq!((img.width, img.height, img.color_space), (32, 32, 20));
     let Some(model::Type::NeuralNetwork(nn)) = &m.r#type else { panic!("not a neuralNetwork") };
+    // The lowering's NHWC -> NCHW transpose and the image's NCHW -> NHWC one cancel.
+    assert!(!nn.layers.iter().any(|l| matches!(l.layer, Some(mlrewrite::proto::coreml::neural_network_layer::Layer::Transpose(_)))), "a transpose is left");
     let Some(Preprocessor::Scaler(sc)) = &nn.preprocessing[0].preprocessor else { panic!("no scaler") };
     assert_eq!((nn.preprocessing[0].feature_name.as_str(), sc.channel_scale, sc.red_bias, sc.green_bias, sc.blue_bias), ("input", SCALE, -4.0, -4.1, -4.2));
 

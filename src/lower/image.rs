@@ -70,6 +70,48 @@ fn blob_exists(layers: &[NeuralNetworkLayer], blob: &str) -> bool {
     layers.iter().any(|l| l.output.iter().chain(&l.input).any(|b| b == blob))
 }
 
+/// Where the lowering turned the NHWC input back to NCHW (a top-level `transpose` with axes
+/// 0,3,1,2 reading the NHWC blob, not itself a model output), its readers read the image
+/// directly: the two transposes compose to the identity. The NHWC transpose (layer 0) goes
+/// too when nothing reads it any more.
+fn cancel_transpose_pairs(layers: &mut Vec<NeuralNetworkLayer>, image: &str, outputs: &[crate::proto::coreml::FeatureDescription]) {
+    let nhwc = layers[0].output[0].clone();
+    let back: Vec<String> = layers[1..]
+        .iter()
+        .filter(|l| l.input == [nhwc.clone()] && l.output.len() == 1 && matches!(&l.layer, Some(Layer::Transpose(t)) if t.axes == [0, 3, 1, 2]))
+        .map(|l| l.output[0].clone())
+        .filter(|b| !outputs.iter().any(|o| o.name == *b))
+        .collect();
+    for b in &back {
+        layers.retain(|l| !(l.output.len() == 1 && l.output[0] == *b));
+        rename_reads(layers, b, image);
+    }
+    let mut readers = 0;
+    count_reads(&layers[1..], &nhwc, &mut readers);
+    if readers == 0 && !outputs.iter().any(|o| o.name == nhwc) {
+        layers.remove(0);
+    }
+}
+
+fn count_reads(layers: &[NeuralNetworkLayer], blob: &str, n: &mut usize) {
+    for l in layers {
+        *n += l.input.iter().filter(|i| *i == blob).count();
+        match &l.layer {
+            Some(Layer::Loop(p)) => {
+                for net in p.condition_network.iter().chain(p.body_network.iter()) {
+                    count_reads(&net.layers, blob, n);
+                }
+            }
+            Some(Layer::Branch(p)) => {
+                for net in p.if_branch.iter().chain(p.else_branch.iter()) {
+                    count_reads(&net.layers, blob, n);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Makes input `spec.name` of a lowered `neuralNetwork` an image input.
 pub fn make_image_input(model: &mut Model, spec: &ImageInput) -> Result<(), ImageInputError> {
     let name = spec.name.clone();
@@ -128,6 +170,7 @@ pub fn make_image_input(model: &mut Model, spec: &ImageInput) -> Result<(), Imag
             ..Default::default()
         },
     );
+    cancel_transpose_pairs(&mut nn.layers, &spec.name, &d.output);
     nn.preprocessing.push(NeuralNetworkPreprocessing { feature_name: spec.name.clone(), preprocessor: Some(Preprocessor::Scaler(scaler)) });
     Ok(())
 }
