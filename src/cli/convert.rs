@@ -91,6 +91,30 @@ pub struct Args {
     /// Description of an output, `NAME=TEXT` (repeat for several outputs).
     #[arg(long = "output-description", value_name = "NAME=TEXT", value_parser = mlrewrite::lower::metadata::parse_description)]
     pub output_description: Vec<(String, String)>,
+    /// Make this input (a fixed `[1, H, W, C]` NHWC float input) a Core ML image input, as
+    /// coremltools' `ImageType`: RGB (or BGR with --bgr) for 3 channels, grayscale for 1;
+    /// Core ML computes `scale * pixel + bias` per channel before the network.
+    #[arg(long, value_name = "NAME")]
+    pub image_input: Option<String>,
+    /// With --image-input: the factor applied to every pixel value.
+    #[arg(long, value_name = "S", default_value_t = 1.0, requires = "image_input")]
+    pub scale: f32,
+    /// With --image-input: the bias added per channel after scaling, in the layout's channel
+    /// order (`R,G,B`; with --bgr `B,G,R`; one value for grayscale), as `ImageType(bias=)`.
+    #[arg(long, value_name = "B,..", value_delimiter = ',', requires = "image_input", allow_hyphen_values = true)]
+    pub bias: Vec<f32>,
+    /// With --image-input: the network reads its channels in BGR order.
+    #[arg(long, requires = "image_input")]
+    pub bgr: bool,
+    /// Make the model a classifier over these class labels (one per line; integer labels when
+    /// every line is an integer), as coremltools' `ClassifierConfig`: Core ML then returns
+    /// `classLabel` (the label of the highest probability) and the probabilities by label.
+    #[arg(long, value_name = "FILE")]
+    pub class_labels: Option<PathBuf>,
+    /// With --class-labels: the output holding the class probabilities (default: the model's
+    /// single output).
+    #[arg(long, value_name = "NAME", requires = "class_labels")]
+    pub probabilities_output: Option<String>,
     /// Also write Swift `MLCustomLayer` stubs for the model's custom layers into DIR (as
     /// `mlrewrite swift` does).
     #[arg(long, value_name = "DIR")]
@@ -206,6 +230,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         outputs: args.output_description.iter().cloned().collect(),
     };
     info.apply(&mut model).with_context(|| format!("converting {}", args.model.display()))?;
+    if let Some(name) = &args.image_input {
+        let spec = mlrewrite::lower::image::ImageInput { name: name.clone(), scale: args.scale, bias: args.bias.clone(), bgr: args.bgr };
+        mlrewrite::lower::image::make_image_input(&mut model, &spec).with_context(|| format!("converting {}", args.model.display()))?;
+    }
+    if let Some(path) = &args.class_labels {
+        let labels = mlrewrite::lower::classifier::ClassLabels::read(path)?;
+        mlrewrite::lower::classifier::make_classifier(&mut model, &labels, args.probabilities_output.as_deref())
+            .with_context(|| format!("converting {}", args.model.display()))?;
+    }
     let lower_time = t.elapsed();
 
     let t = Instant::now();
@@ -255,6 +288,7 @@ fn summary(args: &Args, out: &std::path::Path, model: &mlrewrite::proto::coreml:
     use mlrewrite::proto::coreml::model::Type;
     let layers = match &model.r#type {
         Some(Type::NeuralNetwork(nn)) => nn.layers.as_slice(),
+        Some(Type::NeuralNetworkClassifier(nn)) => nn.layers.as_slice(),
         _ => &[],
     };
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();

@@ -206,9 +206,23 @@ pub struct CoreMlSummary {
     /// Author, license, version and description, where set (`convert --author` ...).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
+    /// A classifier's labels and its label and probabilities outputs (`convert --class-labels`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<ClassifierSummary>,
     /// The nested networks of `loop` and `branch` layers, outermost first, depth-first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nested_networks: Vec<NestedNetworkSummary>,
+}
+
+/// What makes a `neuralNetworkClassifier` a classifier: its labels (the first few shown in
+/// text), the predicted-label output and the probabilities output with the blob behind it.
+#[derive(Debug, Serialize)]
+pub struct ClassifierSummary {
+    pub label_type: &'static str,
+    pub labels: Vec<String>,
+    pub predicted_feature: String,
+    pub probabilities: String,
+    pub probabilities_blob: String,
 }
 
 /// One nested network: the layer holding it, which network (`conditionNetwork`,
@@ -262,11 +276,18 @@ fn feature_type(f: &FeatureDescription) -> String {
             };
             format!("multiArray {dt} {:?}{flex}", a.shape)
         }
-        feature_type::Type::ImageType(i) => format!("image {}x{}", i.width, i.height),
+        feature_type::Type::ImageType(i) => {
+            let color = coreml::image_feature_type::ColorSpace::try_from(i.color_space).map_or_else(|_| format!("color space {}", i.color_space), |c| c.as_str_name().to_string());
+            format!("image {}x{} {color}", i.width, i.height)
+        }
         feature_type::Type::Int64Type(_) => "int64".into(),
         feature_type::Type::DoubleType(_) => "double".into(),
         feature_type::Type::StringType(_) => "string".into(),
-        feature_type::Type::DictionaryType(_) => "dictionary".into(),
+        feature_type::Type::DictionaryType(d) => match d.key_type {
+            Some(coreml::dictionary_feature_type::KeyType::StringKeyType(_)) => "dictionary string -> double".into(),
+            Some(coreml::dictionary_feature_type::KeyType::Int64KeyType(_)) => "dictionary int64 -> double".into(),
+            None => "dictionary".into(),
+        },
         feature_type::Type::SequenceType(_) => "sequence".into(),
         feature_type::Type::StateType(_) => "state".into(),
     }
@@ -331,7 +352,18 @@ pub fn coreml_summary(path: &Path, m: &Model) -> CoreMlSummary {
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+    let classifier = match (&m.r#type, mlrewrite::lower::classifier::ClassLabels::of_model(m)) {
+        (Some(model::Type::NeuralNetworkClassifier(c)), Some(labels)) => Some(ClassifierSummary {
+            label_type: if matches!(labels, mlrewrite::lower::classifier::ClassLabels::Ints(_)) { "int64" } else { "string" },
+            labels: (0..labels.len()).filter_map(|i| labels.get(i)).collect(),
+            predicted_feature: d.predicted_feature_name.clone(),
+            probabilities: d.predicted_probabilities_name.clone(),
+            probabilities_blob: c.label_probability_layer_name.clone(),
+        }),
+        _ => None,
+    };
     CoreMlSummary {
+        classifier,
         file: path.display().to_string(),
         format: "Core ML model",
         specification_version: m.specification_version,
@@ -356,6 +388,12 @@ fn render_coreml(s: &CoreMlSummary) -> String {
         let _ = writeln!(o, "{title} ({}):", fs.len());
         let described = |f: &FeatureSummary| if f.description.is_empty() { f.ty.clone() } else { format!("{}  -- {}", f.ty, f.description) };
         table(&mut o, &fs.iter().map(|f| (f.name.clone(), described(f))).collect::<Vec<_>>());
+    }
+    if let Some(c) = &s.classifier {
+        let shown: Vec<&str> = c.labels.iter().take(10).map(|l| l.as_str()).collect();
+        let more = if c.labels.len() > 10 { format!(", ... ({} more)", c.labels.len() - 10) } else { String::new() };
+        let _ = writeln!(o, "classifier: {} {} labels [{}{more}]", c.labels.len(), c.label_type, shown.join(", "));
+        let _ = writeln!(o, "  predicted label `{}`, probabilities `{}` (blob `{}`)", c.predicted_feature, c.probabilities, c.probabilities_blob);
     }
     let _ = writeln!(o, "layers by kind ({} kinds):", s.layer_kinds.len());
     table(&mut o, &s.layer_kinds.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<Vec<_>>());

@@ -164,6 +164,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     })?;
     let output_names: Vec<String> = interp.output_names().iter().map(|s| s.to_string()).collect();
+    if let Some((feature, label)) = interp.predicted_label(&model, &outputs) {
+        println!("predicted `{feature}`: {label}");
+    }
     if let Some(path) = &args.out {
         let only: BTreeMap<String, ArrayD<f32>> =
             outputs.iter().filter(|(k, _)| output_names.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();

@@ -7,10 +7,12 @@
 //! `specificationVersion` choice ([`version`]) and `.mlmodel` I/O ([`mlmodel`]). The walk over
 //! the DAG is in `program`.
 
+pub mod classifier;
 pub mod custom;
 pub mod error;
 pub mod features;
 pub mod flexible;
+pub mod image;
 pub mod layers;
 pub mod metadata;
 pub mod mlmodel;

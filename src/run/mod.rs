@@ -125,9 +125,13 @@ pub struct Interpreter<'m> {
     rank4_images: bool,
     preprocessing: &'m [NeuralNetworkPreprocessing],
     inputs: &'m [FeatureDescription],
-    /// Model outputs that are arrays (a classifier's label and dictionary outputs are not
-    /// blobs and are not produced here).
+    /// Model outputs that are arrays, and a classifier's probabilities (its dictionary output,
+    /// returned as the array of the probabilities blob, in label order). The predicted label
+    /// is not a blob: [`Interpreter::predicted_label`] derives it.
     outputs: Vec<&'m FeatureDescription>,
+    /// A classifier's probabilities output and the blob that holds them
+    /// (`labelProbabilityLayerName`; empty means the output's own name).
+    probabilities: Option<(&'m str, &'m str)>,
     options: RunOptions,
     /// For each layer, the blobs whose last reader it is (freed after it runs).
     free_after: Vec<Vec<String>>,
@@ -177,14 +181,26 @@ impl<'m> Interpreter<'m> {
                 last_use.insert(b, i);
             })?;
         }
-        let outputs: Vec<&FeatureDescription> = outputs.iter().filter(|o| is_array_feature(o)).collect();
+        let probabilities = match (&model.r#type, &model.description) {
+            (Some(model::Type::NeuralNetworkClassifier(c)), Some(d)) if !d.predicted_probabilities_name.is_empty() => {
+                let blob = if c.label_probability_layer_name.is_empty() { &d.predicted_probabilities_name } else { &c.label_probability_layer_name };
+                Some((d.predicted_probabilities_name.as_str(), blob.as_str()))
+            }
+            _ => None,
+        };
+        let blob_of = |o: &'m FeatureDescription| match probabilities {
+            Some((name, blob)) if name == o.name => blob,
+            _ => o.name.as_str(),
+        };
+        let outputs: Vec<&FeatureDescription> =
+            outputs.iter().filter(|o| is_array_feature(o) || probabilities.is_some_and(|(p, _)| p == o.name)).collect();
         for o in &outputs {
-            if !defined.contains(o.name.as_str()) {
-                return Err(RunError::OutputNotProduced(o.name.clone()));
+            if !defined.contains(blob_of(o)) {
+                return Err(RunError::OutputNotProduced(blob_of(o).to_string()));
             }
         }
         let keep: BTreeSet<&str> =
-            outputs.iter().map(|o| o.name.as_str()).chain(options.keep_blobs.iter().map(|s| s.as_str())).collect();
+            outputs.iter().map(|o| blob_of(o)).chain(options.keep_blobs.iter().map(|s| s.as_str())).collect();
         let mut free_after = vec![Vec::new(); layers.len()];
         for (blob, i) in last_use {
             if !keep.contains(blob) {
@@ -201,6 +217,7 @@ impl<'m> Interpreter<'m> {
             preprocessing,
             inputs,
             outputs,
+            probabilities,
             options,
             free_after,
         })
@@ -214,6 +231,23 @@ impl<'m> Interpreter<'m> {
     /// Names of the model outputs, in declaration order.
     pub fn output_names(&self) -> Vec<&str> {
         self.outputs.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    /// For a classifier: the predicted-label output's name and the label of the highest
+    /// probability in `outputs` (as [`Interpreter::run`] returned them), as Core ML predicts
+    /// it (the first of equal maxima). `None` for other models.
+    pub fn predicted_label(&self, model: &Model, outputs: &BTreeMap<String, ArrayD<f32>>) -> Option<(String, String)> {
+        let (name, _) = self.probabilities?;
+        let labels = crate::lower::classifier::ClassLabels::of_model(model)?;
+        let probs = outputs.get(name)?;
+        let mut best: Option<(usize, f32)> = None;
+        for (i, &p) in probs.iter().enumerate() {
+            if best.map_or(true, |(_, b)| p > b) {
+                best = Some((i, p));
+            }
+        }
+        let feature = model.description.as_ref().map(|d| d.predicted_feature_name.clone()).unwrap_or_default();
+        Some((feature, labels.get(best?.0)?))
     }
 
     /// Runs the model. Returns every model output (and every kept blob that was produced).
@@ -279,8 +313,12 @@ impl<'m> Interpreter<'m> {
         self.run_layers(self.layers, &mut blobs, Some(&self.free_after), trace)?;
         let mut result = BTreeMap::new();
         for f in &self.outputs {
-            let Some(a) = blobs.remove(&f.name) else {
-                return Err(RunError::OutputNotProduced(f.name.clone()));
+            let blob = match self.probabilities {
+                Some((name, blob)) if name == f.name => blob,
+                _ => f.name.as_str(),
+            };
+            let Some(a) = blobs.remove(blob) else {
+                return Err(RunError::OutputNotProduced(blob.to_string()));
             };
             let mut a = a.mapv(|v| v.to_f64() as f32);
             if self.rank5_mapping {
@@ -455,12 +493,28 @@ impl<'m> Interpreter<'m> {
         use crate::proto::coreml::neural_network_preprocessing::Preprocessor;
         let bad = |why: String| RunError::ImageInput { name: f.name.clone(), message: why };
         let s = a.shape().to_vec();
-        let chw = match s.len() {
+        let img = match s.len() {
             3 => [s[0], s[1], s[2]],
             4 if s[0] == 1 => [s[1], s[2], s[3]],
-            _ => return Err(bad(format!("expected [C,H,W] or [1,C,H,W], got {s:?}"))),
+            _ => return Err(bad(format!("expected [C,H,W], [H,W,C] or with a batch of 1, got {s:?}"))),
         };
-        let mut a = a.into_shape_with_order(IxDyn(&chw)).map_err(|e| bad(e.to_string()))?;
+        let a = a.into_shape_with_order(IxDyn(&img)).map_err(|e| bad(e.to_string()))?;
+        // The declared size and channel count decide the layout: CHW as Core ML feeds the
+        // network, or HWC as an image file holds its pixels (transposed here).
+        let declared = match f.r#type.as_ref().and_then(|t| t.r#type.as_ref()) {
+            Some(crate::proto::coreml::feature_type::Type::ImageType(i)) if i.width > 0 && i.height > 0 => {
+                let c = if color == ColorSpace::Grayscale as i32 || color == ColorSpace::GrayscaleFloat16 as i32 { 1 } else { 3 };
+                Some((c, i.height as usize, i.width as usize))
+            }
+            _ => None,
+        };
+        let mut a = match declared {
+            None => a,
+            Some((c, h, w)) if img == [c, h, w] => a,
+            Some((c, h, w)) if img == [h, w, c] => a.permuted_axes(IxDyn(&[2, 0, 1])).as_standard_layout().into_owned(),
+            Some((c, h, w)) => return Err(bad(format!("got shape {s:?}, the image is {w}x{h} with {c} channel(s): expected [{c},{h},{w}] or [{h},{w},{c}]"))),
+        };
+        let chw = [a.shape()[0], a.shape()[1], a.shape()[2]];
         for p in self.preprocessing.iter().filter(|p| p.feature_name == f.name || (p.feature_name.is_empty() && self.inputs.len() == 1)) {
             match &p.preprocessor {
                 Some(Preprocessor::Scaler(sc)) => {
