@@ -4,30 +4,21 @@
 //! `run` predicts the label of TensorFlow's highest probability while the probabilities still
 //! match TensorFlow's goldens.
 
+mod common;
+
+use common::{mlrewrite, s, text};
+
 use mlrewrite::proto::coreml::feature_type::Type;
 use mlrewrite::proto::coreml::neural_network_classifier::ClassLabels;
 use mlrewrite::proto::coreml::{model, Model};
 use mlrewrite::run::npz::read_npz;
 use prost::Message;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mlrewrite");
+
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn mlrewrite(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// The index of TensorFlow's highest probability in the golden output.

@@ -4,6 +4,10 @@
 //! values are the fixture's golden input and reproduces TensorFlow's outputs. The same pixels
 //! without the preprocessing do not.
 
+mod common;
+
+use common::{mlrewrite, s, text};
+
 use mlrewrite::proto::coreml::feature_type::Type;
 use mlrewrite::proto::coreml::neural_network_preprocessing::Preprocessor;
 use mlrewrite::proto::coreml::{model, Model};
@@ -12,23 +16,10 @@ use ndarray::{ArrayD, Axis};
 use prost::Message;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mlrewrite");
 const SCALE: f32 = 0.03125;
 const BIAS: [f32; 3] = [-4.0, -4.1, -4.2];
-
-fn mlrewrite(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn example(ext: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join(format!("tiny_mobilenet.{ext}"))

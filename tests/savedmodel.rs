@@ -7,26 +7,17 @@
 //! checkpoint (corrupted shard, index or object graph, missing shard) and an unknown
 //! signature each fail with a message naming the file.
 
+mod common;
+
+use common::{mlrewrite, s, text};
+
 use mlrewrite::ir::savedmodel::{self, bundle::Bundle};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mlrewrite");
+
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/savedmodel")
-}
-
-fn mlrewrite(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// A scratch copy of fixture `name`'s directory, to damage.

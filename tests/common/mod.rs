@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: locating `../shared` and building small GraphDefs.
+//! Helpers shared by the integration tests: locating `../shared`, building small GraphDefs,
+//! running the `mlrewrite` binary.
 #![allow(dead_code)]
 
 use mlrewrite::proto::tensorflow::{attr_value, tensor_shape_proto, AttrValue, GraphDef, NodeDef, TensorProto, TensorShapeProto};
@@ -92,3 +93,18 @@ pub fn graph(nodes: Vec<NodeDef>) -> GraphDef {
 pub mod kernels;
 #[allow(unused_imports)]
 pub use kernels::*;
+
+/// Runs the `mlrewrite` binary built for these tests.
+pub fn mlrewrite(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mlrewrite")).args(args).output().unwrap()
+}
+
+/// A run's stdout then stderr, as text.
+pub fn text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}
