@@ -247,3 +247,19 @@ mod random_graphs {
         }
     }
 }
+
+/// Inputs the fuzz targets (`fuzz/`, `tools/fuzz.sh`) found crashing, kept as regressions:
+/// `import_graphdef_frame_missing_input` is a Keras GRU's lowered TF1 loop with one input
+/// renamed, which the frame rebuild indexed without checking (a panic, now an error naming
+/// the node and the input).
+#[test]
+fn fuzz_regressions_are_clear_errors() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    let path = dir.join("import_graphdef_frame_missing_input.pb");
+    let err = import_bytes(Bytes::from(std::fs::read(&path).unwrap()), &path).err().expect("a malformed frame must be refused");
+    let text = err.to_string();
+    assert!(text.contains("names no node of the graph") && text.contains("mCdel/gru/while/enter/_9"), "{text}");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        import_and_infer(&std::fs::read(entry.unwrap().path()).unwrap());
+    }
+}

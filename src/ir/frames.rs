@@ -678,6 +678,20 @@ impl Cut<'_, '_> {
             need.push(nd);
             stack.extend(nd.input.iter().cloned());
         }
+        // Every data input must name a node (or be an argument): a malformed graph is refused
+        // here rather than failing on the renaming below.
+        let known = |t: &str| {
+            let r = parse(t);
+            r.control || self.args.contains_key(&Ref { control: false, ..r.clone() }) || self.nodes.contains_key(r.node.as_str())
+        };
+        if let Some(r) = results.iter().find(|t| !known(t)) {
+            return Err(FrameError::Shape { node: self.base.to_string(), op: "frame".into(), why: format!("function `{name}` returns `{r}`, which names no node of the graph") });
+        }
+        for nd in &need {
+            if let Some(i) = nd.input.iter().find(|i| !known(i)) {
+                return Err(shape_err(nd, format!("input `{i}` names no node of the graph")));
+            }
+        }
         // Names without the frame's prefix (`while/add` -> `add`) unless that makes two equal.
         let prefix = format!("{}/", self.base);
         let stripped: Vec<String> = need.iter().map(|n| n.name.strip_prefix(&prefix).unwrap_or(&n.name).to_string()).collect();
