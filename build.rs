@@ -2,6 +2,25 @@
 //! tables in `../shared/reference`) with prost-build. protox parses them in pure Rust, so the build
 //! needs no system `protoc`.
 
+/// `NeuralNetworkLayer.layer` variants stored behind a `Box` (see `main`).
+const BOXED_LAYERS: &[&str] = &[
+    "uniDirectionalLSTM",
+    "gru",
+    "simpleRecurrent",
+    "batchnorm",
+    "loop",
+    "branch",
+    "convolution",
+    "convolution3d",
+    "scale",
+    "layerNormalization",
+    "innerProduct",
+    "embedding",
+    "embeddingND",
+    "batchedMatmul",
+    "activation",
+];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = ["proto/tensorflow.proto", "proto/savedmodel.proto", "proto/coreml.proto"];
     for f in files {
@@ -13,6 +32,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // (`TensorProto.tensor_content`) are not copied while the GraphDef is decoded.
     config.bytes(["."]);
     config.btree_map(["."]);
+    // A `NeuralNetworkLayer` is as large as its largest `layer` variant (an LSTM's 15 inline
+    // `WeightParams` made every layer 2.9 KB, so a 30,000-layer model held 88 MB of mostly
+    // padding). The variants above ~300 bytes are boxed; the common small ones stay inline.
+    for field in BOXED_LAYERS {
+        config.boxed(format!(".CoreML.Specification.NeuralNetworkLayer.layer.{field}"));
+    }
     config.compile_fds(fds)?;
     Ok(())
 }

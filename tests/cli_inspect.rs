@@ -54,7 +54,7 @@ fn inspect_small_coreml_model() {
                     name: "relu".into(),
                     input: vec!["x".into()],
                     output: vec!["r".into()],
-                    layer: Some(neural_network_layer::Layer::Activation(ActivationParams::default())),
+                    layer: Some(neural_network_layer::Layer::Activation(Box::new(ActivationParams::default()))),
                     ..Default::default()
                 },
                 NeuralNetworkLayer {

@@ -333,12 +333,12 @@ fn lower_loop(
     let condition_var = rename.get(&region.cond_var).cloned().unwrap_or_else(|| region.cond_var.clone());
     layers.push(NeuralNetworkLayer {
         name: name.to_string(),
-        layer: Some(Layer::Loop(LoopLayerParams {
+        layer: Some(Layer::Loop(Box::new(LoopLayerParams {
             max_loop_iterations: 0,
             condition_var,
             condition_network: Some(NeuralNetwork { layers: cond, ..Default::default() }),
             body_network: Some(NeuralNetwork { layers: body, ..Default::default() }),
-        })),
+        }))),
         ..Default::default()
     });
     Ok(layers)

@@ -54,7 +54,7 @@ mod tests {
 
     #[test]
     fn ios14_features_raise_to_5_and_target_only_raises() {
-        let relu = layer(Layer::Activation(ActivationParams::default()));
+        let relu = layer(Layer::Activation(Box::new(ActivationParams::default())));
         assert_eq!(model_version(std::slice::from_ref(&relu), None), 4);
         assert_eq!(model_version(std::slice::from_ref(&relu), Some(2)), 4);
         assert_eq!(model_version(std::slice::from_ref(&relu), Some(6)), 6);
@@ -73,7 +73,7 @@ mod tests {
     fn three_d_layers_and_pixel_shuffle_need_ios14_other_nd_layers_do_not() {
         use crate::proto::coreml::reorganize_data_layer_params::ReorganizationType;
         for l in [
-            Layer::Convolution3d(Convolution3DLayerParams::default()),
+            Layer::Convolution3d(Box::new(Convolution3DLayerParams::default())),
             Layer::Pooling3d(Pooling3DLayerParams::default()),
             Layer::GlobalPooling3d(GlobalPooling3DLayerParams::default()),
             Layer::CumSum(CumSumLayerParams::default()),
@@ -86,7 +86,7 @@ mod tests {
             Layer::RandomNormalStatic(RandomNormalStaticLayerParams::default()),
             Layer::NonMaximumSuppression(NonMaximumSuppressionLayerParams::default()),
             Layer::FillDynamic(FillDynamicLayerParams::default()),
-            Layer::UniDirectionalLstm(UniDirectionalLstmLayerParams::default()),
+            Layer::UniDirectionalLstm(Box::new(UniDirectionalLstmLayerParams::default())),
         ] {
             assert_eq!(layer_version(&layer(l.clone())), 4, "{l:?}");
         }

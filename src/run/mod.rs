@@ -706,9 +706,9 @@ mod tests {
             name: name.into(),
             input: vec![input.into()],
             output: vec![output.into()],
-            layer: Some(Layer::Activation(ActivationParams {
+            layer: Some(Layer::Activation(Box::new(ActivationParams {
                 nonlinearity_type: Some(crate::proto::coreml::activation_params::NonlinearityType::ReLu(ActivationReLu {})),
-            })),
+            }))),
             ..Default::default()
         }
     }
@@ -766,7 +766,7 @@ mod tests {
             name: "fc".into(),
             input: vec!["x".into()],
             output: vec!["y".into()],
-            layer: Some(Layer::InnerProduct(InnerProductLayerParams {
+            layer: Some(Layer::InnerProduct(Box::new(InnerProductLayerParams {
                 input_channels: 2,
                 output_channels: 1,
                 weights: Some(WeightParams {
@@ -775,7 +775,7 @@ mod tests {
                     ..Default::default()
                 }),
                 ..Default::default()
-            })),
+            }))),
             ..Default::default()
         };
         let err = Interpreter::new(&model(vec![l], &["y"], 1), RunOptions::default()).unwrap().run(input(&[1.0, 2.0]));

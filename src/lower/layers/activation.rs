@@ -10,7 +10,7 @@ use crate::proto::coreml::*;
 
 pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
     let p = i.params;
-    let act = |n: N| Ok(Some(Layer::Activation(ActivationParams { nonlinearity_type: Some(n) })));
+    let act = |n: N| Ok(Some(Layer::Activation(Box::new(ActivationParams { nonlinearity_type: Some(n) }))));
     match p.kind.name {
         "activationLinear" => act(N::Linear(ActivationLinear { alpha: p.float("alpha")?, beta: p.float("beta")? })),
         "activationReLU" => act(N::ReLu(ActivationReLu {})),

@@ -22,7 +22,7 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
             // With two inputs the second one carries the weights (Core ML 3 dynamic weights).
             let weights = if i.n_inputs >= 2 { p.weights("weights")? } else { Some(p.required_weights("weights")?) };
             let bias = if has_bias { Some(p.required_weights("bias")?) } else { p.weights("bias")? };
-            Layer::Convolution(ConvolutionLayerParams {
+            Layer::Convolution(Box::new(ConvolutionLayerParams {
                 output_channels: p.required_uint("outputChannels")?,
                 kernel_channels: p.required_uint("kernelChannels")?,
                 n_groups: p.uint("nGroups")?.max(1),
@@ -35,24 +35,24 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
                 bias,
                 output_shape: p.uints("outputShape")?,
                 convolution_padding_type: Some(padding),
-            })
+            }))
         }
         "innerProduct" => {
             let has_bias = p.bool("hasBias")?;
-            Layer::InnerProduct(InnerProductLayerParams {
+            Layer::InnerProduct(Box::new(InnerProductLayerParams {
                 input_channels: p.required_uint("inputChannels")?,
                 output_channels: p.required_uint("outputChannels")?,
                 has_bias,
                 weights: Some(p.required_weights("weights")?),
                 bias: if has_bias { Some(p.required_weights("bias")?) } else { p.weights("bias")? },
                 int8_dynamic_quantize: p.bool("int8DynamicQuantize")?,
-            })
+            }))
         }
         "batchedMatmul" => {
             let has_bias = p.bool("hasBias")?;
             // One input: `weights` is the constant B. Two inputs: both operands are blobs.
             let weights = if i.n_inputs >= 2 { p.weights("weights")? } else { Some(p.required_weights("weights")?) };
-            Layer::BatchedMatmul(BatchedMatMulLayerParams {
+            Layer::BatchedMatmul(Box::new(BatchedMatMulLayerParams {
                 transpose_a: p.bool("transposeA")?,
                 transpose_b: p.bool("transposeB")?,
                 weight_matrix_first_dimension: p.uint("weightMatrixFirstDimension")?,
@@ -61,7 +61,7 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
                 weights,
                 bias: if has_bias { Some(p.required_weights("bias")?) } else { p.weights("bias")? },
                 int8_dynamic_quantize: p.bool("int8DynamicQuantize")?,
-            })
+            }))
         }
         // Channels and kernel sizes are required; nGroups, strides and dilations default to 1
         // as in coremltools' builder (the proto requires them positive).
@@ -95,17 +95,17 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
                 output_shape: p.uints("outputShape")?,
             };
             check_conv3d_sizes(p, &c)?;
-            Layer::Convolution3d(c)
+            Layer::Convolution3d(Box::new(c))
         }
         "embedding" => {
             let (input_dim, output_channels) = (p.required_uint("inputDim")?, p.required_uint("outputChannels")?);
             let (has_bias, weights, bias) = embedding_weights(p, input_dim, output_channels)?;
-            Layer::Embedding(EmbeddingLayerParams { input_dim, output_channels, has_bias, weights, bias })
+            Layer::Embedding(Box::new(EmbeddingLayerParams { input_dim, output_channels, has_bias, weights, bias }))
         }
         "embeddingND" => {
             let (vocab_size, embedding_size) = (p.required_uint("vocabSize")?, p.required_uint("embeddingSize")?);
             let (has_bias, weights, bias) = embedding_weights(p, vocab_size, embedding_size)?;
-            Layer::EmbeddingNd(EmbeddingNdLayerParams { vocab_size, embedding_size, has_bias, weights, bias })
+            Layer::EmbeddingNd(Box::new(EmbeddingNdLayerParams { vocab_size, embedding_size, has_bias, weights, bias }))
         }
         _ => return Ok(None),
     }))

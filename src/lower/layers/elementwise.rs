@@ -15,13 +15,13 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
         "multiply" => Layer::Multiply(MultiplyLayerParams { alpha: p.float("alpha")? }),
         "scale" => {
             let has_bias = p.bool("hasBias")?;
-            Layer::Scale(ScaleLayerParams {
+            Layer::Scale(Box::new(ScaleLayerParams {
                 shape_scale: p.uints("shapeScale")?,
                 scale: Some(p.required_weights("scale")?),
                 has_bias,
                 shape_bias: p.uints("shapeBias")?,
                 bias: if has_bias { Some(p.required_weights("bias")?) } else { p.weights("bias")? },
-            })
+            }))
         }
         "bias" => Layer::Bias(BiasLayerParams { shape: p.uints("shape")?, bias: Some(p.required_weights("bias")?) }),
         // Unset scale and epsilon are written as Core ML's documented defaults (1 and 1e-6),

@@ -20,7 +20,7 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
             }
             // mean and variance are computed at run time when computeMeanVar is set.
             let stat = |w: &str| if compute_mean_var { p.weights(w) } else { p.required_weights(w).map(Some) };
-            Layer::Batchnorm(BatchnormLayerParams {
+            Layer::Batchnorm(Box::new(BatchnormLayerParams {
                 channels,
                 compute_mean_var,
                 instance_normalization: p.bool("instanceNormalization")?,
@@ -29,7 +29,7 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
                 beta: p.weights("beta")?,
                 mean: stat("mean")?,
                 variance: stat("variance")?,
-            })
+            }))
         }
         "mvn" => Layer::Mvn(MeanVarianceNormalizeLayerParams {
             across_channels: p.bool("acrossChannels")?,
@@ -43,12 +43,12 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
             if normalized_shape.is_empty() {
                 p.required("normalizedShape")?;
             }
-            Layer::LayerNormalization(LayerNormalizationLayerParams {
+            Layer::LayerNormalization(Box::new(LayerNormalizationLayerParams {
                 normalized_shape,
                 eps: p.float("eps")?,
                 gamma: Some(p.required_weights("gamma")?),
                 beta: Some(p.required_weights("beta")?),
-            })
+            }))
         }
         _ => return Ok(None),
     }))

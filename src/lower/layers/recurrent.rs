@@ -117,7 +117,7 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
             let (x, h) = sizes(p)?;
             p.required("activation")?;
             let has_bias_vector = p.bool("hasBiasVector")?;
-            Layer::SimpleRecurrent(SimpleRecurrentLayerParams {
+            Layer::SimpleRecurrent(Box::new(SimpleRecurrentLayerParams {
                 input_vector_size: x,
                 output_vector_size: h,
                 activation: Some(activation(p.choice("activation")?)),
@@ -127,12 +127,12 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
                 recursion_matrix: weight(p, "recursionMatrix", h * h, R)?,
                 bias_vector: weight_if(p, has_bias_vector, "biasVector", h, B)?,
                 reverse_input: p.bool("reverseInput")?,
-            })
+            }))
         }
         "gru" => {
             let (x, h) = sizes(p)?;
             let has_bias_vectors = p.bool("hasBiasVectors")?;
-            Layer::Gru(GruLayerParams {
+            Layer::Gru(Box::new(GruLayerParams {
                 input_vector_size: x,
                 output_vector_size: h,
                 activations: activations(p, "activations", 2)?,
@@ -148,19 +148,19 @@ pub fn build(i: &LayerInput) -> Result<Option<Layer>, LowerError> {
                 reset_gate_bias_vector: weight_if(p, has_bias_vectors, "resetGateBiasVector", h, B)?,
                 output_gate_bias_vector: weight_if(p, has_bias_vectors, "outputGateBiasVector", h, B)?,
                 reverse_input: p.bool("reverseInput")?,
-            })
+            }))
         }
         "uniDirectionalLSTM" => {
             let xh = sizes(p)?;
             let params = lstm_params(p)?;
-            Layer::UniDirectionalLstm(UniDirectionalLstmLayerParams {
+            Layer::UniDirectionalLstm(Box::new(UniDirectionalLstmLayerParams {
                 input_vector_size: xh.0,
                 output_vector_size: xh.1,
                 activations: activations(p, "activations", 3)?,
                 weight_params: Some(lstm_weights(p, "", xh, &params)?),
                 params: Some(params),
                 reverse_input: p.bool("reverseInput")?,
-            })
+            }))
         }
         "biDirectionalLSTM" => {
             let xh = sizes(p)?;
