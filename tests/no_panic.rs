@@ -260,6 +260,34 @@ fn fuzz_regressions_are_clear_errors() {
     let text = err.to_string();
     assert!(text.contains("names no node of the graph") && text.contains("mCdel/gru/while/enter/_9"), "{text}");
     for entry in std::fs::read_dir(&dir).unwrap() {
-        import_and_infer(&std::fs::read(entry.unwrap().path()).unwrap());
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "pb") {
+            import_and_infer(&std::fs::read(path).unwrap());
+        }
     }
+}
+
+/// A `run_model` fuzz input (the fuzz target's layout: a 2-byte model length, the model, then
+/// f32 input values, cycled) whose `sliceBySize` begin + size overflowed i64.
+#[test]
+fn run_model_fuzz_regressions_are_clear_errors() {
+    use mlrewrite::lower::mlmodel::decode_model;
+    use mlrewrite::proto::coreml::feature_type;
+    use mlrewrite::run::{Interpreter, RunOptions};
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz/run_model_slice_by_size_overflow.bin");
+    let data = std::fs::read(&path).unwrap();
+    let split = (u16::from_le_bytes([data[0], data[1]]) as usize).min(data.len() - 2);
+    let (model_bytes, values) = data[2..].split_at(split);
+    let model = decode_model(model_bytes, &path).expect("the model decodes");
+    let interp = Interpreter::new(&model, RunOptions::default()).expect("the interpreter accepts it");
+    let mut vals = values.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).cycle();
+    let mut inputs = std::collections::BTreeMap::new();
+    for f in model.description.iter().flat_map(|d| &d.input) {
+        let Some(feature_type::Type::MultiArrayType(a)) = f.r#type.as_ref().and_then(|t| t.r#type.as_ref()) else { panic!("a multiarray input") };
+        let shape: Vec<usize> = a.shape.iter().map(|&d| d as usize).collect();
+        let v: Vec<f32> = (0..shape.iter().product::<usize>()).map(|_| vals.next().unwrap_or(0.0)).collect();
+        inputs.insert(f.name.clone(), ndarray::ArrayD::from_shape_vec(shape, v).unwrap());
+    }
+    let err = interp.run(inputs).err().expect("an out-of-range slice must be refused");
+    assert!(err.to_string().contains("out of range"), "{err}");
 }

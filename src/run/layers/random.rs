@@ -147,8 +147,10 @@ pub fn categorical<T: Float>(p: &CategoricalDistributionLayerParams, ins: &[&Arr
             out.push(T::from_usize(k));
         }
     }
+    // The last axis (checked above to exist) becomes the samples.
     let mut shape = x.shape().to_vec();
-    *shape.last_mut().unwrap() = samples;
+    shape.pop();
+    shape.push(samples);
     from_vec(shape, out)
 }
 

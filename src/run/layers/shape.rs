@@ -452,10 +452,11 @@ pub fn slice_by_size<T: Float>(p: &SliceBySizeLayerParams, ins: &[&ArrayD<T>]) -
     let n = x.shape()[a] as i64;
     let b = ints(ins[1]).first().copied().unwrap_or(0);
     let b = if b < 0 { b + n } else { b };
-    if b < 0 || p.size < 0 || b + p.size > n {
+    let end = b.checked_add(p.size).filter(|&e| b >= 0 && p.size >= 0 && e <= n);
+    let Some(end) = end else {
         kbail!("slice [{b}, {b}+{}) is out of range for an axis of size {n}", p.size);
-    }
-    Ok(x.slice_axis(Axis(a), Slice::from(b as usize..(b + p.size) as usize)).to_owned())
+    };
+    Ok(x.slice_axis(Axis(a), Slice::from(b as usize..end as usize)).to_owned())
 }
 
 pub fn tile<T: Float>(reps: &[u64], ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
