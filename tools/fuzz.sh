@@ -33,7 +33,20 @@ for m in sorted(glob.glob("tests/fixtures/layers/*.mlmodel")):
     if len(data) < 65536 and not os.path.exists(out):
         open(out, "wb").write(len(data).to_bytes(2, "little") + data + bytes(random.randrange(256) for _ in range(256)))
 PY
+# Every target runs even when an earlier one crashed; the exit status says whether any did.
+failed=0
+mkdir -p fuzz/artifacts
 for t in "${targets[@]}"; do
   echo "== $t ($secs s)"
-  cargo +nightly fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 -timeout=20 2>&1 | grep -E "^#[0-9]+.*(DONE|pulse)|Done [0-9]+ runs|SUMMARY|ERROR|crash-" | tail -3
+  log="fuzz/artifacts/$t.log"
+  if cargo +nightly fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 -timeout=20 >"$log" 2>&1; then
+    status="no crash"
+  else
+    status="CRASHED (log: $log)"
+    failed=1
+  fi
+  grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs" "$log" | tail -2 || true
+  grep -E "panicked at|SUMMARY|Test unit written" "$log" | head -3 || true
+  echo "   corpus: $(ls "fuzz/corpus/$t" | wc -l) inputs; $status"
 done
+exit "$failed"
