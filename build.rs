@@ -35,6 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A `NeuralNetworkLayer` is as large as its largest `layer` variant (an LSTM's 15 inline
     // `WeightParams` made every layer 2.9 KB, so a 30,000-layer model held 88 MB of mostly
     // padding). The variants above ~300 bytes are boxed; the common small ones stay inline.
+    // Likewise a TF `AttrValue` held a whole `TensorProto` inline (416 bytes), so every
+    // NodeDef's attr map cost kilobytes while decoding a graph of small nodes.
+    for field in ["tensor", "list"] {
+        config.boxed(format!(".tensorflow.AttrValue.value.{field}"));
+    }
     for field in BOXED_LAYERS {
         config.boxed(format!(".CoreML.Specification.NeuralNetworkLayer.layer.{field}"));
     }

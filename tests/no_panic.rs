@@ -164,7 +164,7 @@ mod random_graphs {
                 _ => t.int64_val.push(r.int()),
             }
         }
-        node(name, "Const", &[], &[("dtype", a_type(dtype)), ("value", AttrValue { value: Some(attr_value::Value::Tensor(t)) })])
+        node(name, "Const", &[], &[("dtype", a_type(dtype)), ("value", AttrValue { value: Some(attr_value::Value::Tensor(Box::new(t))) })])
     }
 
     fn random_attr(r: &mut Rng, kind: &str, allowed: Option<&Vec<String>>) -> AttrValue {
@@ -185,10 +185,10 @@ mod random_graphs {
                 Value::S(s.into_bytes().into())
             }
             "shape" => Value::Shape(shape_proto(&(0..r.below(4)).map(|_| r.int()).collect::<Vec<_>>())),
-            "list(int)" => Value::List(ListValue { i: (0..r.below(6)).map(|_| r.int()).collect(), ..Default::default() }),
-            "list(float)" => Value::List(ListValue { f: (0..r.below(4)).map(|_| r.int() as f32).collect(), ..Default::default() }),
-            "list(type)" => Value::List(ListValue { r#type: (0..r.below(3)).map(|_| DTYPES[r.below(3) as usize]).collect(), ..Default::default() }),
-            "list(shape)" => Value::List(ListValue::default()),
+            "list(int)" => Value::List(Box::new(ListValue { i: (0..r.below(6)).map(|_| r.int()).collect(), ..Default::default() })),
+            "list(float)" => Value::List(Box::new(ListValue { f: (0..r.below(4)).map(|_| r.int() as f32).collect(), ..Default::default() })),
+            "list(type)" => Value::List(Box::new(ListValue { r#type: (0..r.below(3)).map(|_| DTYPES[r.below(3) as usize]).collect(), ..Default::default() })),
+            "list(shape)" => Value::List(Box::new(ListValue::default())),
             _ => Value::I(0),
         };
         AttrValue { value: Some(v) }

@@ -355,8 +355,8 @@ mod tests {
         assert_eq!(Attr::from_proto(&v(Value::Type(1))).unwrap(), Attr::Type(DType::F32));
         assert_eq!(Attr::from_proto(&v(Value::Placeholder("T".into()))).unwrap(), Attr::Placeholder("T".into()));
         let l = ListValue { i: vec![1, 2], ..Default::default() };
-        assert_eq!(Attr::from_proto(&v(Value::List(l))).unwrap(), Attr::ListI(vec![1, 2]));
-        assert_eq!(Attr::from_proto(&v(Value::List(ListValue::default()))).unwrap(), Attr::EmptyList);
+        assert_eq!(Attr::from_proto(&v(Value::List(Box::new(l)))).unwrap(), Attr::ListI(vec![1, 2]));
+        assert_eq!(Attr::from_proto(&v(Value::List(Box::new(ListValue::default())))).unwrap(), Attr::EmptyList);
         assert_eq!(Attr::from_proto(&v(Value::Type(11))), Err(AttrDecodeError::UnknownDType(11)));
         assert_eq!(Attr::from_proto(&AttrValue { value: None }), Err(AttrDecodeError::NoValue));
     }

@@ -118,7 +118,7 @@ fn type_attr(t: i32) -> AttrValue {
 }
 
 fn type_list(types: Vec<i32>) -> AttrValue {
-    AttrValue { value: Some(Value::List(ListValue { r#type: types, ..Default::default() })) }
+    AttrValue { value: Some(Value::List(Box::new(ListValue { r#type: types, ..Default::default() }))) }
 }
 
 fn shape_err(nd: &NodeDef, why: impl Into<String>) -> FrameError {
@@ -356,7 +356,7 @@ pub(crate) fn index_selects(name: &str, index: &str, by_side: &[String], ty: i32
             int_val: vec![i32::try_from(k).unwrap_or(i32::MAX)],
             ..Default::default()
         };
-        c.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(value)) });
+        c.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(Box::new(value))) });
         c.attr.insert("dtype".into(), type_attr(DT_INT32));
         let mut eq = NodeDef {
             name: format!("{name}/case_is_{k}"),
@@ -801,7 +801,7 @@ mod tests {
     fn a_predicate_through_identities_to_a_constant_keeps_the_live_branch_only() {
         let mut pred = node("p", "Const", &[]);
         let t = crate::proto::tensorflow::TensorProto { dtype: DT_BOOL, bool_val: vec![false], ..Default::default() };
-        pred.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(t)) });
+        pred.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(Box::new(t))) });
         let gd = GraphDef {
             node: vec![
                 node("x", "Placeholder", &[]),

@@ -200,7 +200,7 @@ fn split_inputs(nd: &NodeDef) -> (Vec<String>, Vec<String>) {
 }
 
 fn type_list(types: Vec<i32>) -> AttrValue {
-    AttrValue { value: Some(Value::List(ListValue { r#type: types, ..Default::default() })) }
+    AttrValue { value: Some(Value::List(Box::new(ListValue { r#type: types, ..Default::default() }))) }
 }
 
 fn attr_type_list(nd: &NodeDef, attr: &str) -> Option<Vec<i32>> {

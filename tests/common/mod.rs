@@ -57,7 +57,7 @@ pub fn a_bool(b: bool) -> AttrValue {
 }
 
 pub fn a_ints(v: &[i64]) -> AttrValue {
-    AttrValue { value: Some(attr_value::Value::List(attr_value::ListValue { i: v.to_vec(), ..Default::default() })) }
+    AttrValue { value: Some(attr_value::Value::List(Box::new(attr_value::ListValue { i: v.to_vec(), ..Default::default() }))) }
 }
 
 pub fn shape_proto(dims: &[i64]) -> TensorShapeProto {
@@ -78,12 +78,12 @@ pub fn placeholder(name: &str, dims: &[i64]) -> NodeDef {
 
 pub fn const_i32(name: &str, dims: &[i64], values: &[i32]) -> NodeDef {
     let t = TensorProto { dtype: I32, tensor_shape: Some(shape_proto(dims)), int_val: values.to_vec(), ..Default::default() };
-    node(name, "Const", &[], &[("dtype", a_type(I32)), ("value", AttrValue { value: Some(attr_value::Value::Tensor(t)) })])
+    node(name, "Const", &[], &[("dtype", a_type(I32)), ("value", AttrValue { value: Some(attr_value::Value::Tensor(Box::new(t))) })])
 }
 
 pub fn const_f32(name: &str, dims: &[i64], values: &[f32]) -> NodeDef {
     let t = TensorProto { dtype: F32, tensor_shape: Some(shape_proto(dims)), float_val: values.to_vec(), ..Default::default() };
-    node(name, "Const", &[], &[("dtype", a_type(F32)), ("value", AttrValue { value: Some(attr_value::Value::Tensor(t)) })])
+    node(name, "Const", &[], &[("dtype", a_type(F32)), ("value", AttrValue { value: Some(attr_value::Value::Tensor(Box::new(t))) })])
 }
 
 pub fn graph(nodes: Vec<NodeDef>) -> GraphDef {

@@ -200,7 +200,7 @@ fn freeze_node(node: &mut NodeDef, dir: &Path, pb: &Path, bundle: &mut Option<Bu
             node.input.retain(|i| i.starts_with('^'));
             node.attr = BTreeMap::from([
                 ("dtype".to_string(), declared),
-                ("value".to_string(), AttrValue { value: Some(attr_value::Value::Tensor(value)) }),
+                ("value".to_string(), AttrValue { value: Some(attr_value::Value::Tensor(Box::new(value))) }),
             ]);
         }
         "ReadVariableOp" => {
