@@ -5,6 +5,8 @@
 //! converted by the CLI, checked with `mlrewrite run --compare` (rtol 1e-3, atol 1e-4), and its
 //! layers are counted: the recurrent layers by kind, no `loop`, and a bound on the total
 //! (the layout around the one recurrent layer: transposes, expand/squeeze, reverse, slices).
+//! Keras' default GRU (`reset_after=True`) has no Core ML layer form and converts as a `loop`
+//! over preallocated lists instead (`LOOP_CASES`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

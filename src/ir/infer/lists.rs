@@ -39,22 +39,16 @@ pub fn register_all_ops(r: &mut ShapeRegistry) {
     });
     r.register("TensorArrayV3", tensor_array);
     for op in ["TensorArrayWriteV3", "TensorArrayScatterV3"] {
-        r.register(op, |cx: &InferCtx<'_>| Ok(vec![cx.input(3)?.clone_shape()]));
+        r.register(op, |cx: &InferCtx<'_>| Ok(vec![without_value(cx.input(3)?)]));
     }
     r.register("TensorArrayReadV3", |cx: &InferCtx<'_>| array(cx, element(cx, 2, None)?));
     r.register("TensorArrayGatherV3", |cx: &InferCtx<'_>| array(cx, gathered(cx, 2, 1, None)?));
     r.register("TensorArraySizeV3", |cx: &InferCtx<'_>| length(cx, 1));
 }
 
-trait CloneShape {
-    fn clone_shape(&self) -> Fact;
-}
-
-impl CloneShape for Fact {
-    /// The fact without its value (a list's contents are never folded).
-    fn clone_shape(&self) -> Fact {
-        Fact::new(self.dtype, self.shape.clone())
-    }
+/// The fact without its value (a list's contents are never folded).
+fn without_value(f: &Fact) -> Fact {
+    Fact::new(f.dtype, f.shape.clone())
 }
 
 /// One output of the list's element dtype.
@@ -128,15 +122,8 @@ fn element(cx: &InferCtx<'_>, l: usize, es: Option<usize>) -> Result<Shape, Shap
     match cx.shape(l)?.dims() {
         Some([]) => Err(invalid("the list tensor has rank 0")),
         Some(d) => Ok(Shape::Ranked(d[1..].to_vec())),
-        None => stated_element(cx, es).or_else(|_| Ok(Shape::Unknown)).map(|s| if es.is_none() { element_attr(cx).unwrap_or(s) } else { s }),
-    }
-}
-
-/// A TF1 read's `element_shape` attribute, when it is known.
-fn element_attr(cx: &InferCtx<'_>) -> Option<Shape> {
-    match cx.attrs().get("element_shape") {
-        Some(Attr::Shape(s)) if s.rank().is_some() => Some(s.clone()),
-        _ => None,
+        // A list of unknown shape: the element shape the reader states (input or attribute).
+        None => stated_element(cx, es),
     }
 }
 
