@@ -205,7 +205,7 @@ pub fn import_graph_def(gd: &GraphDef, path: &Path) -> Result<Graph, ImportError
     let resolved;
     let gd = if gd.node.iter().any(|n| n.op == "TensorListReserve" || n.op == "TensorArrayV3") {
         let mut g = gd.clone();
-        super::lists::resolve_element_shapes(&mut g);
+        super::lists::resolve_element_shapes(&mut g).map_err(|cause| ImportError::List { path: p(), cause })?;
         resolved = g;
         &resolved
     } else {

@@ -54,8 +54,10 @@ pub fn refuse_growing(gd: &GraphDef) -> Result<(), ListError> {
     Ok(())
 }
 
-/// Records on each list producer of unknown element shape the shape its readers state.
-pub fn resolve_element_shapes(gd: &mut GraphDef) {
+/// Records on each list producer of unknown element shape the shape its readers state; a
+/// producer whose element shape TF left unknown (a `-1` constant, an unknown attribute) and no
+/// reader states is refused naming it: its tensor cannot be allocated.
+pub fn resolve_element_shapes(gd: &mut GraphDef) -> Result<(), ListError> {
     let by_name: HashMap<&str, &NodeDef> = gd.node.iter().map(|n| (n.name.as_str(), n)).collect();
     let mut consumers: HashMap<(&str, usize), Vec<(&NodeDef, usize)>> = HashMap::new();
     for n in &gd.node {
@@ -66,14 +68,17 @@ pub fn resolve_element_shapes(gd: &mut GraphDef) {
     }
     let mut found: Vec<(String, Vec<i64>)> = Vec::new();
     for n in &gd.node {
+        // `Some(true)`: TF says the shape is unknown; `Some(false)`: computed by the graph,
+        // which inference may still fold.
         let unknown = match n.op.as_str() {
-            "TensorListReserve" => n.input.first().and_then(|i| const_ints(&by_name, i)).is_none_or(|v| v.iter().any(|&d| d < 0)),
-            "TensorArrayV3" => shape_attr(n, "element_shape").is_none(),
-            _ => false,
+            "TensorListReserve" => match n.input.first().and_then(|i| const_ints(&by_name, i)) {
+                Some(v) => v.iter().any(|&d| d < 0).then_some(true),
+                None => Some(false),
+            },
+            "TensorArrayV3" => shape_attr(n, "element_shape").is_none().then_some(true),
+            _ => None,
         };
-        if !unknown {
-            continue;
-        }
+        let Some(stated_unknown) = unknown else { continue };
         // The list's values: (node, output) pairs reached from the producer.
         let mut seen: HashSet<(&str, usize)> = HashSet::new();
         let mut todo: Vec<(&str, usize)> = vec![(n.name.as_str(), 0)];
@@ -105,11 +110,18 @@ pub fn resolve_element_shapes(gd: &mut GraphDef) {
                 }
             }
         }
-        // Readers stating different shapes (TF would fail at run time) leave it unknown.
-        if let Some(first) = shapes.first() {
-            if shapes.iter().all(|s| s == first) {
-                found.push((n.name.clone(), first.clone()));
+        match shapes.first() {
+            Some(first) if shapes.iter().all(|s| s == first) => found.push((n.name.clone(), first.clone())),
+            // Readers stating different shapes: TF would fail at run time.
+            Some(_) => return Err(refusal(n, "the readers of this list state different element shapes")),
+            None if stated_unknown => {
+                return Err(refusal(
+                    n,
+                    "its element shape is unknown (no `element_shape`, and no read after it states one), \
+                     so its tensor cannot be preallocated; give the TensorArray an `element_shape`",
+                ))
             }
+            None => {}
         }
     }
     for (name, shape) in found {
@@ -119,6 +131,11 @@ pub fn resolve_element_shapes(gd: &mut GraphDef) {
             n.attr.insert(ELEMENT_SHAPE_ATTR.into(), AttrValue { value: Some(value) });
         }
     }
+    Ok(())
+}
+
+fn refusal(n: &NodeDef, why: &str) -> ListError {
+    ListError { node: n.name.clone(), op: n.op.clone(), place: String::new(), why: why.into() }
 }
 
 /// A fully known shape attribute.

@@ -194,3 +194,19 @@ def _list_tf1_run_time_size(rng):
         return ta.stack(), tf.raw_ops.TensorArraySizeV3(handle=ta.handle, flow_in=ta.flow)
 
     return fn, [("x", [None, 2], np.float32, normal(rng, 3, 2))]
+
+
+@case("list_element_shape_unknown_refused", "a tf.TensorArray without element_shape written with rows "
+      "of an input whose second dim is unknown: no element shape to preallocate, refused naming the list",
+      keep_control_flow=True, refused="element shape is unknown")
+def _list_element_shape_unknown_refused(rng):
+    def fn(x):
+        ta = tf.TensorArray(tf.float32, size=3)
+
+        def body(i, ta):
+            return i + 1, ta.write(i, x[i] * 2.0)
+
+        _, ta = tf.while_loop(lambda i, ta: i < 3, body, (tf.constant(0), ta))
+        return ta.stack()
+
+    return fn, [("x", [3, None], np.float32, normal(rng, 3, 2))]
