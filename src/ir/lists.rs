@@ -164,3 +164,58 @@ fn split_ref(s: &str) -> (&str, usize) {
         _ => (s, 0),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::tensorflow::{FunctionDef, FunctionDefLibrary, OpDef, TensorProto};
+
+    fn node(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
+        NodeDef { name: name.into(), op: op.into(), input: inputs.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+    }
+
+    fn int_const(name: &str, values: &[i32]) -> NodeDef {
+        let mut n = node(name, "Const", &[]);
+        let shape = TensorShapeProto { dim: vec![tensor_shape_proto::Dim { size: values.len() as i64, ..Default::default() }], unknown_rank: false };
+        let t = TensorProto { dtype: 3, tensor_shape: Some(shape), int_val: values.to_vec(), ..Default::default() };
+        n.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(t)) });
+        n
+    }
+
+    /// `Reserve(-1)` carried through a loop and stacked with element shape [3]: the reserve
+    /// gets [3]; without the stack's shape it is refused naming the reserve.
+    #[test]
+    fn the_element_shape_comes_from_the_reader_after_the_loop() {
+        let graph = |stack_shape: &[i32]| GraphDef {
+            node: vec![
+                int_const("es", &[-1]),
+                int_const("n", &[4]),
+                node("reserve", "TensorListReserve", &["es", "n"]),
+                node("while", "StatelessWhile", &["n", "reserve"]),
+                node("out", "Identity", &["while:1"]),
+                int_const("stack_es", stack_shape),
+                node("stack", "TensorListStack", &["out", "stack_es"]),
+            ],
+            ..Default::default()
+        };
+        let mut gd = graph(&[3]);
+        resolve_element_shapes(&mut gd).unwrap();
+        let attr = gd.node[2].attr.get(ELEMENT_SHAPE_ATTR).and_then(|a| a.value.clone());
+        assert!(matches!(attr, Some(Value::Shape(s)) if s.dim.iter().map(|d| d.size).collect::<Vec<_>>() == vec![3]));
+        let e = resolve_element_shapes(&mut graph(&[-1])).unwrap_err();
+        assert_eq!((e.node.as_str(), e.op.as_str()), ("reserve", "TensorListReserve"), "{e}");
+        assert!(e.to_string().contains("element shape is unknown"), "{e}");
+    }
+
+    #[test]
+    fn a_growing_list_in_a_function_is_refused_naming_node_and_function() {
+        let body = FunctionDef {
+            signature: Some(OpDef { name: "body_fn".into(), ..Default::default() }),
+            node_def: vec![node("push", "TensorListPushBack", &["l", "x"])],
+            ..Default::default()
+        };
+        let gd = GraphDef { node: vec![node("x", "Placeholder", &[])], library: Some(FunctionDefLibrary { function: vec![body], ..Default::default() }), ..Default::default() };
+        let e = refuse_growing(&gd).unwrap_err().to_string();
+        assert!(e.contains("node `push` (TensorListPushBack) in function `body_fn`") && e.contains("grows"), "{e}");
+    }
+}
