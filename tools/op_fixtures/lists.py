@@ -210,3 +210,24 @@ def _list_element_shape_unknown_refused(rng):
         return ta.stack()
 
     return fn, [("x", [3, None], np.float32, normal(rng, 3, 2))]
+
+
+@case("list_nested_loops", "a TensorArray filled inside an inner tf.while_loop, itself in the body of an "
+      "outer loop that writes the inner array's sum of rows into an outer TensorArray", keep_control_flow=True)
+def _list_nested_loops(rng):
+    def fn(x):
+        outer = tf.TensorArray(tf.float32, size=3, element_shape=[4])
+
+        def outer_body(i, outer):
+            inner = tf.TensorArray(tf.float32, size=2, element_shape=[4])
+
+            def inner_body(j, inner):
+                return j + 1, inner.write(j, x[i] * tf.cast(j + 1, tf.float32))
+
+            _, inner = tf.while_loop(lambda j, a: j < 2, inner_body, (tf.constant(0), inner))
+            return i + 1, outer.write(i, tf.reduce_sum(inner.stack(), axis=0))
+
+        _, outer = tf.while_loop(lambda i, o: i < 3, outer_body, (tf.constant(0), outer))
+        return outer.stack()
+
+    return fn, [spec("x", normal(rng, 3, 4))]
