@@ -40,6 +40,8 @@ pub enum ImportError {
     #[error("{path}: {cause}")]
     Function { path: PathBuf, cause: super::functions::FunctionError },
     #[error("{path}: {cause}")]
+    List { path: PathBuf, cause: super::lists::ListError },
+    #[error("{path}: {cause}")]
     Frame { path: PathBuf, cause: super::frames::FrameError },
     #[error("{path}: a node has an empty name (op {op})")]
     EmptyName { path: PathBuf, op: String },
@@ -187,6 +189,7 @@ pub fn import_graph_def(gd: &GraphDef, path: &Path) -> Result<Graph, ImportError
         let rebuilt = super::frames::rebuild(gd).map_err(|cause| ImportError::Frame { path: p(), cause })?;
         return import_graph_def(&rebuilt, path);
     }
+    super::lists::refuse_growing(gd).map_err(|cause| ImportError::List { path: p(), cause })?;
     if super::functions::needs_flattening(gd) {
         let flat = super::functions::flatten(gd).map_err(|cause| ImportError::Function { path: p(), cause })?;
         let library = gd.library.as_ref().map_or(&[][..], |l| &l.function[..]);
@@ -199,6 +202,15 @@ pub fn import_graph_def(gd: &GraphDef, path: &Path) -> Result<Graph, ImportError
     if gd.node.is_empty() {
         return Err(ImportError::NoNodes { path: p() });
     }
+    let resolved;
+    let gd = if gd.node.iter().any(|n| n.op == "TensorListReserve" || n.op == "TensorArrayV3") {
+        let mut g = gd.clone();
+        super::lists::resolve_element_shapes(&mut g).map_err(|cause| ImportError::List { path: p(), cause })?;
+        resolved = g;
+        &resolved
+    } else {
+        gd
+    };
     let mut graph: DiGraph<Node, Edge> = DiGraph::with_capacity(gd.node.len(), gd.node.len() * 2);
     let mut names: IndexMap<String, NodeId> = IndexMap::with_capacity(gd.node.len());
     // Output dtypes from the OpDef, or `None` when the op has none (count found from consumers).

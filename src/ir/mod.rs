@@ -30,6 +30,7 @@ pub mod functions;
 pub mod graph;
 pub mod import;
 pub mod infer;
+pub mod lists;
 pub mod recurrent;
 
 pub use graph::{Edge, Fact, Graph, Node, NodeAttrError, NodeId, Outlet};

@@ -18,9 +18,9 @@
 //! Weights are the loop-invariant subgraphs the cell's matmuls read, copied out of the body
 //! (`LOOP/rnn/...`): a `StridedSlice` of a recurrent kernel comes along and folds to a constant.
 //!
-//! A loop that carries a `TensorList` and is not recognised gets the reason in the attribute
-//! [`REFUSAL_ATTR`], which loop conversion reports naming the node: its lists have no Core ML
-//! form inside a `loop` layer.
+//! A loop that carries a `TensorList` and is not recognised (Keras' default GRU among them) is
+//! left as it is: it converts as a Core ML `loop` whose lists are preallocated tensors
+//! (`ir::infer::lists`, `rules/lists.rules`).
 
 use super::functions::{prune, region_graph, RegionVar};
 use super::tensor::Tensor;
@@ -34,11 +34,9 @@ const WHILE_OPS: &[&str] = &["While", "StatelessWhile"];
 const DT_VARIANT: i32 = 21;
 /// `DataType::DT_FLOAT`.
 const DT_FLOAT: i32 = 1;
-/// Set on a loop over `TensorList`s that is not a recognised recurrent cell: why.
-pub const REFUSAL_ATTR: &str = "_mlrewrite_rnn_refusal";
 
 /// Replaces every recognised Keras recurrent loop of `gd` (already flattened) by its pseudo-op
-/// and marks the unrecognised loops over `TensorList`s with [`REFUSAL_ATTR`].
+/// and leaves the other loops over `TensorList`s to the generic route.
 pub fn fuse(mut gd: GraphDef, library: &[FunctionDef]) -> GraphDef {
     // The graph's results before fusion: what the list scaffolding left dead is pruned from.
     let read: HashSet<&str> = gd.node.iter().flat_map(data_inputs).map(|i| split_ref(i).0).collect();
@@ -56,9 +54,10 @@ pub fn fuse(mut gd: GraphDef, library: &[FunctionDef]) -> GraphDef {
                 apply(&mut gd, idx, plan);
                 fused = true;
             }
-            Err(why) => {
-                gd.node[idx].attr.insert(REFUSAL_ATTR.into(), AttrValue { value: Some(Value::S(why.into_bytes().into())) });
-            }
+            // Not a cell this recogniser knows (Keras' default GRU, `reset_after=True`, has no
+            // Core ML `gru` form): the loop converts by the generic route, its lists as
+            // preallocated tensors (`rules/lists.rules`).
+            Err(_) => {}
         }
     }
     if fused {

@@ -195,6 +195,9 @@ fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &Con
     for (name, n) in nodes.iter().filter(|(_, n)| super::regions::LOOP_OPS.contains(&n.op.as_str())) {
         let Some(id) = graph.find(name) else { continue };
         let region = super::regions::convert_loop(graph, id, rules, options)?;
+        for (rule, n) in &region.applied {
+            *saturation.applied.entry(rule.clone()).or_insert(0) += n;
+        }
         let class = egraph.find(n.class);
         let args = egraph[class].nodes.iter().find_map(|e| match e {
             Node::Tf { op, args, .. } if **op == *n.op => Some(args.clone()),

@@ -31,6 +31,9 @@ pub struct LoopRegion {
     pub body: TermDag,
     /// (variable index, body output name) for each variable the body changes.
     pub next: Vec<(usize, String)>,
+    /// Applications per rule in the condition and body (nested loops included), which the
+    /// enclosing conversion adds to its own: a rule that fires only inside loops is exercised.
+    pub applied: std::collections::BTreeMap<String, usize>,
 }
 
 /// Why a loop could not be converted; the message names the loop node.
@@ -48,7 +51,6 @@ pub struct LoopError {
 pub fn region_graphs(graph: &Graph, id: NodeId, rules: &Compiled) -> Result<[Graph; 2], LoopError> {
     let n = graph.node(id);
     let fail = |cause: String| LoopError { node: n.name.clone(), op: n.op.clone(), cause };
-    refuse_tensor_list_loop(n).map_err(fail)?;
     let caller = NodeDef { name: n.name.clone(), op: n.op.clone(), ..Default::default() };
     let func = |attr: &str| n.get_attr_func(attr).map(|f| f.name.clone()).map_err(|e| fail(e.to_string()));
     let (vars, _) = loop_vars(graph, id)?;
@@ -86,23 +88,10 @@ fn loop_vars(graph: &Graph, id: NodeId) -> Result<(Vec<RegionVar>, Vec<Shape>), 
     Ok((vars, shapes))
 }
 
-/// A loop over `TensorList`s that `ir::recurrent` did not recognise as a Keras recurrent layer
-/// (it marked why): its lists have no Core ML form.
-fn refuse_tensor_list_loop(n: &ir::Node) -> Result<(), String> {
-    match n.attr(ir::recurrent::REFUSAL_ATTR) {
-        Some(ir::Attr::S(why)) => Err(format!(
-            "it carries TensorLists, which a Core ML loop cannot, and is not a recognised Keras recurrent layer: {}",
-            String::from_utf8_lossy(why)
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// Converts the condition and body of loop node `id` of `graph`.
 pub fn convert_loop(graph: &Graph, id: NodeId, rules: &Compiled, options: &ConvertOptions) -> Result<LoopRegion, LoopError> {
     let n = graph.node(id);
     let fail = |cause: String| LoopError { node: n.name.clone(), op: n.op.clone(), cause };
-    refuse_tensor_list_loop(n).map_err(fail)?;
     let caller = NodeDef { name: n.name.clone(), op: n.op.clone(), ..Default::default() };
     let func = |attr: &str| n.get_attr_func(attr).map(|f| f.name.clone()).map_err(|e| fail(e.to_string()));
     let (cond_f, body_f) = (func("cond")?, func("body")?);
@@ -123,7 +112,8 @@ pub fn convert_loop(graph: &Graph, id: NodeId, rules: &Compiled, options: &Conve
         return Err(fail(format!("condition `{cond_f}` returns {} values, not one", cond_out.len())));
     };
     let cond_graph = import(&cond_gd)?;
-    let (cond, _) = convert(&cond_graph, rules, &region_options).map_err(|e| fail(format!("condition `{cond_f}`: {e}")))?;
+    let (cond, cond_stats) = convert(&cond_graph, rules, &region_options).map_err(|e| fail(format!("condition `{cond_f}`: {e}")))?;
+    let mut applied = cond_stats.saturation.applied;
 
     let var_names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     let (body_gd, next) = region_graph(
@@ -157,7 +147,11 @@ pub fn convert_loop(graph: &Graph, id: NodeId, rules: &Compiled, options: &Conve
                 }
             }
         }
-        convert(&body_graph, rules, &region_options).map_err(|e| fail(format!("body `{body_f}`: {e}")))?.0
+        let (body, stats) = convert(&body_graph, rules, &region_options).map_err(|e| fail(format!("body `{body_f}`: {e}")))?;
+        for (rule, n) in stats.saturation.applied {
+            *applied.entry(rule).or_insert(0) += n;
+        }
+        body
     };
-    Ok(LoopRegion { vars: var_names, cond, cond_var: cond_var.clone(), body, next })
+    Ok(LoopRegion { vars: var_names, cond, cond_var: cond_var.clone(), body, next, applied })
 }

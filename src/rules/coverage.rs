@@ -57,9 +57,8 @@ pub struct OpCoverage {
 /// Ops the importer consumes: graph structure rather than computations (`If`s are inlined
 /// with their branches, `ir::functions`; a `While`'s regions convert as graphs of their own
 /// into a `loop` layer, `rewrite::regions`; `Case`s become nested selects; TF1 frames are
-/// rebuilt into selects and `StatelessWhile`s, `ir::frames`). The `TensorList` ops a Keras
-/// LSTM, GRU or SimpleRNN loop is made of are consumed with it when `ir::recurrent` recognises
-/// the loop as one recurrent layer; anywhere else they are refused.
+/// rebuilt into selects and `StatelessWhile`s, `ir::frames`). List ops are no longer here: a
+/// list is a preallocated tensor (`ir::infer::lists`) and `rules/lists.rules` translates them.
 const IMPORT_OPS: &[&str] = &[
     "Case",
     "Const",
@@ -80,11 +79,6 @@ const IMPORT_OPS: &[&str] = &[
     "StatelessIf",
     "StatelessWhile",
     "Switch",
-    "TensorListFromTensor",
-    "TensorListGetItem",
-    "TensorListReserve",
-    "TensorListSetItem",
-    "TensorListStack",
     "While",
     "_SwitchN",
 ];
@@ -199,9 +193,9 @@ pub fn markdown(rows: &[OpCoverage]) -> String {
     s.push_str("- **composite**: rules rooted at the op rewrite it into Core ML NN layers (listed).\n");
     s.push_str("- **inside a pattern**: converted only as part of another op's rule.\n");
     s.push_str("- **custom**: a registration emits a Core ML custom layer (the app implements it).\n");
-    s.push_str("- **importer**: graph structure the importer consumes. The `TensorList*` ops only inside a\n");
-    s.push_str("  Keras LSTM, GRU (`reset_after=False`) or SimpleRNN loop, which becomes one recurrent layer\n");
-    s.push_str("  (`ir::recurrent`); a loop over lists of any other form is refused naming the loop.\n");
+    s.push_str("- **importer**: graph structure the importer consumes. List ops (`TensorList*`,\n");
+    s.push_str("  `TensorArray*V3`) are composites: the importer types a list as its preallocated tensor and\n");
+    s.push_str("  `rules/lists.rules` translates each op; a growing list is refused naming the node.\n");
     s.push_str("- **constant-folded only**: no rule; converts only when its inputs are constants, which the\n");
     s.push_str("  analysis folds (shape arithmetic: `Shape`, `Range`, `Pack` of constants...).\n");
     s.push_str("- **unsupported**: no rule yet; a graph using it fails with a \"not supported\" error naming\n");

@@ -42,6 +42,7 @@ pub const STD_RULES: &[(&str, &str)] = &[
     ("segment.rules", include_str!("../../rules/segment.rules")),
     ("trig.rules", include_str!("../../rules/trig.rules")),
     ("recurrent.rules", include_str!("../../rules/recurrent.rules")),
+    ("lists.rules", include_str!("../../rules/lists.rules")),
     ("conv3d.rules", include_str!("../../rules/conv3d.rules")),
     ("signal.rules", include_str!("../../rules/signal.rules")),
     ("arith.rules", include_str!("../../rules/arith.rules")),

@@ -67,11 +67,12 @@ _rnn_case("keras_lstm_bidirectional", "Keras Bidirectional(LSTM(4, return_sequen
           lambda: [L.Bidirectional(L.LSTM(4, return_sequences=True))])
 _rnn_case("keras_lstm_bidirectional_last", "Keras Bidirectional(LSTM(3)), last outputs concatenated",
           lambda: [L.Bidirectional(L.LSTM(3))])
-_rnn_case("keras_gru_last", "Keras GRU(4) (reset_after=True, TF2's default), last output only: refused, "
-          "Core ML's gru applies the reset gate before the recurrent matmul", lambda: [L.GRU(4)],
-          refused="reset_after=True")
-_rnn_case("keras_gru_sequences", "Keras GRU(5, return_sequences=True, return_state=True), reset_after=True: refused",
-          lambda: [L.GRU(5, return_sequences=True, return_state=True)], refused="reset_after=True")
+_rnn_case("keras_gru_last", "Keras GRU(4) (reset_after=True, TF2's default), last output only: a Core ML loop "
+          "(Core ML's gru applies the reset gate before the recurrent matmul, Keras after)", lambda: [L.GRU(4)])
+_rnn_case("keras_gru_sequences", "Keras GRU(5, return_sequences=True, return_state=True), reset_after=True: a Core ML loop",
+          lambda: [L.GRU(5, return_sequences=True, return_state=True)])
+_rnn_case("keras_gru_reset_after_backwards", "Keras GRU(4, go_backwards=True, return_sequences=True), "
+          "reset_after=True: a Core ML loop", lambda: [L.GRU(4, go_backwards=True, return_sequences=True)])
 _rnn_case("keras_gru_backwards", "Keras GRU(4, reset_after=False, go_backwards=True, return_state=True): "
           "last output and state", lambda: [L.GRU(4, reset_after=False, go_backwards=True, return_state=True)])
 _rnn_case("keras_gru_reset_before", "Keras GRU(4, reset_after=False, return_sequences=True) (the TF1 form)",
@@ -99,3 +100,11 @@ _rnn_case("keras_gru_reset_before_lowered", "Keras GRU(4, reset_after=False, go_
 _rnn_case("keras_simple_rnn_sequences_lowered", "Keras SimpleRNN(6, return_sequences=True, return_state=True), "
           "frozen with lower_control_flow=True",
           lambda: [L.SimpleRNN(6, return_sequences=True, return_state=True)], lowered=True)
+_rnn_case("keras_gru_reset_after_lowered", "Keras GRU(4) (reset_after=True), last output, frozen with "
+          "lower_control_flow=True", lambda: [L.GRU(4)], lowered=True)
+_rnn_case("keras_gru_reset_after_sequences_lowered", "Keras GRU(5, return_sequences=True, return_state=True), "
+          "reset_after=True, frozen with lower_control_flow=True",
+          lambda: [L.GRU(5, return_sequences=True, return_state=True)], lowered=True)
+_rnn_case("keras_gru_reset_after_backwards_lowered", "Keras GRU(3, go_backwards=True, return_sequences=True), "
+          "reset_after=True, frozen with lower_control_flow=True",
+          lambda: [L.GRU(3, go_backwards=True, return_sequences=True)], lowered=True)

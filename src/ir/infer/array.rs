@@ -567,12 +567,21 @@ fn pad(cx: &InferCtx<'_>) -> R {
 
 /// `While`/`StatelessWhile`: the loop variables' dtypes, with the shapes TensorFlow recorded in
 /// `output_shapes` (relaxed where the body changes a dim), else the initial values' shapes.
+/// A list variable (a `variant` TensorList, or a TF1 array's `flow`, which TF records as
+/// scalars) keeps the shape of the preallocated tensor it starts as (`infer::lists`): writes
+/// never change a list's length or element shape.
 fn while_loop(cx: &InferCtx<'_>) -> Result<Vec<Fact>, ShapeError> {
     let shapes = cx.attrs().get_list_shape("output_shapes").unwrap_or_default();
+    let types = cx.attrs().get_list_type("T").unwrap_or_default();
     Ok(cx
         .inputs
         .iter()
         .enumerate()
-        .map(|(k, f)| Fact::new(f.dtype, shapes.get(k).cloned().unwrap_or_else(|| f.shape.clone())))
+        .map(|(k, f)| {
+            let list = types.get(k) == Some(&DType::Variant)
+                || (shapes.get(k).is_some_and(|s| s.rank() == Some(0)) && f.shape.rank().is_some_and(|r| r > 0));
+            let shape = if list { f.shape.clone() } else { shapes.get(k).cloned().unwrap_or_else(|| f.shape.clone()) };
+            Fact::new(f.dtype, shape)
+        })
         .collect())
 }

@@ -10,6 +10,7 @@
 //! shape, and is listed in the [`InferReport`].
 
 mod array;
+pub mod lists;
 mod math;
 mod nn;
 
@@ -141,6 +142,7 @@ impl ShapeRegistry {
         array::register_all_ops(&mut r);
         math::register_all_ops(&mut r);
         nn::register_all_ops(&mut r);
+        lists::register_all_ops(&mut r);
         r
     }
 
