@@ -178,7 +178,7 @@ mod tests {
         let mut n = node(name, "Const", &[]);
         let shape = TensorShapeProto { dim: vec![tensor_shape_proto::Dim { size: values.len() as i64, ..Default::default() }], unknown_rank: false };
         let t = TensorProto { dtype: 3, tensor_shape: Some(shape), int_val: values.to_vec(), ..Default::default() };
-        n.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(t)) });
+        n.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(Box::new(t))) });
         n
     }
 
