@@ -36,8 +36,15 @@ def write_with_reference(name, description, fn, specs, reference, out_dir):
     fixture, its goldens are what TF computes for `reference`, the same function written with
     kernels the CPU has (NHWC between transposes). Both graphs are frozen from functions of the
     same inputs, so their input and output tensor names agree; inner probes are dropped (the
-    reference's inner tensors are not the fixture's)."""
+    reference's inner tensors are not the fixture's).
+
+    A `fn` with a `rewrite_graph_def` attribute has its frozen GraphDef passed through it: how a
+    fixture holds an op TensorFlow 2 can no longer build (TopK v1), written from the graph of an
+    equivalent op that `reference` runs."""
     graph_def, input_names, output_names, _ = make_fixtures.freeze(fn, specs)
+    rewrite = getattr(fn, "rewrite_graph_def", None)
+    if rewrite is not None:
+        rewrite(graph_def)
     with tempfile.TemporaryDirectory() as tmp:
         meta, _ = make_fixtures.write_fixture(name, description, reference, specs, Path(tmp))
         goldens = dict(np.load(Path(tmp) / f"{name}.npz"))
@@ -48,8 +55,9 @@ def write_with_reference(name, description, fn, specs, reference, out_dir):
     (out_dir / f"{name}.pb").write_bytes(pb)
     save_npz(out_dir / f"{name}.npz", {n: goldens[n] for n in want})
     ops = Counter(n.op for n in graph_def.node)
-    meta.update(nodes=len(graph_def.node), ops=dict(sorted(ops.items())), bytes=len(pb), probes=[],
-                goldens="TensorFlow, from the NHWC reference graph (the CPU has no kernel for this graph)")
+    goldens = ("TensorFlow, from the graph before its GraphDef was rewritten (TensorFlow 2 cannot build it)"
+               if rewrite is not None else "TensorFlow, from the NHWC reference graph (the CPU has no kernel for this graph)")
+    meta.update(nodes=len(graph_def.node), ops=dict(sorted(ops.items())), bytes=len(pb), probes=[], goldens=goldens)
     save_json(out_dir / f"{name}.json", meta)
     return meta, sum((out_dir / f"{name}.{e}").stat().st_size for e in ("pb", "npz", "json"))
 
