@@ -215,8 +215,14 @@ fn recursion_and_missing_functions_name_the_function_and_node() {
     assert_eq!(err_of(&gd), "test.pb: function `h`, node `ret`: input `r:output:0`: Relu has no output argument `output`");
 }
 
+fn types(t: &[i32]) -> AttrValue {
+    AttrValue { value: Some(Value::List(mlrewrite::proto::tensorflow::attr_value::ListValue { r#type: t.to_vec(), ..Default::default() })) }
+}
+
 #[test]
-fn an_if_with_a_side_effect_in_a_branch_is_refused() {
+fn an_if_with_a_side_effect_in_a_branch_is_kept_for_a_branch_layer() {
+    // Selects would run both branches, so the `If` stays one node, marked with the reason
+    // (`ir::cond_choice`), for `rewrite::branches` to convert into a `branch` layer.
     let pure = function("pure", vec![node("r", "Relu", &["a"], &[("T", a_type(F32))])], "r:activations:0");
     let noisy = function("noisy", vec![node("p", "Print", &["a"], &[("T", a_type(F32))])], "p:output:0");
     let gd = with_library(
@@ -227,15 +233,27 @@ fn an_if_with_a_side_effect_in_a_branch_is_refused() {
                 "cond",
                 "If",
                 &["p", "x"],
-                &[("then_branch", a_func("pure")), ("else_branch", a_func("noisy")), ("Tcond", a_type(10))],
+                &[
+                    ("then_branch", a_func("pure")),
+                    ("else_branch", a_func("noisy")),
+                    ("Tcond", a_type(10)),
+                    ("Tin", types(&[F32])),
+                    ("Tout", types(&[F32])),
+                ],
             ),
         ],
         vec![pure, noisy],
     );
-    assert_eq!(
-        err_of(&gd),
-        "test.pb: node `cond` (If): branch `noisy` has a side effect (node `cond/else/p`, op Print), so its two branches cannot both be evaluated"
-    );
+    let g = import(&gd).unwrap_or_else(|e| panic!("{e}"));
+    let cond = g.node(g.find("cond").unwrap());
+    assert_eq!(cond.op, "If");
+    match cond.attr(mlrewrite::ir::cond_choice::BRANCH_ATTR) {
+        Some(mlrewrite::ir::Attr::S(why)) => {
+            assert_eq!(String::from_utf8_lossy(why), "a branch has a side effect (node `p`, Print)")
+        }
+        other => panic!("no branch marker: {other:?}"),
+    }
+    assert!(g.find("cond/then/r").is_none() && g.find("cond/select_0").is_none(), "the branches were inlined");
 }
 
 #[test]

@@ -8,7 +8,8 @@ deterministic bytes); the JSON also carries `refused` for cases the rules must r
 
 A case whose input specs carry a fifth element (a second value per input, of another size:
 `op_fixtures.dynamic.flex`) gets a second golden set, NAME.2.npz (inputs and outputs only),
-computed by the same frozen graph; its JSON lists the second set's shapes under `second`.
+computed by the same frozen graph; its JSON lists the second set's shapes under `second`, or
+under `second_values` when only the values differ (a cond's predicate taking its other value).
 
 Usage: /tmp/tfvenv/bin/python tools/make_op_fixtures.py [--out tests/fixtures/ops] [--only NAME ...]
        [--family MODULE ...]
@@ -66,6 +67,8 @@ def write_second_set(name, description, fn, specs, out_dir, meta):
     """The goldens of the same graph at the second input sizes: NAME.2.npz. The graph is frozen
     again from the same function and specs (the same bytes), so its tensor names agree."""
     specs2 = [(n, shape, dtype, v2) for n, shape, dtype, _, v2 in specs]
+    if all(np.shape(v2) == np.shape(v) for _, _, _, v, v2 in specs):
+        return write_second_values(name, specs2, out_dir, meta)
     with tempfile.TemporaryDirectory() as tmp:
         meta2, _ = make_fixtures.write_fixture(name, description, fn, specs2, Path(tmp))
         if (Path(tmp) / f"{name}.pb").read_bytes() != (out_dir / f"{name}.pb").read_bytes():
@@ -74,6 +77,28 @@ def write_second_set(name, description, fn, specs, out_dir, meta):
     keep = [t["tensor"] for t in meta2["inputs"] + meta2["outputs"]]
     save_npz(out_dir / f"{name}.2.npz", {n: goldens[n] for n in keep})
     meta["second"] = {"inputs": meta2["inputs"], "outputs": meta2["outputs"]}
+    return (out_dir / f"{name}.2.npz").stat().st_size
+
+
+def write_second_values(name, specs2, out_dir, meta):
+    """Other values of the same shapes (a cond's predicate taking its other value): the written
+    NAME.pb itself is run on them (freezing again would rename its functions). The JSON lists
+    them under `second_values`, which the run-time shape test (other sizes) leaves out; the
+    differential test runs every NAME.2.npz."""
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString((out_dir / f"{name}.pb").read_bytes())
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    ins = [t["tensor"] for t in meta["inputs"]]
+    outs = [t["tensor"] for t in meta["outputs"]]
+    with tf.compat.v1.Session(graph=graph) as sess:
+        values = sess.run(outs, feed_dict={graph.get_tensor_by_name(n): v for n, (_, _, _, v) in zip(ins, specs2)})
+    arrays = {n: np.asarray(v) for n, (_, _, _, v) in zip(ins, specs2)}
+    arrays.update({n: np.asarray(v) for n, v in zip(outs, values)})
+    save_npz(out_dir / f"{name}.2.npz", arrays)
+    meta["second_values"] = {"inputs": [dict(t) for t in meta["inputs"]],
+                             "outputs": [dict(t, shape=list(arrays[t["tensor"]].shape)) for t in meta["outputs"]]}
     return (out_dir / f"{name}.2.npz").stat().st_size
 
 

@@ -4,6 +4,7 @@
 //! together by [`pipeline::convert`] into a [`term::TermDag`]. Rules come from [`crate::rules`].
 
 pub mod analysis;
+pub mod branches;
 pub mod bridge;
 pub mod cost;
 pub mod extract;

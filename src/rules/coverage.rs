@@ -55,7 +55,7 @@ pub struct OpCoverage {
 }
 
 /// Ops the importer consumes: graph structure rather than computations (`If`s are inlined
-/// with their branches, `ir::functions`; a `While`'s regions convert as graphs of their own
+/// with their branches, `ir::functions`, or become `branch` layers, `rewrite::branches`; a `While`'s regions convert as graphs of their own
 /// into a `loop` layer, `rewrite::regions`; `Case`s become nested selects; TF1 frames are
 /// rebuilt into selects and `StatelessWhile`s, `ir::frames`). The `TensorList` ops a Keras
 /// LSTM, GRU or SimpleRNN loop is made of are consumed with it when `ir::recurrent` recognises
