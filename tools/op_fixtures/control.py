@@ -174,15 +174,15 @@ def _while_runtime(rng):
     return fn, [spec("x", normal(rng, 3)), spec("n", np.array(5, dtype=np.int32))]
 
 
-@case("while_shape_change_refused", "tf.while_loop whose body grows a carried tensor (concat, shape "
-      "invariant [None, 3]): refused, the loop regions are converted for fixed shapes",
-      refused="changes loop variable", keep_control_flow=True)
+@case("while_shape_change", "tf.while_loop whose body grows a carried tensor by a row each iteration "
+      "(concat, shape invariant [None, 3]), three times, then a reduction over the grown tensor: the "
+      "regions are converted for the relaxed shape", keep_control_flow=True)
 def _while_shape_change(rng):
     def fn(x):
         i0 = tf.constant(0)
-        _, v = tf.while_loop(lambda i, v: i < 2, lambda i, v: (i + 1, tf.concat([v, v[:1] * 2.0], 0)), [i0, x],
+        _, v = tf.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, tf.concat([v, v[-1:] * 2.0 + 1.0], 0)), [i0, x],
                              shape_invariants=[i0.shape, tf.TensorShape([None, 3])])
-        return v
+        return v, tf.reduce_sum(v, axis=0)
 
     return fn, [spec("x", normal(rng, 2, 3))]
 
