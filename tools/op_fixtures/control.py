@@ -256,3 +256,18 @@ def _cond_branch_nested(rng):
         return tf.cond(s > 0.0, then, other), tf.cond(s < 0.0, then, other)
 
     return fn, [("x", [3, 2], np.float32, _shifted(rng, 3, 2), _shifted(rng, 3, 2)), _flipped("y", _shifted(rng, 3, 2))]
+
+
+@case("cond_branch_side_effect", "tf.cond whose then branch asserts (tf.debugging.Assert that x has no "
+      "value below -100): selects would run the assertion on the other side too, so the cond is a "
+      "branch layer (Core ML has no assertion: the check is dropped, the values are TF's)",
+      keep_control_flow=True)
+def _cond_branch_side_effect(rng):
+    def fn(x):
+        def checked():
+            with tf.control_dependencies([tf.debugging.Assert(tf.reduce_min(x) > -100.0, [x])]):
+                return tf.identity(x * 2.0)
+
+        return tf.cond(tf.reduce_sum(x) > 0.0, checked, lambda: x - 1.0)
+
+    return fn, [_flipped("x", _shifted(rng, 2, 3))]
