@@ -271,3 +271,17 @@ def _cond_branch_side_effect(rng):
         return tf.cond(tf.reduce_sum(x) > 0.0, checked, lambda: x - 1.0)
 
     return fn, [_flipped("x", _shifted(rng, 2, 3))]
+
+
+@case("while_branch_in_body", "tf.while_loop whose body holds a large tf.cond on the loop counter's "
+      "parity (a branch layer inside the loop body), four iterations, both sides taken",
+      keep_control_flow=True)
+def _while_branch_in_body(rng):
+    def fn(x):
+        def body(i, v):
+            even = tf.equal(tf.math.floormod(i, 2), 0)
+            return i + 1, tf.cond(even, lambda: _chain(v, 1.0) * 0.5, lambda: _chain(v, 2.0) + 0.25)
+
+        return tf.while_loop(lambda i, v: i < 4, body, [tf.constant(0), x])[1]
+
+    return fn, [spec("x", normal(rng, 2, 3))]
