@@ -103,6 +103,7 @@ fn branch_args(graph: &Graph, id: NodeId) -> Result<Vec<RegionVar>, BranchError>
 pub fn convert_branch(graph: &Graph, id: NodeId, rules: &Compiled, options: &ConvertOptions) -> Result<BranchRegion, BranchError> {
     let n = graph.node(id);
     let fail = |cause: String| BranchError { node: n.name.clone(), op: n.op.clone(), cause };
+    let _level = super::nesting::enter().map_err(fail)?;
     let args: Vec<String> = branch_args(graph, id)?.into_iter().map(|v| v.name).collect();
     let [then_graph, else_graph] = region_graphs(graph, id, rules)?;
     let region_options = ConvertOptions { limits: options.limits, outputs: vec![] };

@@ -9,6 +9,7 @@ pub mod bridge;
 pub mod cost;
 pub mod extract;
 pub mod lang;
+pub mod nesting;
 pub mod pipeline;
 pub mod regions;
 pub mod saturate;

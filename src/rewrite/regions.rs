@@ -173,6 +173,7 @@ pub fn convert_loop(graph: &Graph, id: NodeId, rules: &Compiled, options: &Conve
     let n = graph.node(id);
     let fail = |cause: String| LoopError { node: n.name.clone(), op: n.op.clone(), cause };
     refuse_tensor_list_loop(n).map_err(fail)?;
+    let _level = super::nesting::enter().map_err(fail)?;
     let caller = NodeDef { name: n.name.clone(), op: n.op.clone(), ..Default::default() };
     let func = |attr: &str| n.get_attr_func(attr).map(|f| f.name.clone()).map_err(|e| fail(e.to_string()));
     let (cond_f, body_f) = (func("cond")?, func("body")?);
