@@ -351,3 +351,32 @@ fn a_node_inside_a_loop_body_is_explained_in_its_region() {
     let e = explain::explain(&g, "m", &set, &compiled, &options).unwrap_err().to_string();
     assert!(e.contains("no node `while/body/nope`"), "{e}");
 }
+
+/// `--op` and the default custom-layer selection look inside loop regions (recursively: the
+/// inner loop of a nested `tf.while_loop`) and branch regions, where `convert` converts them.
+#[test]
+fn op_and_custom_layer_selections_look_inside_loops_and_branches() {
+    let g = load(&root().join("tests/fixtures/ops/while_nested.pb"));
+    let r = run(&g, "while_nested.pb", &[], Selection::Op("Less".into()));
+    let names: Vec<&str> = r.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["while/cond/while/Less", "while/body/while/while/cond/while/while/Less"]);
+    let r = run(&g, "while_nested.pb", &["tests/fixtures/rules/custom_mul"], Selection::CustomLayers);
+    insta::assert_snapshot!("custom_layer_in_loop_text", explain::text::render(&r));
+    assert_eq!(r.nodes.len(), 1);
+    assert_eq!(r.nodes[0].name, "while/body/while/while/body/while/while/mul");
+    assert!(matches!(r.nodes[0].outcome.kind, OutcomeKind::CustomLayer), "{:?}", r.nodes[0].outcome);
+
+    // Kept conds (`branch` layers): the nodes of both branches, and a node named inside one.
+    let g = load(&root().join("tests/fixtures/ops/cond_branch_large.pb"));
+    let r = run(&g, "cond_branch_large.pb", &[], Selection::Op("Tanh".into()));
+    let names: Vec<&str> = r.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with("cond/then/") || n.starts_with("cond/else/")), "{names:?}");
+    let r = run(&g, "cond_branch_large.pb", &[], Selection::Node(names[0].into()));
+    assert!(matches!(r.nodes[0].outcome.kind, OutcomeKind::Composite), "{:?}", r.nodes[0].outcome);
+    let set = rules(&[]);
+    let compiled = set.compile().unwrap();
+    let options = ExplainOptions { selection: Selection::Op("Lgamma".into()), convert: ConvertOptions::default() };
+    let e = explain::explain(&g, "m", &set, &compiled, &options).unwrap_err().to_string();
+    assert!(e.contains("no node of op `Lgamma`"), "{e}");
+}

@@ -215,8 +215,14 @@ fn recursion_and_missing_functions_name_the_function_and_node() {
     assert_eq!(err_of(&gd), "test.pb: function `h`, node `ret`: input `r:output:0`: Relu has no output argument `output`");
 }
 
+fn types(t: &[i32]) -> AttrValue {
+    AttrValue { value: Some(Value::List(Box::new(mlrewrite::proto::tensorflow::attr_value::ListValue { r#type: t.to_vec(), ..Default::default() }))) }
+}
+
 #[test]
-fn an_if_with_a_side_effect_in_a_branch_is_refused() {
+fn an_if_with_a_side_effect_in_a_branch_is_kept_for_a_branch_layer() {
+    // Selects would run both branches, so the `If` stays one node, marked with the reason
+    // (`ir::cond_choice`), for `rewrite::branches` to convert into a `branch` layer.
     let pure = function("pure", vec![node("r", "Relu", &["a"], &[("T", a_type(F32))])], "r:activations:0");
     let noisy = function("noisy", vec![node("p", "Print", &["a"], &[("T", a_type(F32))])], "p:output:0");
     let gd = with_library(
@@ -227,15 +233,27 @@ fn an_if_with_a_side_effect_in_a_branch_is_refused() {
                 "cond",
                 "If",
                 &["p", "x"],
-                &[("then_branch", a_func("pure")), ("else_branch", a_func("noisy")), ("Tcond", a_type(10))],
+                &[
+                    ("then_branch", a_func("pure")),
+                    ("else_branch", a_func("noisy")),
+                    ("Tcond", a_type(10)),
+                    ("Tin", types(&[F32])),
+                    ("Tout", types(&[F32])),
+                ],
             ),
         ],
         vec![pure, noisy],
     );
-    assert_eq!(
-        err_of(&gd),
-        "test.pb: node `cond` (If): branch `noisy` has a side effect (node `cond/else/p`, op Print), so its two branches cannot both be evaluated"
-    );
+    let g = import(&gd).unwrap_or_else(|e| panic!("{e}"));
+    let cond = g.node(g.find("cond").unwrap());
+    assert_eq!(cond.op, "If");
+    match cond.attr(mlrewrite::ir::cond_choice::BRANCH_ATTR) {
+        Some(mlrewrite::ir::Attr::S(why)) => {
+            assert_eq!(String::from_utf8_lossy(why), "a branch has a side effect (node `p`, Print)")
+        }
+        other => panic!("no branch marker: {other:?}"),
+    }
+    assert!(g.find("cond/then/r").is_none() && g.find("cond/select_0").is_none(), "the branches were inlined");
 }
 
 #[test]
@@ -278,4 +296,46 @@ fn placeholder_shape_attr_is_typed() {
     let s = g.node(g.find("x").unwrap()).get_attr_shape("shape").unwrap().clone();
     assert_eq!(s.to_string(), "[?, 3]");
     assert_eq!(s, Shape::from_proto(&shape_proto(&[-1, 3])));
+}
+
+/// A cond whose branch holds the same cond: directly, the flattener sees the function on its
+/// call chain; through another function (f's cond runs g, g's runs f), each `If` is kept for a
+/// `branch` layer (the other branch has a side effect), so the recursion only shows as ever
+/// deeper region conversions, which stop with an error naming the conds instead of
+/// overflowing the stack.
+#[test]
+fn a_cond_holding_itself_is_an_error_not_a_stack_overflow() {
+    let cond = |name: &str, input: &str, then: &str| {
+        node(
+            name,
+            "If",
+            &[&format!("{name}_p"), input],
+            &[
+                ("then_branch", a_func(then)),
+                ("else_branch", a_func("noisy")),
+                ("Tcond", a_type(10)),
+                ("Tin", types(&[F32])),
+                ("Tout", types(&[F32])),
+            ],
+        )
+    };
+    let calling = |f: &str, then: &str| {
+        function(f, vec![node("inner_p", "IsNan", &["a"], &[("T", a_type(F32))]), cond("inner", "a", then)], "inner:output:0")
+    };
+    let noisy = function("noisy", vec![node("p", "Print", &["a"], &[("T", a_type(F32)), ("U", types(&[]))])], "p:output:0");
+    let rules = mlrewrite::rules::load::RuleSet::load(&mlrewrite::rules::load::LoadOptions::default()).unwrap().compile().unwrap();
+    let convert_err = |functions: Vec<FunctionDef>| {
+        let gd = with_library(
+            vec![placeholder("x", &[]), node("top_p", "IsNan", &["x"], &[("T", a_type(F32))]), cond("top", "x", "f")],
+            functions,
+        );
+        let mut g = import(&gd).unwrap_or_else(|e| panic!("{e}"));
+        mlrewrite::ir::infer(&mut g, &rules.shapes).unwrap();
+        mlrewrite::rewrite::convert(&g, &rules, &Default::default()).err().expect("converted a recursive cond").to_string()
+    };
+    let e = convert_err(vec![calling("f", "f"), noisy.clone()]);
+    assert_eq!(e, "cond `top` (If): node `top/then/inner` calls function `f` recursively (call chain: f -> f); recursion cannot be inlined");
+    let e = convert_err(vec![calling("f", "g"), calling("g", "f"), noisy]);
+    assert!(e.starts_with("cond `top` (If): then branch: cond `top/then/inner` (If): then branch: "), "{e}");
+    assert!(e.contains("control flow nested more than 32 deep"), "{e}");
 }

@@ -8,7 +8,8 @@ deterministic bytes); the JSON also carries `refused` for cases the rules must r
 
 A case whose input specs carry a fifth element (a second value per input, of another size:
 `op_fixtures.dynamic.flex`) gets a second golden set, NAME.2.npz (inputs and outputs only),
-computed by the same frozen graph; its JSON lists the second set's shapes under `second`.
+computed by the same frozen graph; its JSON lists the second set's shapes under `second`, or
+under `second_values` when only the values differ (a cond's predicate taking its other value).
 
 Usage: /tmp/tfvenv/bin/python tools/make_op_fixtures.py [--out tests/fixtures/ops] [--only NAME ...]
        [--family MODULE ...]
@@ -36,8 +37,15 @@ def write_with_reference(name, description, fn, specs, reference, out_dir):
     fixture, its goldens are what TF computes for `reference`, the same function written with
     kernels the CPU has (NHWC between transposes). Both graphs are frozen from functions of the
     same inputs, so their input and output tensor names agree; inner probes are dropped (the
-    reference's inner tensors are not the fixture's)."""
+    reference's inner tensors are not the fixture's).
+
+    A `fn` with a `rewrite_graph_def` attribute has its frozen GraphDef passed through it: how a
+    fixture holds an op TensorFlow 2 can no longer build (TopK v1), written from the graph of an
+    equivalent op that `reference` runs."""
     graph_def, input_names, output_names, _ = make_fixtures.freeze(fn, specs)
+    rewrite = getattr(fn, "rewrite_graph_def", None)
+    if rewrite is not None:
+        rewrite(graph_def)
     with tempfile.TemporaryDirectory() as tmp:
         meta, _ = make_fixtures.write_fixture(name, description, reference, specs, Path(tmp))
         goldens = dict(np.load(Path(tmp) / f"{name}.npz"))
@@ -48,8 +56,9 @@ def write_with_reference(name, description, fn, specs, reference, out_dir):
     (out_dir / f"{name}.pb").write_bytes(pb)
     save_npz(out_dir / f"{name}.npz", {n: goldens[n] for n in want})
     ops = Counter(n.op for n in graph_def.node)
-    meta.update(nodes=len(graph_def.node), ops=dict(sorted(ops.items())), bytes=len(pb), probes=[],
-                goldens="TensorFlow, from the NHWC reference graph (the CPU has no kernel for this graph)")
+    goldens = ("TensorFlow, from the graph before its GraphDef was rewritten (TensorFlow 2 cannot build it)"
+               if rewrite is not None else "TensorFlow, from the NHWC reference graph (the CPU has no kernel for this graph)")
+    meta.update(nodes=len(graph_def.node), ops=dict(sorted(ops.items())), bytes=len(pb), probes=[], goldens=goldens)
     save_json(out_dir / f"{name}.json", meta)
     return meta, sum((out_dir / f"{name}.{e}").stat().st_size for e in ("pb", "npz", "json"))
 
@@ -58,6 +67,8 @@ def write_second_set(name, description, fn, specs, out_dir, meta):
     """The goldens of the same graph at the second input sizes: NAME.2.npz. The graph is frozen
     again from the same function and specs (the same bytes), so its tensor names agree."""
     specs2 = [(n, shape, dtype, v2) for n, shape, dtype, _, v2 in specs]
+    if all(np.shape(v2) == np.shape(v) for _, _, _, v, v2 in specs):
+        return write_second_values(name, specs2, out_dir, meta)
     with tempfile.TemporaryDirectory() as tmp:
         meta2, _ = make_fixtures.write_fixture(name, description, fn, specs2, Path(tmp))
         if (Path(tmp) / f"{name}.pb").read_bytes() != (out_dir / f"{name}.pb").read_bytes():
@@ -66,6 +77,28 @@ def write_second_set(name, description, fn, specs, out_dir, meta):
     keep = [t["tensor"] for t in meta2["inputs"] + meta2["outputs"]]
     save_npz(out_dir / f"{name}.2.npz", {n: goldens[n] for n in keep})
     meta["second"] = {"inputs": meta2["inputs"], "outputs": meta2["outputs"]}
+    return (out_dir / f"{name}.2.npz").stat().st_size
+
+
+def write_second_values(name, specs2, out_dir, meta):
+    """Other values of the same shapes (a cond's predicate taking its other value): the written
+    NAME.pb itself is run on them (freezing again would rename its functions). The JSON lists
+    them under `second_values`, which the run-time shape test (other sizes) leaves out; the
+    differential test runs every NAME.2.npz."""
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString((out_dir / f"{name}.pb").read_bytes())
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    ins = [t["tensor"] for t in meta["inputs"]]
+    outs = [t["tensor"] for t in meta["outputs"]]
+    with tf.compat.v1.Session(graph=graph) as sess:
+        values = sess.run(outs, feed_dict={graph.get_tensor_by_name(n): v for n, (_, _, _, v) in zip(ins, specs2)})
+    arrays = {n: np.asarray(v) for n, (_, _, _, v) in zip(ins, specs2)}
+    arrays.update({n: np.asarray(v) for n, v in zip(outs, values)})
+    save_npz(out_dir / f"{name}.2.npz", arrays)
+    meta["second_values"] = {"inputs": [dict(t) for t in meta["inputs"]],
+                             "outputs": [dict(t, shape=list(arrays[t["tensor"]].shape)) for t in meta["outputs"]]}
     return (out_dir / f"{name}.2.npz").stat().st_size
 
 

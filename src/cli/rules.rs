@@ -201,7 +201,7 @@ pub fn layers_listing() -> String {
     for case in cases {
         let kinds = case_kinds(case);
         if CONTROL_FLOW.contains(&case) {
-            s += &format!("\n{case}: control flow with nested networks, not built by rules (While becomes `loop`; If becomes a select)\n");
+            s += &format!("\n{case}: control flow with nested networks, not built by rules (While becomes `loop`; If becomes selects or `branch`)\n");
             continue;
         }
         if case == "custom" {

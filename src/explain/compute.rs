@@ -34,6 +34,8 @@ pub enum ExplainError {
     Convert(#[from] ConvertError),
     #[error(transparent)]
     Region(#[from] crate::rewrite::regions::LoopError),
+    #[error(transparent)]
+    Branch(#[from] crate::rewrite::branches::BranchError),
     #[error("--node: no node `{name}` in the graph{hint}")]
     UnknownNode { name: String, hint: String },
     #[error("--node: node `{name}` is not part of the conversion (no model output depends on it)")]
@@ -44,12 +46,16 @@ pub enum ExplainError {
 
 /// Explains the selected nodes of `graph` (imported and inferred), converted with `rules`
 /// compiled from `set`. `model` is the name shown in the report.
+///
+/// `--op` and the default custom-layer selection also look inside control-flow regions (a
+/// loop's condition and body, a `branch`'s two networks, recursively), each explained in the
+/// graph `convert` converts it as; their nodes follow the top level's, region by region.
 pub fn explain(graph: &Graph, model: &str, set: &RuleSet, rules: &Compiled, options: &ExplainOptions) -> Result<Report, ExplainError> {
-    // A node inside a loop's condition or body (`WHILE/body/NODE`) is explained in that
+    // A node inside a region (`WHILE/body/NODE`, `IF/then/NODE`) is explained in that
     // region's graph, which `convert` converts with its own e-graph.
     if let Selection::Node(name) = &options.selection {
         if graph.find(name).is_none() {
-            if let Some(region) = loop_region_holding(graph, name, rules)? {
+            if let Some(region) = region_holding(graph, name, rules)? {
                 return explain(&region, model, set, rules, options);
             }
         }
@@ -57,8 +63,22 @@ pub fn explain(graph: &Graph, model: &str, set: &RuleSet, rules: &Compiled, opti
     let sat = saturate_graph(graph, rules, &options.convert)?;
     let best = best_nodes(&sat.seeded.egraph, &LayerCount::new(rules));
     let cx = Context { graph, set, rules, sat: &sat, best: &best };
-    let selected = cx.select(&options.selection)?;
-    let nodes = selected.into_iter().map(|name| cx.node(&name)).collect();
+    let (mut nodes, mut ops) = match cx.select(&options.selection) {
+        Ok(selected) => (selected.into_iter().map(|name| cx.node(&name)).collect::<Vec<_>>(), vec![]),
+        Err(ExplainError::UnknownOp { .. }) => (vec![], sat.seeded.nodes.values().map(|n| n.op.clone()).collect()),
+        Err(e) => return Err(e),
+    };
+    if !matches!(options.selection, Selection::Node(_)) {
+        let region_options = ExplainOptions { selection: options.selection.clone(), convert: ConvertOptions { limits: options.convert.limits, outputs: vec![] } };
+        for region in region_graphs_of(graph, &sat, rules)? {
+            explain_region(&region, set, rules, &region_options, &mut nodes, &mut ops)?;
+        }
+    }
+    if let (Selection::Op(op), true) = (&options.selection, nodes.is_empty()) {
+        ops.sort();
+        ops.dedup();
+        return Err(ExplainError::UnknownOp { op: op.clone(), hint: suggestions(op, ops.iter().map(String::as_str)) });
+    }
     let stop = &sat.saturation.stop;
     Ok(Report {
         version: SCHEMA_VERSION,
@@ -69,23 +89,72 @@ pub fn explain(graph: &Graph, model: &str, set: &RuleSet, rules: &Compiled, opti
     })
 }
 
-/// The region graph (condition or body of a loop, recursively) whose node names start like
-/// `name`: `WHILE/cond/...` or `WHILE/body/...`.
-fn loop_region_holding(graph: &Graph, name: &str, rules: &Compiled) -> Result<Option<Graph>, ExplainError> {
+/// The selected nodes of one region graph and of the regions inside it, appended to `nodes`;
+/// the ops seen where none matched `--op` go to `ops` (for the error's suggestion).
+fn explain_region(
+    graph: &Graph,
+    set: &RuleSet,
+    rules: &Compiled,
+    options: &ExplainOptions,
+    nodes: &mut Vec<NodeExplanation>,
+    ops: &mut Vec<String>,
+) -> Result<(), ExplainError> {
+    let sat = saturate_graph(graph, rules, &options.convert)?;
+    let best = best_nodes(&sat.seeded.egraph, &LayerCount::new(rules));
+    let cx = Context { graph, set, rules, sat: &sat, best: &best };
+    match cx.select(&options.selection) {
+        Ok(selected) => nodes.extend(selected.into_iter().map(|name| cx.node(&name))),
+        Err(ExplainError::UnknownOp { .. }) => ops.extend(sat.seeded.nodes.values().map(|n| n.op.clone())),
+        Err(e) => return Err(e),
+    }
+    for region in region_graphs_of(graph, &sat, rules)? {
+        explain_region(&region, set, rules, options, nodes, ops)?;
+    }
+    Ok(())
+}
+
+/// The region graphs of the loops and kept conds `convert` converts in `graph` (the seeded
+/// ones), in the seeding order: condition then body, then branch then else.
+fn region_graphs_of(graph: &Graph, sat: &Saturated, rules: &Compiled) -> Result<Vec<Graph>, ExplainError> {
+    let mut out = Vec::new();
+    for (name, n) in &sat.seeded.nodes {
+        let Some(id) = graph.find(name) else { continue };
+        if crate::rewrite::regions::LOOP_OPS.contains(&n.op.as_str()) {
+            out.extend(crate::rewrite::regions::region_graphs(graph, id, rules)?);
+        } else if sat.branches.contains_key(name) {
+            out.extend(crate::rewrite::branches::region_graphs(graph, id, rules)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The region graph (condition or body of a loop, then or else branch of a kept cond,
+/// recursively) whose node names start like `name`: `WHILE/cond/...`, `WHILE/body/...`,
+/// `IF/then/...` or `IF/else/...`.
+fn region_holding(graph: &Graph, name: &str, rules: &Compiled) -> Result<Option<Graph>, ExplainError> {
     for id in graph.node_ids() {
         let n = graph.node(id);
-        if !crate::rewrite::regions::LOOP_OPS.contains(&n.op.as_str()) {
+        let (tags, regions): ([&str; 2], [Graph; 2]) = if crate::rewrite::regions::LOOP_OPS.contains(&n.op.as_str()) {
+            if !name.starts_with(&format!("{}/", n.name)) {
+                continue;
+            }
+            (["cond", "body"], crate::rewrite::regions::region_graphs(graph, id, rules)?)
+        } else if crate::ir::functions::is_kept_branch_node(n) {
+            if !name.starts_with(&format!("{}/", n.name)) {
+                continue;
+            }
+            (["then", "else"], crate::rewrite::branches::region_graphs(graph, id, rules)?)
+        } else {
             continue;
-        }
-        let [cond, body] = crate::rewrite::regions::region_graphs(graph, id, rules)?;
-        for (tag, region) in [("cond", cond), ("body", body)] {
+        };
+        for (tag, region) in tags.into_iter().zip(regions) {
             if !name.starts_with(&format!("{}/{tag}/", n.name)) {
                 continue;
             }
             if region.find(name).is_some() {
                 return Ok(Some(region));
             }
-            if let Some(inner) = loop_region_holding(&region, name, rules)? {
+            if let Some(inner) = region_holding(&region, name, rules)? {
                 return Ok(Some(inner));
             }
             return Ok(Some(region));

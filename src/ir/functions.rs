@@ -10,6 +10,9 @@
 //! (`IF/then/...`, `IF/else/...`) and pick each output with a scalar-predicate `Select`
 //! (`IF/select_K`): valid because the branches are side-effect free, which is checked; the
 //! rules resolve a predicate that folds to a constant, so the dead branch is never lowered.
+//! Where `cond_choice`'s cost rule says selects are wrong or wasteful (a loop or side effect
+//! in a branch, two large branches), the `If` is kept as one node instead, marked, for a
+//! `branch` layer (`rewrite::branches`).
 //! Every error names the function and the node.
 
 use super::import::CONTROL_FLOW_OPS;
@@ -58,10 +61,20 @@ pub enum FunctionError {
 }
 
 /// Whether flattening has anything to do: a library, or a call or `If` node (which then
-/// fails naming its missing function).
+/// fails naming its missing function). An `If` already kept for a `branch` layer is done.
 pub fn needs_flattening(gd: &GraphDef) -> bool {
     gd.library.as_ref().is_some_and(|l| !l.function.is_empty())
-        || gd.node.iter().any(|n| [CALL_OPS, IF_OPS, CASE_OPS].iter().any(|ops| ops.contains(&n.op.as_str())))
+        || gd.node.iter().any(|n| [CALL_OPS, IF_OPS, CASE_OPS].iter().any(|ops| ops.contains(&n.op.as_str())) && !is_kept_branch(n))
+}
+
+/// An `If` the flattener kept as one node, for a `branch` layer (`cond_choice`).
+pub fn is_kept_branch(nd: &NodeDef) -> bool {
+    IF_OPS.contains(&nd.op.as_str()) && nd.attr.contains_key(super::cond_choice::BRANCH_ATTR)
+}
+
+/// [`is_kept_branch`] for an imported node.
+pub fn is_kept_branch_node(n: &super::Node) -> bool {
+    IF_OPS.contains(&n.op.as_str()) && n.attr(super::cond_choice::BRANCH_ATTR).is_some()
 }
 
 /// Inlines every call and `If` of the graph (recursively through function bodies) and drops
@@ -73,7 +86,8 @@ pub fn flatten(gd: &GraphDef) -> Result<GraphDef, FunctionError> {
         .flat_map(|l| &l.function)
         .filter_map(|f| f.signature.as_ref().map(|s| (s.name.as_str(), f)))
         .collect();
-    let mut fl = Flattener { lib: &lib, out: Vec::with_capacity(gd.node.len()), stack: Vec::new() };
+    let graph_nodes = gd.node.iter().map(|n| (n.name.as_str(), n)).collect();
+    let mut fl = Flattener { lib: &lib, out: Vec::with_capacity(gd.node.len()), stack: Vec::new(), graph_nodes };
     let top: HashSet<&str> = gd.node.iter().map(|n| n.name.as_str()).collect();
     for nd in &gd.node {
         fl.emit(nd.clone())?;
@@ -130,7 +144,7 @@ pub fn region_graph(
 ) -> Result<(GraphDef, Vec<(usize, String)>), FunctionError> {
     let lib: HashMap<&str, &FunctionDef> =
         library.iter().filter_map(|f| f.signature.as_ref().map(|s| (s.name.as_str(), f))).collect();
-    let mut fl = Flattener { lib: &lib, out: Vec::new(), stack: Vec::new() };
+    let mut fl = Flattener { lib: &lib, out: Vec::new(), stack: Vec::new(), graph_nodes: HashMap::new() };
     for v in vars {
         let mut n = NodeDef { name: v.name.clone(), op: "Placeholder".into(), ..Default::default() };
         n.attr.insert("dtype".into(), AttrValue { value: Some(Value::Type(v.dtype)) });
@@ -184,6 +198,9 @@ struct Flattener<'l, 'a> {
     out: Vec<NodeDef>,
     /// Functions being inlined, outermost first (recursion detection).
     stack: Vec<String>,
+    /// The nodes of the graph being flattened, by name (not yet emitted ones included), to
+    /// judge whether an `If`'s predicate is static.
+    graph_nodes: HashMap<&'a str, &'a NodeDef>,
 }
 
 /// `name` for output 0, `name:k` otherwise: GraphDef's tensor naming.
@@ -231,6 +248,9 @@ impl<'l, 'a> Flattener<'l, 'a> {
         } else if self.lib.contains_key(op) {
             let (function, binding) = (nd.op.clone(), nd.attr.clone());
             self.call(nd, &function, &binding)
+        } else if is_kept_branch(&nd) {
+            self.out.push(nd);
+            Ok(())
         } else if IF_OPS.contains(&op) {
             self.branch(nd)
         } else if CASE_OPS.contains(&op) {
@@ -315,6 +335,13 @@ impl<'l, 'a> Flattener<'l, 'a> {
         let Some((pred, args)) = data.split_first() else {
             return Err(FunctionError::ArgumentCount { node: nd.name.clone(), op: nd.op.clone(), function: then_name, got: 0, expected: 1 });
         };
+        if let Some(reason) = self.branch_layer_reason(&nd, pred, &then_name, &else_name)? {
+            // Kept as one node: `rewrite::branches` converts its branches as regions.
+            let mut nd = nd;
+            nd.attr.insert(super::cond_choice::BRANCH_ATTR.into(), AttrValue { value: Some(Value::S(reason.into_bytes().into())) });
+            self.out.push(nd);
+            return Ok(());
+        }
         let mut results = Vec::new();
         for (tag, name, binding) in [("then", &then_name, &then_binding), ("else", &else_name, &else_binding)] {
             results.push(self.inline_branch(&nd, name, &format!("{}/{tag}", nd.name), args, binding)?);
@@ -346,6 +373,19 @@ impl<'l, 'a> Flattener<'l, 'a> {
         }
         self.forward(nd.name, selects, control, types);
         Ok(())
+    }
+
+    /// Why `If` node `nd` should become a `branch` layer (`cond_choice`'s cost rule), or `None`
+    /// for selects. Both functions must exist.
+    fn branch_layer_reason(&self, nd: &NodeDef, pred: &str, then_name: &str, else_name: &str) -> Result<Option<String>, FunctionError> {
+        self.function(nd, then_name)?;
+        self.function(nd, else_name)?;
+        let emitted: HashMap<&str, &NodeDef> = self.out.iter().map(|n| (n.name.as_str(), n)).collect();
+        let lookup = |n: &str| emitted.get(n).or_else(|| self.graph_nodes.get(n)).copied();
+        let static_pred = super::cond_choice::is_static(pred, &lookup);
+        let then = super::cond_choice::branch_cost(self.lib, then_name);
+        let other = super::cond_choice::branch_cost(self.lib, else_name);
+        Ok(super::cond_choice::branch_reason(&then, &other, static_pred))
     }
 
     /// Inlines branch function `name` of `nd` under `prefix` and returns its results; a branch

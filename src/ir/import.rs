@@ -21,8 +21,8 @@ use prost::Message;
 use std::path::{Path, PathBuf};
 
 /// Control-flow ops that must not be left after TF1 frames are rebuilt (`frames`) and the
-/// function library flattened (`If` is inlined there, a `While` stays one node whose regions
-/// convert later).
+/// function library flattened (`If` is inlined there unless the cost rule keeps it for a
+/// `branch` layer, `cond_choice`; a `While` stays one node whose regions convert later).
 pub const CONTROL_FLOW_OPS: &[&str] = &["If", "StatelessIf", "Case", "StatelessCase", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"];
 
 /// Why a GraphDef could not be imported. Every variant names the file; most name the node.
@@ -219,7 +219,7 @@ pub fn import_graph_def(gd: &GraphDef, path: &Path) -> Result<Graph, ImportError
         if nd.name.is_empty() {
             return Err(ImportError::EmptyName { path: p(), op: nd.op.clone() });
         }
-        if CONTROL_FLOW_OPS.contains(&nd.op.as_str()) {
+        if CONTROL_FLOW_OPS.contains(&nd.op.as_str()) && !super::functions::is_kept_branch(nd) {
             return Err(ImportError::ControlFlow { path: p(), node: nd.name.clone(), op: nd.op.clone() });
         }
         let def = opdefs::lookup(&nd.op);

@@ -25,6 +25,7 @@ pub use dtype::DType;
 pub use opdefs::OpDef;
 pub use shape::{normalize_axis, Dim, Shape, ShapeMismatch};
 pub use tensor::{Element, Tensor, TensorData, TensorError};
+pub mod cond_choice;
 pub mod frames;
 pub mod functions;
 pub mod graph;

@@ -8,7 +8,7 @@ use crate::rewrite::term::TermId;
 pub enum LowerError {
     #[error("layer `{layer}` writes blob `{blob}`, which another layer of the model already defines")]
     DuplicateBlob { layer: String, blob: String },
-    #[error("loop layer `{layer}`: no converted region `{region}` in the program")]
+    #[error("control-flow layer `{layer}`: no converted region `{region}` in the program")]
     NoRegion { layer: String, region: String },
     /// A TF op survived extraction: no rule covered it. Extraction must never hand one over.
     #[error("TF op `{op}` (node `{node}`, term {term}) reached lowering: no rule or custom-layer registration replaced it")]

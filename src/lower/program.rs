@@ -19,7 +19,7 @@ use super::names::Namer;
 use super::params::{weight_params, weight_values, Params};
 use super::LowerOptions;
 use crate::proto::coreml::neural_network_layer::Layer;
-use crate::proto::coreml::{CopyLayerParams, LoadConstantNdLayerParams, LoopLayerParams, NeuralNetwork, NeuralNetworkLayer};
+use crate::proto::coreml::{BranchLayerParams, CopyLayerParams, LoadConstantNdLayerParams, LoopLayerParams, NeuralNetwork, NeuralNetworkLayer};
 use crate::rewrite::lang::Node;
 use crate::rewrite::term::{TermDag, TermId};
 use crate::rules::layers::{layer_kind, similar_layers};
@@ -88,6 +88,13 @@ fn output_count(dag: &TermDag, t: TermId, max_proj: Option<usize>, options: &Low
                 _ => None,
             });
             region.map_or(from_dag, |r| r.vars.len())
+        }
+        Node::Nn { kind, params, .. } if &**kind == "branch" => {
+            let region = params.get("region").and_then(|v| match v {
+                Value::Str(s) => dag.branches.get(s),
+                _ => None,
+            });
+            region.map_or(from_dag, |r| r.then_results.len())
         }
         Node::Nn { kind, params, .. } => match layer_kind(kind).and_then(|k| k.outputs) {
             Some(n) => n,
@@ -220,6 +227,11 @@ pub fn lower_layers(dag: &TermDag, options: &LowerOptions) -> Result<Lowered, Lo
                 out.extend(lower_loop(dag, &name, params, &input, &output, &mut layer_names, options)?);
                 continue;
             }
+            if &**kind == "branch" {
+                let name = layer_names.fresh(&base[t]);
+                out.push(lower_branch(dag, &name, params, &input, &output, &mut layer_names, options)?);
+                continue;
+            }
         }
         let layer = match &term.node {
             Node::Input(_) | Node::Proj { .. } | Node::Tf { .. } => continue,
@@ -342,6 +354,49 @@ fn lower_loop(
         ..Default::default()
     });
     Ok(layers)
+}
+
+/// A `branch` term: one `branch` layer reading the predicate (`input[0]`), whose if and else
+/// networks are the converted branches, their inputs renamed to the blobs of the `If`'s
+/// other inputs, each ending with a `copy` of its results into the `If`'s output blobs
+/// (`output`), which both networks write, as coremltools' branches do.
+fn lower_branch(
+    dag: &TermDag,
+    name: &str,
+    params: &crate::rewrite::lang::Attrs,
+    input: &[String],
+    output: &[String],
+    layer_names: &mut Namer,
+    options: &LowerOptions,
+) -> Result<NeuralNetworkLayer, LowerError> {
+    let region_name = match params.get("region") {
+        Some(Value::Str(s)) => s.as_str(),
+        _ => "",
+    };
+    let region = dag.branches.get(region_name).ok_or_else(|| LowerError::NoRegion { layer: name.to_string(), region: region_name.to_string() })?;
+    let Some((pred, args)) = input.split_first() else {
+        return Err(LowerError::NoRegion { layer: name.to_string(), region: format!("{region_name} (no predicate)") });
+    };
+    if args.len() != region.args.len() || output.len() != region.then_results.len() || output.len() != region.other_results.len() {
+        return Err(LowerError::NoRegion { layer: name.to_string(), region: format!("{region_name} (input or output count)") });
+    }
+    let rename: BTreeMap<String, String> = region.args.iter().cloned().zip(args.iter().cloned()).collect();
+    let mut network = |tag: &str, dag: &TermDag, results: &[String]| -> Result<NeuralNetwork, LowerError> {
+        let mut layers = lower_layers(dag, options)?.layers;
+        rename_blobs(&mut layers, &rename);
+        for (k, (result, to)) in results.iter().zip(output).enumerate() {
+            layers.push(copy_layer(layer_names.fresh(&format!("{name}/{tag}_out_{k}")), result, to));
+        }
+        Ok(NeuralNetwork { layers, ..Default::default() })
+    };
+    let if_branch = network("then", &region.then, &region.then_results)?;
+    let else_branch = network("else", &region.other, &region.other_results)?;
+    Ok(NeuralNetworkLayer {
+        name: name.to_string(),
+        input: vec![pred.clone()],
+        layer: Some(Layer::Branch(Box::new(BranchLayerParams { if_branch: Some(if_branch), else_branch: Some(else_branch) }))),
+        ..Default::default()
+    })
 }
 
 /// Blob names are unique model-wide, nested networks included, as Core ML requires: the only

@@ -4,10 +4,12 @@
 //! together by [`pipeline::convert`] into a [`term::TermDag`]. Rules come from [`crate::rules`].
 
 pub mod analysis;
+pub mod branches;
 pub mod bridge;
 pub mod cost;
 pub mod extract;
 pub mod lang;
+pub mod nesting;
 pub mod pipeline;
 pub mod regions;
 pub mod saturate;

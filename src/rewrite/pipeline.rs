@@ -88,6 +88,8 @@ pub enum ConvertError {
     Unsupported(Unsupported),
     #[error(transparent)]
     Loop(#[from] super::regions::LoopError),
+    #[error(transparent)]
+    Branch(#[from] super::branches::BranchError),
 }
 
 /// A requested model output.
@@ -161,6 +163,9 @@ pub struct Saturated {
     pub saturate_time: Duration,
     /// The converted loops, by node name (their `loop` nodes are in the e-graph).
     pub regions: BTreeMap<String, super::regions::LoopRegion>,
+    /// The converted conds kept for `branch` layers, by node name (their `branch` nodes are
+    /// in the e-graph).
+    pub branches: BTreeMap<String, super::branches::BranchRegion>,
 }
 
 /// Seeds `graph` for the model outputs of `options` and saturates it with `rules`.
@@ -192,27 +197,38 @@ fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &Con
     // Loops: each region converted on its own, then one `loop` node joins the loop's class
     // (here, so `explain` sees the same e-graph as `convert`).
     let mut regions = BTreeMap::new();
-    for (name, n) in nodes.iter().filter(|(_, n)| super::regions::LOOP_OPS.contains(&n.op.as_str())) {
-        let Some(id) = graph.find(name) else { continue };
-        let region = super::regions::convert_loop(graph, id, rules, options)?;
-        for (rule, n) in &region.applied {
-            *saturation.applied.entry(rule.clone()).or_insert(0) += n;
+    let mut branches = BTreeMap::new();
+    for (name, n) in &nodes {
+        let is_loop = super::regions::LOOP_OPS.contains(&n.op.as_str());
+        if !is_loop && !super::branches::BRANCH_OPS.contains(&n.op.as_str()) {
+            continue;
         }
+        let Some(id) = graph.find(name) else { continue };
         let class = egraph.find(n.class);
         let args = egraph[class].nodes.iter().find_map(|e| match e {
             Node::Tf { op, args, .. } if **op == *n.op => Some(args.clone()),
             _ => None,
         });
-        if let Some(args) = args {
-            let params = super::lang::Attrs::new(vec![("region".into(), crate::rules::value::Value::Str(name.clone()))]);
-            let l = egraph.add(Node::Nn { kind: "loop".into(), params, args });
-            egraph.union(l, class);
+        let Some(args) = args else { continue };
+        let params = super::lang::Attrs::new(vec![("region".into(), crate::rules::value::Value::Str(name.clone()))]);
+        let kind = if is_loop {
+            let region = super::regions::convert_loop(graph, id, rules, options)?;
+            // Rules applied inside loop bodies count as exercised (list writes happen there).
+            for (rule, n) in &region.applied {
+                *saturation.applied.entry(rule.clone()).or_insert(0) += n;
+            }
             regions.insert(name.clone(), region);
-        }
+            "loop"
+        } else {
+            branches.insert(name.clone(), super::branches::convert_branch(graph, id, rules, options)?);
+            "branch"
+        };
+        let l = egraph.add(Node::Nn { kind: kind.into(), params, args });
+        egraph.union(l, class);
     }
     egraph.rebuild();
     let saturate_time = t.elapsed();
-    Ok(Saturated { seeded: Seeded { egraph, nodes, outlets, inputs, origins }, saturation, seed_time, saturate_time, regions })
+    Ok(Saturated { seeded: Seeded { egraph, nodes, outlets, inputs, origins }, saturation, seed_time, saturate_time, regions, branches })
 }
 
 /// The failures of a run, once per rule, class and reason, with the TF nodes of each class.
@@ -246,7 +262,7 @@ pub(crate) fn output_types(egraph: &EGraph<Node, TfAnalysis>, class: Id) -> (Vec
 /// Converts `graph` (imported and inferred) with `rules`.
 pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Result<(TermDag, Stats), ConvertError> {
     let roots = roots(graph, &options.outputs)?;
-    let Saturated { seeded, saturation, seed_time, saturate_time, regions } = saturate_roots(graph, &roots, rules, options)?;
+    let Saturated { seeded, saturation, seed_time, saturate_time, regions, branches } = saturate_roots(graph, &roots, rules, options)?;
     let seeded_nodes = seeded.nodes.len();
     let Seeded { egraph, nodes, outlets: outlet_classes, inputs, origins } = seeded;
 
@@ -309,7 +325,7 @@ pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Res
             names.push(name.clone());
         }
     }
-    let mut dag = TermDag { regions, ..TermDag::default() };
+    let mut dag = TermDag { regions, branches, ..TermDag::default() };
     let mut index: HashMap<Id, usize> = HashMap::new();
     for &class in &extraction.order {
         let node = extraction.choice[&class].clone().map_children(|c| Id::from(index[&egraph.find(c)]));

@@ -6,7 +6,9 @@
 //! named `WHILE/var_K` (their dtypes and shapes those of the initial values) and ends in
 //! `WHILE/cond/result_0` or `WHILE/body/result_K` for each variable the body changes (a
 //! variable the body returns unchanged is carried without a copy). A body that changes a
-//! variable's static shape is refused: the region was converted for the initial shape.
+//! variable's static shape (a tensor growing by a row each iteration) gets the variable's
+//! shape relaxed where it changes, until the body's results fit it ([`relaxed_shapes`]), so
+//! the regions are converted for every iteration's shape, not the first one's.
 
 use super::pipeline::{convert, ConvertOptions};
 use super::term::TermDag;
@@ -53,7 +55,7 @@ pub fn region_graphs(graph: &Graph, id: NodeId, rules: &Compiled) -> Result<[Gra
     let fail = |cause: String| LoopError { node: n.name.clone(), op: n.op.clone(), cause };
     let caller = NodeDef { name: n.name.clone(), op: n.op.clone(), ..Default::default() };
     let func = |attr: &str| n.get_attr_func(attr).map(|f| f.name.clone()).map_err(|e| fail(e.to_string()));
-    let (vars, _) = loop_vars(graph, id)?;
+    let (vars, _) = loop_vars(graph, id, rules)?;
     let import = |gd: &crate::proto::tensorflow::GraphDef| -> Result<Graph, LoopError> {
         let mut g = ir::import_graph_def(gd, Path::new(&n.name)).map_err(|e| fail(e.to_string()))?;
         g.functions = graph.functions.clone();
@@ -69,8 +71,9 @@ pub fn region_graphs(graph: &Graph, id: NodeId, rules: &Compiled) -> Result<[Gra
 }
 
 /// The region variables of loop node `id` (placeholders named `WHILE/var_K` with the initial
-/// values' dtypes and shapes) and those shapes.
-fn loop_vars(graph: &Graph, id: NodeId) -> Result<(Vec<RegionVar>, Vec<Shape>), LoopError> {
+/// values' dtypes, and their shapes relaxed where the body changes them, [`relaxed_shapes`])
+/// and those shapes.
+fn loop_vars(graph: &Graph, id: NodeId, rules: &Compiled) -> Result<(Vec<RegionVar>, Vec<Shape>), LoopError> {
     let n = graph.node(id);
     let fail = |cause: String| LoopError { node: n.name.clone(), op: n.op.clone(), cause };
     let mut vars = Vec::new();
@@ -78,24 +81,109 @@ fn loop_vars(graph: &Graph, id: NodeId) -> Result<(Vec<RegionVar>, Vec<Shape>), 
     for (k, o) in graph.inputs(id).into_iter().enumerate() {
         let fact = graph.fact(o).cloned().unwrap_or_else(ir::Fact::unknown);
         let dtype = fact.dtype.ok_or_else(|| fail(format!("loop variable {k} has no known dtype")))?;
-        vars.push(RegionVar {
-            name: format!("{}/var_{k}", n.name),
-            dtype: dtype.to_tf(),
-            shape: (!matches!(fact.shape, Shape::Unknown)).then(|| fact.shape.to_proto()),
-        });
+        vars.push(RegionVar { name: format!("{}/var_{k}", n.name), dtype: dtype.to_tf(), shape: None });
         shapes.push(fact.shape);
     }
+    let shapes = relaxed_shapes(graph, id, rules, &vars, shapes)?;
+    for (v, s) in vars.iter_mut().zip(&shapes) {
+        v.shape = (!matches!(s, Shape::Unknown)).then(|| s.to_proto());
+    }
     Ok((vars, shapes))
+}
+
+/// A dim pattern: the rank and the known dims of a shape (`None` for an unknown rank).
+fn pattern(s: &Shape) -> Option<Vec<Option<u64>>> {
+    s.dims().map(|d| d.iter().map(|x| x.known()).collect())
+}
+
+/// Two shapes joined: a dim both know and agree on stays, any other becomes unknown; ranks
+/// that differ give an unknown shape.
+fn join(a: &Shape, b: &Shape) -> Shape {
+    match (pattern(a), pattern(b)) {
+        (Some(x), Some(y)) if x.len() == y.len() => Shape::Ranked(
+            x.iter().zip(&y).map(|(p, q)| match (p, q) { (Some(p), Some(q)) if p == q => ir::Dim::Known(*p), _ => ir::Dim::Unknown }).collect(),
+        ),
+        _ => Shape::Unknown,
+    }
+}
+
+/// The loop variables' shapes every iteration has: the initial shapes, joined with what
+/// TensorFlow recorded (`output_shapes`, the `shape_invariants`), then with the body's
+/// results, again until the body's results fit (a dim only ever turns unknown, so this ends
+/// within rank + 1 rounds per variable). The loop's own output facts must allow them: a
+/// graph claiming a fixed shape where the body changes it is refused.
+fn relaxed_shapes(graph: &Graph, id: NodeId, rules: &Compiled, vars: &[RegionVar], initial: Vec<Shape>) -> Result<Vec<Shape>, LoopError> {
+    let n = graph.node(id);
+    let fail = |cause: String| LoopError { node: n.name.clone(), op: n.op.clone(), cause };
+    let recorded = n.get_attr_list_shape("output_shapes").unwrap_or_default();
+    // A TensorList variable (`variant` in TF) is a preallocated tensor here: its shape never
+    // changes, and TF records it as a scalar handle, which says nothing about the tensor.
+    let declared = n.get_attr_list_type("T").unwrap_or_default();
+    let is_list = |k: usize| matches!(declared.get(k), Some(ir::DType::Variant));
+    let mut shapes: Vec<Shape> = initial
+        .iter()
+        .enumerate()
+        .map(|(k, s)| match recorded.get(k) {
+            Some(r) if !is_list(k) => join(s, r),
+            _ => s.clone(),
+        })
+        .collect();
+    let body = n.get_attr_func("body").map(|f| f.name.clone()).map_err(|e| fail(e.to_string()))?;
+    let caller = NodeDef { name: n.name.clone(), op: n.op.clone(), ..Default::default() };
+    let max_rounds = shapes.iter().map(|s| s.dims().map_or(0, |d| d.len())).sum::<usize>() + 2;
+    for _ in 0..max_rounds {
+        let vars: Vec<RegionVar> = vars
+            .iter()
+            .zip(&shapes)
+            .map(|(v, s)| RegionVar { shape: (!matches!(s, Shape::Unknown)).then(|| s.to_proto()), ..v.clone() })
+            .collect();
+        let (gd, kept) = region_graph(&graph.functions, &caller, &body, &format!("{}/body", n.name), &vars, &|_, _| true, &|k| {
+            vars.get(k).map_or(0, |v| v.dtype)
+        })
+        .map_err(|e| fail(e.to_string()))?;
+        let mut g = ir::import_graph_def(&gd, Path::new(&n.name)).map_err(|e| fail(e.to_string()))?;
+        g.functions = graph.functions.clone();
+        ir::infer(&mut g, &rules.shapes).map_err(|e| fail(e.to_string()))?;
+        let mut changed = false;
+        for (k, name) in kept {
+            let Some(before) = shapes.get(k).filter(|_| !is_list(k)) else { continue };
+            let after = g.find(&name).and_then(|i| g.node(i).outputs.first()).map_or(Shape::Unknown, |f| f.shape.clone());
+            // Our inference knowing nothing of a result is no evidence of change where TF
+            // recorded the variable's shape: TF checked the body against it when it built the
+            // loop (`shape_invariants`), and `shapes[k]` already holds that.
+            if matches!(after, Shape::Unknown) && recorded.get(k).is_some() {
+                continue;
+            }
+            let joined = join(before, &after);
+            if pattern(&joined) != pattern(before) {
+                shapes[k] = joined;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for (k, (s, first)) in shapes.iter().zip(&initial).enumerate() {
+        let outer = graph.fact(ir::Outlet { node: id, output: k }).map(|f| f.shape.clone()).unwrap_or(Shape::Unknown);
+        if pattern(s) != pattern(first) && pattern(&join(&outer, s)) != pattern(&outer) {
+            return Err(fail(format!(
+                "the body changes loop variable {k} from shape {first} to {s}, but the loop's output is declared {outer}"
+            )));
+        }
+    }
+    Ok(shapes)
 }
 
 /// Converts the condition and body of loop node `id` of `graph`.
 pub fn convert_loop(graph: &Graph, id: NodeId, rules: &Compiled, options: &ConvertOptions) -> Result<LoopRegion, LoopError> {
     let n = graph.node(id);
     let fail = |cause: String| LoopError { node: n.name.clone(), op: n.op.clone(), cause };
+    let _level = super::nesting::enter().map_err(fail)?;
     let caller = NodeDef { name: n.name.clone(), op: n.op.clone(), ..Default::default() };
     let func = |attr: &str| n.get_attr_func(attr).map(|f| f.name.clone()).map_err(|e| fail(e.to_string()));
     let (cond_f, body_f) = (func("cond")?, func("body")?);
-    let (vars, shapes) = loop_vars(graph, id)?;
+    let (vars, shapes) = loop_vars(graph, id, rules)?;
     let import = |gd: &crate::proto::tensorflow::GraphDef| -> Result<Graph, LoopError> {
         let mut g = ir::import_graph_def(gd, Path::new(&n.name)).map_err(|e| fail(e.to_string()))?;
         g.functions = graph.functions.clone();

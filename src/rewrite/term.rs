@@ -58,4 +58,6 @@ pub struct TermDag {
     pub outputs: Vec<TermOutput>,
     /// The converted loops, by the name a `loop` term's `region` parameter gives.
     pub regions: std::collections::BTreeMap<String, crate::rewrite::regions::LoopRegion>,
+    /// The converted conds, by the name a `branch` term's `region` parameter gives.
+    pub branches: std::collections::BTreeMap<String, crate::rewrite::branches::BranchRegion>,
 }

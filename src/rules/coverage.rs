@@ -55,7 +55,7 @@ pub struct OpCoverage {
 }
 
 /// Ops the importer consumes: graph structure rather than computations (`If`s are inlined
-/// with their branches, `ir::functions`; a `While`'s regions convert as graphs of their own
+/// with their branches, `ir::functions`, or become `branch` layers, `rewrite::branches`; a `While`'s regions convert as graphs of their own
 /// into a `loop` layer, `rewrite::regions`; `Case`s become nested selects; TF1 frames are
 /// rebuilt into selects and `StatelessWhile`s, `ir::frames`). List ops are no longer here: a
 /// list is a preallocated tensor (`ir::infer::lists`) and `rules/lists.rules` translates them.

@@ -174,14 +174,114 @@ def _while_runtime(rng):
     return fn, [spec("x", normal(rng, 3)), spec("n", np.array(5, dtype=np.int32))]
 
 
-@case("while_shape_change_refused", "tf.while_loop whose body grows a carried tensor (concat, shape "
-      "invariant [None, 3]): refused, the loop regions are converted for fixed shapes",
-      refused="changes loop variable", keep_control_flow=True)
+@case("while_shape_change", "tf.while_loop whose body grows a carried tensor by a row each iteration "
+      "(concat, shape invariant [None, 3]), three times, then a reduction over the grown tensor: the "
+      "regions are converted for the relaxed shape", keep_control_flow=True)
 def _while_shape_change(rng):
     def fn(x):
         i0 = tf.constant(0)
-        _, v = tf.while_loop(lambda i, v: i < 2, lambda i, v: (i + 1, tf.concat([v, v[:1] * 2.0], 0)), [i0, x],
+        _, v = tf.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, tf.concat([v, v[-1:] * 2.0 + 1.0], 0)), [i0, x],
                              shape_invariants=[i0.shape, tf.TensorShape([None, 3])])
-        return v
+        return v, tf.reduce_sum(v, axis=0)
+
+    return fn, [spec("x", normal(rng, 2, 3))]
+
+
+# --- conds that become Core ML `branch` layers (ir::cond_choice's cost rule) ----------------------
+# Each carries a second golden set (NAME.2.npz) with the inputs negated, so every predicate takes
+# its other value; the JSON lists it under `second_values` (same shapes, other values).
+
+def _flipped(name, value):
+    """An input spec whose second value is the first negated (same shape)."""
+    value = np.asarray(value)
+    return (name, list(value.shape), value.dtype.type, value, -value)
+
+
+@case("cond_branch_loop", "tf.cond whose then branch runs a tf.while_loop that only terminates when "
+      "the predicate holds (doubling v until its sum passes 50): selects would run it on the other "
+      "side too, so the cond is a branch layer", keep_control_flow=True)
+def _cond_branch_loop(rng):
+    def fn(x):
+        s = tf.reduce_sum(x)
+
+        def grow():
+            return tf.while_loop(lambda v: tf.reduce_sum(v) < 50.0, lambda v: v * 2.0, [x])[0]
+
+        return tf.cond(s > 0.0, grow, lambda: x * -3.0 + 1.0)
+
+    return fn, [_flipped("x", _shifted(rng, 2, 3))]
+
+
+def _chain(x, k):
+    """Nine elementwise ops on x, differing by k: a branch too large to compute needlessly."""
+    y = tf.tanh(x * (1.0 + 0.1 * k) + 0.5)
+    y = tf.sigmoid(y * 3.0 - 1.0) + x
+    y = tf.abs(y) * tf.exp(-tf.square(x) * 0.1)
+    return y - 0.25 * k
+
+
+@case("cond_branch_large", "tf.cond with two outputs whose branches are both large (9+ ops each): "
+      "a branch layer computes only the taken side", keep_control_flow=True)
+def _cond_branch_large(rng):
+    def fn(x, y):
+        p = tf.reduce_mean(x) > 0.0
+
+        def then():
+            return _chain(x, 1.0) * y, tf.reduce_sum(_chain(y, 2.0), axis=1)
+
+        def other():
+            return _chain(y, 3.0) + x, tf.reduce_max(_chain(x, 4.0), axis=1)
+
+        return tf.cond(p, then, other)
+
+    return fn, [_flipped("x", _shifted(rng, 2, 4)), ("y", [2, 4], np.float32, normal(rng, 2, 4), normal(rng, 2, 4))]
+
+
+@case("cond_branch_nested", "nested branch layers: a large cond whose then branch holds a cond with a "
+      "while loop in one branch; two outer conds with opposite predicates, so each input set takes "
+      "both outer sides", keep_control_flow=True)
+def _cond_branch_nested(rng):
+    def fn(x, y):
+        s = tf.reduce_sum(x)
+
+        def inner_loop():
+            return tf.while_loop(lambda v: tf.reduce_max(v) < 20.0, lambda v: v * 1.5 + 0.5, [tf.abs(y) + 0.1])[0]
+
+        def then():
+            return tf.cond(tf.reduce_sum(y) > 0.0, inner_loop, lambda: _chain(y, 5.0)) + _chain(x, 6.0)
+
+        def other():
+            return _chain(x, 7.0) * _chain(y, 8.0)
+
+        return tf.cond(s > 0.0, then, other), tf.cond(s < 0.0, then, other)
+
+    return fn, [("x", [3, 2], np.float32, _shifted(rng, 3, 2), _shifted(rng, 3, 2)), _flipped("y", _shifted(rng, 3, 2))]
+
+
+@case("cond_branch_side_effect", "tf.cond whose then branch asserts (tf.debugging.Assert that x has no "
+      "value below -100): selects would run the assertion on the other side too, so the cond is a "
+      "branch layer (Core ML has no assertion: the check is dropped, the values are TF's)",
+      keep_control_flow=True)
+def _cond_branch_side_effect(rng):
+    def fn(x):
+        def checked():
+            with tf.control_dependencies([tf.debugging.Assert(tf.reduce_min(x) > -100.0, [x])]):
+                return tf.identity(x * 2.0)
+
+        return tf.cond(tf.reduce_sum(x) > 0.0, checked, lambda: x - 1.0)
+
+    return fn, [_flipped("x", _shifted(rng, 2, 3))]
+
+
+@case("while_branch_in_body", "tf.while_loop whose body holds a large tf.cond on the loop counter's "
+      "parity (a branch layer inside the loop body), four iterations, both sides taken",
+      keep_control_flow=True)
+def _while_branch_in_body(rng):
+    def fn(x):
+        def body(i, v):
+            even = tf.equal(tf.math.floormod(i, 2), 0)
+            return i + 1, tf.cond(even, lambda: _chain(v, 1.0) * 0.5, lambda: _chain(v, 2.0) + 0.25)
+
+        return tf.while_loop(lambda i, v: i < 4, body, [tf.constant(0), x])[1]
 
     return fn, [spec("x", normal(rng, 2, 3))]

@@ -87,6 +87,37 @@ def _(rng):
     return fn, [spec("x", x)]
 
 
+def _topk_to_v1(graph_def):
+    """TopKV2 with a constant k rewritten to TopK (v1, k an attribute), in a GraphDef whose
+    producer version (6) is one TensorFlow still accepted TopK in."""
+    nodes = {n.name: n for n in graph_def.node}
+    for n in graph_def.node:
+        if n.op != "TopKV2":
+            continue
+        k_node = nodes[n.input[1].split(":")[0]]
+        k = int(tf.make_ndarray(k_node.attr["value"].tensor))
+        old, n.name, n.op = n.name, "TopK", "TopK"
+        for m in graph_def.node:
+            m.input[:] = [("TopK" + i[len(old):]) if i.split(":")[0] == old else i for i in m.input]
+        del n.input[1]
+        n.attr["k"].i = k
+        if not any(k_node.name == i.split(":")[0].lstrip("^") for m in graph_def.node for i in m.input):
+            graph_def.node.remove(k_node)
+    graph_def.versions.producer = 6
+    graph_def.versions.min_consumer = 0
+
+
+@case("topk_v1", "TopK (v1, k = 3 as an attribute) in a producer-version-6 GraphDef; goldens from "
+      "the TopKV2 graph it was rewritten from (TensorFlow 2 cannot build TopK)")
+def _(rng):
+    x = np.stack([rng.permutation(7) for _ in range(4)]).astype(np.float32) * 0.5 - 1.0
+    def fn(x):
+        v, i = tf.math.top_k(x, k=3)
+        return v, i
+    fn.rewrite_graph_def = _topk_to_v1
+    return fn, [spec("x", x)], fn
+
+
 @case("topk_dynamic_k", "TopKV2 with k fed at run time: topK's second input")
 def _(rng):
     x = np.stack([rng.permutation(6) for _ in range(2)]).astype(np.float32)

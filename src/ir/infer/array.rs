@@ -13,6 +13,8 @@ type R = Result<Vec<Fact>, ShapeError>;
 pub fn register_all_ops(r: &mut ShapeRegistry) {
     r.register("While", while_loop);
     r.register("StatelessWhile", while_loop);
+    r.register("If", branch);
+    r.register("StatelessIf", branch);
     r.register("Const", konst);
     r.register("Placeholder", placeholder);
     r.register("PlaceholderWithDefault", placeholder_with_default);
@@ -564,6 +566,13 @@ fn pad(cx: &InferCtx<'_>) -> R {
     cx.one(Shape::Ranked(out))
 }
 
+
+/// `If`/`StatelessIf` kept for a `branch` layer: the `Tout` dtypes (filled at import) with the
+/// shapes TensorFlow recorded in `output_shapes`, else unknown.
+fn branch(cx: &InferCtx<'_>) -> Result<Vec<Fact>, ShapeError> {
+    let shapes = cx.attrs().get_list_shape("output_shapes").unwrap_or_default();
+    Ok((0..cx.node.outputs.len()).map(|k| Fact::new(cx.node.outputs[k].dtype, shapes.get(k).cloned().unwrap_or(Shape::Unknown))).collect())
+}
 
 /// `While`/`StatelessWhile`: the loop variables' dtypes, with the shapes TensorFlow recorded in
 /// `output_shapes` (relaxed where the body changes a dim), else the initial values' shapes.
