@@ -16,6 +16,7 @@ import mlrewrite
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "savedmodel"
+IMAGES = ROOT / "tests" / "fixtures" / "image"
 BIN = Path(os.environ.get("MLREWRITE_BIN", ROOT / "target" / "debug" / "mlrewrite"))
 
 
@@ -76,6 +77,99 @@ def test_metadata_is_the_clis(tmp_path):
     assert model.mlmodel != mlrewrite.convert(pb).mlmodel
     with pytest.raises(mlrewrite.ConversionError, match="input description for `nope`"):
         mlrewrite.convert(pb, input_descriptions={"nope": "?"})
+
+
+def image_manifest(name):
+    return json.loads((IMAGES / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["rgb", "gray", "bgr"])
+def test_image_input_and_class_labels_are_the_clis(tmp_path, name):
+    manifest = image_manifest(name)
+    flags, labels = manifest["convert"], IMAGES / f"{name}.labels.txt"
+    scale, bias = float(flags[flags.index("--scale") + 1]), [float(b) for b in flags[flags.index("--bias") + 1].split(",")]
+    pb = IMAGES / f"{name}.pb"
+    model = mlrewrite.convert(pb, image_input="image", scale=scale, bias=bias, bgr="--bgr" in flags, class_labels=labels)
+    assert model.mlmodel == cli_model(tmp_path, pb, *flags, "--class-labels", labels)
+    as_list = mlrewrite.convert(pb, image_input="image", scale=scale, bias=bias, bgr="--bgr" in flags,
+                                class_labels=labels.read_text().split())
+    assert as_list.mlmodel == model.mlmodel
+    assert model.outputs == ["Identity", "classLabel"] and model.layers
+
+
+@pytest.mark.parametrize("name", ["rgb", "gray", "bgr"])
+def test_run_takes_pngs_and_gives_tensorflows_probabilities_and_label(tmp_path, name):
+    np = pytest.importorskip("numpy")
+    manifest = image_manifest(name)
+    flags = manifest["convert"]
+    path = tmp_path / "m.mlmodel"
+    path.write_bytes(cli_model(tmp_path, IMAGES / f"{name}.pb", *flags, "--class-labels", IMAGES / f"{name}.labels.txt"))
+    golden = np.load(IMAGES / f"{name}.npz")
+    for model in (path, path.read_bytes(), str(path)):
+        out = mlrewrite.run(model, images={"image": IMAGES / f"{name}.png"})
+        assert out["classLabel"] == manifest["label"]
+        np.testing.assert_allclose(out["Identity"], golden["Identity:0"], rtol=1e-3, atol=1e-4)
+
+
+def test_run_reads_npz_and_arrays_with_tensorflow_names():
+    np = pytest.importorskip("numpy")
+    model = mlrewrite.convert(FIXTURES / "tf2_module")
+    golden = np.load(FIXTURES / "tf2_module.npz")
+    from_npz = mlrewrite.run(model, FIXTURES / "tf2_module.npz")
+    from_dict = mlrewrite.run(model, {k: golden[k] for k in golden.files})
+    assert list(from_npz) == model.outputs
+    for out in (from_npz, from_dict):
+        (name,) = model.outputs
+        assert out[name].dtype == np.float32
+        want = [golden[k] for k in golden.files if k != "serving_default_x:0"]
+        np.testing.assert_allclose(out[name], want[0], rtol=1e-3, atol=1e-4)
+
+
+def test_app_option_errors():
+    pb = IMAGES / "rgb.pb"
+    with pytest.raises(ValueError, match="need image_input"):
+        mlrewrite.convert(pb, scale=2.0)
+    with pytest.raises(ValueError, match="probabilities_output needs class_labels"):
+        mlrewrite.convert(pb, probabilities_output="Identity")
+    with pytest.raises(mlrewrite.ConversionError, match="label `cat` appears twice"):
+        mlrewrite.convert(pb, class_labels=["cat", "cat"])
+    with pytest.raises(mlrewrite.ConversionError, match="--bias has 2 values, a 3-channel image needs 3"):
+        mlrewrite.convert(pb, image_input="image", bias=[1, 2])
+    model = mlrewrite.convert(pb, image_input="image")
+    with pytest.raises(mlrewrite.ConversionError, match="the PNG is grayscale, image input `image` is rgb"):
+        mlrewrite.run(model, images={"image": IMAGES / "gray.png"})
+    with pytest.raises(mlrewrite.ConversionError, match="no value for model input `image`"):
+        mlrewrite.run(model, {})
+
+
+def test_conversion_releases_the_gil():
+    """Another Python thread keeps running while a conversion works: the longest pause between
+    its ticks is far below the conversion's time (with the GIL held it would be all of it)."""
+    import threading
+    import time
+
+    pb = ROOT / "examples" / "tiny_mobilenet.pb"
+    mlrewrite.convert(pb)  # warm up (rules parsed, pages mapped)
+    start = time.perf_counter()
+    mlrewrite.convert(pb)
+    alone = time.perf_counter() - start
+    if alone < 0.2:
+        pytest.skip(f"the conversion takes {alone:.3f} s here, too short to see the GIL")
+    ticks, done = [], threading.Event()
+
+    def convert():
+        mlrewrite.convert(pb)
+        done.set()
+
+    t = threading.Thread(target=convert)
+    ticks.append(time.perf_counter())
+    t.start()
+    while not done.is_set():
+        ticks.append(time.perf_counter())
+        time.sleep(0.001)
+    t.join()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert len(ticks) > 10 and max(gaps) < alone / 2, (len(ticks), max(gaps), alone)
 
 
 def test_explain_is_the_clis_json_report():
