@@ -12,6 +12,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How long a conversion runs before its progress line appears: one second, or
+/// `MLREWRITE_PROGRESS_AFTER_MS` milliseconds (for tests, and for users who want it sooner).
+pub fn delay_from_env() -> Duration {
+    std::env::var("MLREWRITE_PROGRESS_AFTER_MS").ok().and_then(|v| v.trim().parse().ok()).map_or(Duration::from_secs(1), Duration::from_millis)
+}
+
 /// The phases of `mlrewrite convert`, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {

@@ -190,7 +190,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
 
     let input_shapes = super::input_shape_specs(&args.input_shape, &args.enumerated_shapes)?;
-    let progress = mlrewrite::progress::Progress::on_stderr_terminal(Duration::from_secs(1));
+    let progress = mlrewrite::progress::Progress::on_stderr_terminal(mlrewrite::progress::delay_from_env());
     // Cleared on every way out, so an error message is never drawn over.
     struct Clear<'a>(&'a mlrewrite::progress::Progress);
     impl Drop for Clear<'_> {
