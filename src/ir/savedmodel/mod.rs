@@ -116,13 +116,17 @@ pub fn freeze(dir: &Path, signature: Option<&str>) -> Result<Frozen, SavedModelE
         let args: Vec<String> = body.node.iter().take(sources.len()).map(|n| n.name.clone()).collect();
         let arg_of: BTreeMap<&str, &str> = call.input.iter().map(|i| node_of(i)).zip(args.iter().map(String::as_str)).collect();
         for t in inputs.values_mut() {
-            *t = format!("{}:0", arg_of[node_of(t)]);
+            // signature_call checked that every input placeholder feeds the call.
+            if let Some(arg) = arg_of.get(node_of(t)) {
+                *t = format!("{arg}:0");
+            }
         }
         for t in outputs.values_mut() {
             let i: usize = t.rsplit_once(':').and_then(|(_, i)| i.parse().ok()).unwrap_or(0);
-            *t = match results[i].rsplit_once(':') {
+            let result = results.get(i).ok_or_else(|| SavedModelError::NoTensor { path: pb.clone(), signature: name.into(), tensor: t.clone() })?;
+            *t = match result.rsplit_once(':') {
                 Some((n, k)) if k.bytes().all(|b| b.is_ascii_digit()) => format!("{n}:{k}"),
-                _ => format!("{}:0", results[i]),
+                _ => format!("{result}:0"),
             };
         }
         frozen = body;
