@@ -51,6 +51,43 @@ pub struct Options {
     pub target: Option<i32>,
     /// Author, license, version, descriptions (`--author` ... `--output-description`).
     pub info: crate::lower::metadata::ModelInfo,
+    /// An image input (`--image-input NAME --scale S --bias B,.. [--bgr]`).
+    pub image_input: Option<crate::lower::image::ImageInput>,
+    /// Make a classifier over these labels (`--class-labels FILE`).
+    pub class_labels: Option<crate::lower::classifier::ClassLabels>,
+    /// With `class_labels`: the probabilities output (`--probabilities-output NAME`).
+    pub probabilities_output: Option<String>,
+}
+
+/// The passes after lowering that make the model app-ready, in the CLI's order: metadata, then
+/// the image input, then the classifier (which turns the `neuralNetwork` into a
+/// `neuralNetworkClassifier`). `path` names the model in errors.
+pub fn make_app_ready(model: &mut crate::proto::coreml::Model, options: &Options, path: &Path) -> Result<()> {
+    let context = || format!("converting {}", path.display());
+    options.info.apply(model).with_context(context)?;
+    if let Some(spec) = &options.image_input {
+        lower::image::make_image_input(model, spec).with_context(context)?;
+    }
+    if let Some(labels) = &options.class_labels {
+        lower::classifier::make_classifier(model, labels, options.probabilities_output.as_deref()).with_context(context)?;
+    }
+    Ok(())
+}
+
+/// Layer count by kind of a lowered model (`neuralNetwork` or `neuralNetworkClassifier`).
+pub fn layer_counts(model: &crate::proto::coreml::Model) -> BTreeMap<String, usize> {
+    use crate::proto::coreml::model::Type;
+    let layers = match &model.r#type {
+        Some(Type::NeuralNetwork(nn)) => nn.layers.as_slice(),
+        Some(Type::NeuralNetworkClassifier(nn)) => nn.layers.as_slice(),
+        Some(Type::NeuralNetworkRegressor(nn)) => nn.layers.as_slice(),
+        _ => &[],
+    };
+    let mut counts = BTreeMap::new();
+    for layer in layers.iter().filter_map(|l| l.layer.as_ref()) {
+        *counts.entry(crate::run::layer_kind(layer).to_string()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// A converted model: its serialized bytes, its layer count by kind, and the names of its
@@ -106,13 +143,8 @@ pub fn convert(source: &Source, options: &Options) -> Result<Converted> {
     });
     let lower_options = LowerOptions { fp16_weights: options.fp16_weights, target: options.target, ..LowerOptions::default() }.with_registrations(regs);
     let mut model = lower::lower(&dag, &lower_options).with_context(|| format!("lowering {}", path.display()))?;
-    options.info.apply(&mut model).with_context(|| format!("converting {}", path.display()))?;
-    let mut layers = BTreeMap::new();
-    if let Some(crate::proto::coreml::model::Type::NeuralNetwork(nn)) = &model.r#type {
-        for layer in nn.layers.iter().filter_map(|l| l.layer.as_ref()) {
-            *layers.entry(crate::run::layer_kind(layer).to_string()).or_insert(0) += 1;
-        }
-    }
+    make_app_ready(&mut model, options, &path)?;
+    let layers = layer_counts(&model);
     let names = |f: &[crate::proto::coreml::FeatureDescription]| f.iter().map(|d| d.name.clone()).collect();
     let (inputs, outputs) = model.description.as_ref().map_or((vec![], vec![]), |d| (names(&d.input), names(&d.output)));
     Ok(Converted { mlmodel: model.encode_to_vec(), layers, inputs, outputs })
@@ -130,4 +162,57 @@ pub fn explain_json(source: &Source, options: &Options) -> Result<String> {
     };
     let report = explain::explain(&graph, &name, &set, &compiled, &explain_options).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(explain::to_json(&report))
+}
+
+/// What [`run`] computed: every output by name, and for a classifier the predicted label
+/// (the feature's name and the label).
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub outputs: BTreeMap<String, ndarray::ArrayD<f32>>,
+    pub predicted: Option<(String, String)>,
+}
+
+/// Runs a `.mlmodel` (its bytes; `name` stands for it in messages) with the reference
+/// interpreter, as `mlrewrite run` does: `inputs` by input name (an image input takes pixel
+/// values `[C,H,W]` or `[H,W,C]`), `images` PNG files by image input name. A custom layer runs
+/// the `reference` of its registration in the standard rules and `options.rules`.
+pub fn run(
+    mlmodel: &[u8],
+    name: &str,
+    given: BTreeMap<String, ndarray::ArrayD<f32>>,
+    images: &BTreeMap<String, PathBuf>,
+    options: &Options,
+) -> Result<RunResult> {
+    use crate::run::{lookup, Interpreter, RunOptions};
+    let model = crate::proto::coreml::Model::decode(mlmodel).with_context(|| format!("{name} is not a Core ML model"))?;
+    let mut run_options = RunOptions::default();
+    if !crate::reference::custom_classes(&model).is_empty() {
+        let (set, compiled) = rules(options)?;
+        let rules_only = std::sync::Arc::new(set.compile_rules_only()?);
+        run_options.custom_kernels = crate::reference::kernels(&compiled.registrations, rules_only);
+    }
+    let interp = Interpreter::new(&model, run_options).with_context(|| format!("running {name}"))?;
+    let mut inputs = BTreeMap::new();
+    for input in interp.input_names() {
+        let array = match (images.get(input), lookup(&given, input)) {
+            (Some(png), Some((key, _))) => anyhow::bail!("input `{input}` is given twice: as the image {} and as the array `{key}`", png.display()),
+            // CHW, so that no image size can make the interpreter read it as HWC.
+            (Some(png), None) => crate::run::image_file::image_input(&model, input, png)?.permuted_axes(ndarray::IxDyn(&[2, 0, 1])).as_standard_layout().into_owned(),
+            (None, Some((_, a))) => a.clone(),
+            (None, None) => anyhow::bail!(
+                "running {name}: no value for model input `{input}` (looked for `{input}` and `{input}:0` among the arrays{})",
+                if images.is_empty() { "" } else { " and the images" }
+            ),
+        };
+        inputs.insert(input.to_string(), array);
+    }
+    for image in images.keys().filter(|k| !inputs.contains_key(*k)) {
+        // Names the missing input with the model's inputs.
+        crate::run::image_file::image_input(&model, image, &images[image])?;
+    }
+    let mut outputs = interp.run(inputs).with_context(|| format!("running {name}"))?;
+    let names: std::collections::BTreeSet<String> = interp.output_names().iter().map(|s| s.to_string()).collect();
+    outputs.retain(|k, _| names.contains(k));
+    let predicted = interp.predicted_label(&model, &outputs);
+    Ok(RunResult { outputs, predicted })
 }

@@ -26,6 +26,7 @@ pub mod api;
 pub mod explain;
 pub mod ir;
 pub mod lower;
+pub mod progress;
 pub mod rewrite;
 pub mod rules;
 pub mod run;

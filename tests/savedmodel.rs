@@ -1,9 +1,9 @@
 //! SavedModel input end to end: the SavedModels of `tests/fixtures/savedmodel` (written by
 //! `tools/make_savedmodel_fixtures.py` with TensorFlow 2.12.1) convert from the directory and
-//! match TensorFlow's outputs under `mlrewrite run --compare`. TF1-style ones give the same
-//! `.mlmodel` bytes as the graph TensorFlow itself froze; TF2 ones (`tf.saved_model.save`,
-//! Keras `model.save`, whose signatures call into the function library with captured
-//! variables) and TensorFlow's own freezing of them both match TensorFlow. A damaged
+//! match TensorFlow's outputs under `mlrewrite run --compare`, and give the same `.mlmodel`
+//! bytes as the graph TensorFlow itself froze: TF1-style ones, and TF2 ones
+//! (`tf.saved_model.save`, Keras `model.save`, whose signatures call into the function library
+//! with captured variables) frozen by `convert_variables_to_constants_v2`. A damaged
 //! checkpoint (corrupted shard, index or object graph, missing shard) and an unknown
 //! signature each fail with a message naming the file.
 
@@ -142,19 +142,28 @@ fn passes(model: &Path, npz: &Path, what: &str) {
     assert!(o.status.success() && report.contains("PASS:"), "{what}:\n{report}");
 }
 
+/// TF2 SavedModels (`tf.saved_model.save`: tf2_module; Keras `model.save`: keras_sequential,
+/// keras_cnn) match TensorFlow and give exactly the bytes of the same signature frozen by
+/// TensorFlow (`convert_variables_to_constants_v2(loaded.signatures["serving_default"])`):
+/// both are named as that frozen function is (docs/architecture.md), inputs by the signature's
+/// keys.
 #[test]
-fn tf2_saved_models_convert_and_match_tensorflow() {
-    for name in ["tf2_module", "keras_sequential", "keras_cnn"] {
+fn tf2_saved_models_match_tensorflow_and_equal_tensorflows_frozen_graph() {
+    for (name, input) in [("tf2_module", "x"), ("keras_sequential", "features"), ("keras_cnn", "image")] {
         let tmp = tempfile::tempdir().unwrap();
         let from_dir = tmp.path().join("dir.mlmodel");
         let from_pb = tmp.path().join("pb.mlmodel");
+        let golden = fixtures().join(format!("{name}.frozen.npz"));
         let o = mlrewrite(&["convert", s(&fixtures().join(name)), "-o", s(&from_dir)]);
         assert!(o.status.success(), "{name}: {}", text(&o));
-        passes(&from_dir, &fixtures().join(format!("{name}.npz")), name);
-        // TensorFlow's own freezing of the same signature converts and agrees too.
+        passes(&from_dir, &golden, name);
         let o = mlrewrite(&["convert", s(&fixtures().join(format!("{name}.pb"))), "-o", s(&from_pb)]);
         assert!(o.status.success(), "{name}.pb: {}", text(&o));
-        passes(&from_pb, &fixtures().join(format!("{name}.frozen.npz")), &format!("{name}.pb"));
+        passes(&from_pb, &golden, &format!("{name}.pb"));
+        let o = mlrewrite(&["inspect", s(&from_dir)]);
+        let t = text(&o);
+        assert!(t.contains(&format!("inputs (1):\n  {input}  ")) && t.contains("outputs (1):\n  Identity  "), "{name}: {t}");
+        assert!(std::fs::read(&from_dir).unwrap() == std::fs::read(&from_pb).unwrap(), "{name}: the SavedModel and TF's frozen graph give different .mlmodel bytes");
     }
 }
 
@@ -162,6 +171,9 @@ fn tf2_saved_models_convert_and_match_tensorflow() {
 fn tf2_captured_variables_come_from_the_object_graph() {
     let frozen = savedmodel::freeze(&fixtures().join("keras_sequential"), None).unwrap();
     assert_eq!(frozen.outputs.len(), 1);
+    // The signature's keys map to the frozen function's names.
+    assert_eq!(frozen.inputs.get("features").map(String::as_str), Some("features:0"));
+    assert_eq!(frozen.outputs.get("dense_2").map(String::as_str), Some("Identity:0"));
     assert!(frozen.graph.library.is_none(), "the calls are inlined");
     let ops: Vec<&str> = frozen.graph.node.iter().map(|n| n.op.as_str()).collect();
     for gone in ["VarHandleOp", "ReadVariableOp", "StatefulPartitionedCall"] {

@@ -15,8 +15,11 @@ the graph's function library, with the variables as captured resource inputs:
 `tf2_module` (a `tf.Module` with two variables, `tf.saved_model.save`), `keras_sequential`
 (a Keras `Sequential` MLP) and `keras_cnn` (a Keras functional CNN with batch norm), both
 written by Keras `model.save(dir)`. For them `NAME.pb` is the signature's concrete function
-frozen by `convert_variables_to_constants_v2`, whose tensor names differ from the
-SavedModel's, so `NAME.frozen.npz` holds the same values keyed by the frozen graph's names.
+(`loaded.signatures["serving_default"]`) frozen by `convert_variables_to_constants_v2`; mlrewrite
+names a TF2 SavedModel as that frozen function is named (inputs by signature key, outputs
+`Identity`...), so `convert NAME/` and `convert NAME.pb` give the same bytes and both are checked
+against `NAME.frozen.npz`, the same values keyed by the frozen graph's names (`NAME.npz` keys
+them by the meta graph's own tensor names, `serving_default_x:0`, `StatefulPartitionedCall:0`).
 
 Usage: /tmp/tfvenv/bin/python tools/make_savedmodel_fixtures.py [--out tests/fixtures/savedmodel]
 """

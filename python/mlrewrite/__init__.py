@@ -5,6 +5,7 @@ tf.functions and Keras models to Core ML Neural Network models.
     model = mlrewrite.convert("saved_model_dir")     # or "model.pb", GraphDef bytes, a Keras model
     model.save("model.mlmodel")
     report = mlrewrite.explain("model.pb")           # the `explain --format json` report
+    outputs = mlrewrite.run(model, {"input": x})     # the reference interpreter (`mlrewrite run`)
 
 The conversion is the compiled converter itself (the same code and the same embedded standard
 rules as the `mlrewrite` command line); errors raise `ConversionError` with the CLI's message.
@@ -17,7 +18,7 @@ import os
 from . import _native
 from ._native import ConversionError
 
-__all__ = ["convert", "explain", "MLModel", "ConversionError"]
+__all__ = ["convert", "explain", "run", "MLModel", "ConversionError"]
 __version__ = _native.__version__
 
 
@@ -108,9 +109,34 @@ def _graph_def_bytes(model, input_signature):
     return frozen
 
 
+def _class_labels(labels):
+    """(path, text) for the native layer: a labels file as `--class-labels FILE`, or a list of
+    labels as the lines of such a file (so integer-looking labels become integer labels, as
+    with the CLI)."""
+    if labels is None:
+        return None, None
+    if isinstance(labels, (str, os.PathLike)):
+        return os.fspath(labels), None
+    lines = [str(label) for label in labels]
+    for label in lines:
+        if "\n" in label or "\r" in label:
+            raise ValueError(f"class label {label!r} contains a line break")
+    return None, "\n".join(lines)
+
+
+def _bias(bias):
+    if bias is None:
+        return None
+    if isinstance(bias, (int, float)):
+        return [float(bias)]
+    return [float(b) for b in bias]
+
+
 def convert(model, rules=None, outputs=None, fp16_weights=False, signature=None, target=None,
             no_std_rules=False, input_signature=None, author=None, license=None, version=None,
-            description=None, input_descriptions=None, output_descriptions=None):
+            description=None, input_descriptions=None, output_descriptions=None,
+            image_input=None, scale=None, bias=None, bgr=False, class_labels=None,
+            probabilities_output=None):
     """Converts `model` to Core ML, as `mlrewrite convert` does, and returns an `MLModel`.
 
     model: a path (str or os.PathLike) to a frozen `.pb` or a SavedModel directory; serialized
@@ -125,17 +151,73 @@ def convert(model, rules=None, outputs=None, fp16_weights=False, signature=None,
     input_signature: `tf.TensorSpec`s for a Keras model or tf.function without one.
     author, license, version, description: the model's Core ML metadata (`--author` ...).
     input_descriptions, output_descriptions: {feature name: text} (`--input-description` ...).
+    image_input: make this input (a fixed `[1, H, W, C]` float input) an image input, as
+        `ct.ImageType` does (`--image-input`): RGB (BGR with `bgr=True`) for 3 channels,
+        grayscale for 1; Core ML computes `scale * pixel + bias[channel]` first.
+    scale: the factor applied to every pixel value (`--scale`, default 1).
+    bias: per-channel bias added after scaling, in the layout's channel order (R,G,B; with
+        `bgr` B,G,R; one value for grayscale) (`--bias`).
+    bgr: the network reads its channels in BGR order (`--bgr`).
+    class_labels: make the model a classifier, as `ct.ClassifierConfig` does
+        (`--class-labels`): a path to a file of one label per line, or a list of labels;
+        integer labels when every label is an integer. Core ML then returns `classLabel` and
+        the probabilities by label.
+    probabilities_output: with `class_labels`, the output holding the probabilities
+        (`--probabilities-output`; default: the single output).
+
+    The conversion releases the GIL: other Python threads run while it works.
     """
     rules, outputs = _rules(rules), _outputs(outputs)
     fields = {"author": author, "license": license, "version": version, "description": description}
     meta = {k: str(v) for k, v in fields.items() if v is not None}
-    described = (meta, input_descriptions, output_descriptions)
+    labels_path, labels_text = _class_labels(class_labels)
+    app = dict(metadata=meta, input_descriptions=input_descriptions, output_descriptions=output_descriptions,
+               image_input=image_input, scale=None if scale is None else float(scale), bias=_bias(bias), bgr=bool(bgr),
+               class_labels_path=labels_path, class_labels_text=labels_text, probabilities_output=probabilities_output)
     if isinstance(model, (str, os.PathLike)):
-        result = _native.convert_path(os.fspath(model), rules, no_std_rules, outputs, fp16_weights, signature, target, *described)
+        result = _native.convert_path(os.fspath(model), rules, no_std_rules, outputs, fp16_weights, signature, target, **app)
     else:
         data, name = _graph_def_bytes(model, input_signature)
-        result = _native.convert_graphdef(data, name, rules, no_std_rules, outputs, fp16_weights, target, *described)
+        result = _native.convert_graphdef(data, name, rules, no_std_rules, outputs, fp16_weights, target, **app)
     return MLModel(*result)
+
+
+def run(model, inputs=None, images=None, rules=None, no_std_rules=False):
+    """Runs a converted model with mlrewrite's reference interpreter, as `mlrewrite run` does,
+    and returns {output name: numpy float32 array}; for a classifier also the predicted label
+    under the predicted feature's name (`classLabel`). Needs numpy.
+
+    model: an `MLModel`, `.mlmodel` bytes, or a path to a `.mlmodel`.
+    inputs: {input name: array} (a name may carry TensorFlow's `:0`), or a path to an `.npz`
+        of them (`--inputs`). An image input takes pixel values `[C,H,W]` or `[H,W,C]`.
+    images: {image input name: path to a PNG} (`--image NAME=FILE.png`): 8-bit RGB, RGBA or
+        grayscale of exactly the input's size, reordered for a BGR input.
+    rules, no_std_rules: the rules whose `reference` runs a custom layer (`--rules`).
+    """
+    import numpy as np
+
+    if isinstance(model, MLModel):
+        data, name = model.mlmodel, "<MLModel>"
+    elif isinstance(model, (bytes, bytearray, memoryview)):
+        data, name = bytes(model), "<mlmodel bytes>"
+    else:
+        path = os.fspath(model)
+        with open(path, "rb") as f:
+            data, name = f.read(), path
+    if isinstance(inputs, (str, os.PathLike)):
+        with np.load(os.fspath(inputs)) as npz:
+            inputs = {k: npz[k] for k in npz.files}
+    raw = {}
+    for key, value in (inputs or {}).items():
+        a = np.ascontiguousarray(np.asarray(value, dtype="<f4"))
+        raw[key] = (list(a.shape), a.tobytes())
+    pngs = {k: os.fspath(v) for k, v in (images or {}).items()}
+    outputs, predicted = _native.run(data, raw, pngs, name, _rules(rules), no_std_rules)
+    result = {k: np.frombuffer(b, dtype="<f4").reshape(shape).copy() for k, (shape, b) in outputs.items()}
+    if predicted is not None:
+        feature, label = predicted
+        result[feature] = label
+    return result
 
 
 def explain(model, rules=None, outputs=None, signature=None, no_std_rules=False, input_signature=None):

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use mlrewrite::ir;
 use mlrewrite::lower::{self, mlmodel::write_model, LowerOptions};
+use mlrewrite::progress::Phase;
 use mlrewrite::rewrite::lang::Node;
 use mlrewrite::rewrite::pipeline::ConvertError;
 use mlrewrite::rewrite::term::TermDag;
@@ -189,6 +190,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
 
     let input_shapes = super::input_shape_specs(&args.input_shape, &args.enumerated_shapes)?;
+    let progress = mlrewrite::progress::Progress::on_stderr_terminal(mlrewrite::progress::delay_from_env());
+    // Cleared on every way out, so an error message is never drawn over.
+    struct Clear<'a>(&'a mlrewrite::progress::Progress);
+    impl Drop for Clear<'_> {
+        fn drop(&mut self) {
+            self.0.finish();
+        }
+    }
+    let _clear = Clear(&progress);
+    progress.phase(Phase::Import);
     let t = Instant::now();
     let (graph, _) = ir::load_model(&args.model, Some(&args.signature), &rules.shapes, &super::fixed_dims(&input_shapes))?;
     let import = t.elapsed();
@@ -197,10 +208,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         anyhow::bail!("--time-limit must be a number of seconds >= 0, got {}", args.time_limit);
     }
     let limits = Limits { nodes: args.node_limit, iterations: args.iter_limit, time: Duration::from_secs_f64(args.time_limit) };
-    let options = ConvertOptions { limits, outputs: args.outputs.clone() };
+    let options = ConvertOptions { limits, outputs: args.outputs.clone(), progress: progress.clone() };
     let (dag, stats) = match convert(&graph, &rules, &options) {
         Ok(r) => r,
         Err(e @ ConvertError::Unsupported(_)) => {
+            progress.finish();
             eprintln!("error: {}: {e}", args.model.display());
             if args.explain {
                 write_explanation(&args, &graph, &set, &rules, &options, &out)?;
@@ -211,9 +223,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
 
     if args.verbose {
-        eprint!("{}", verbose_applied(&stats));
+        progress.suspend(|| eprint!("{}", verbose_applied(&stats)));
     }
-    eprint!("{}", failure_warnings(&stats));
+    progress.phase(Phase::Lower);
+    progress.suspend(|| eprint!("{}", failure_warnings(&stats)));
     let t = Instant::now();
     let regs = rules.registrations.iter().filter_map(|r| match &r.action {
         Action::Custom(reg) => Some(&**reg),
@@ -221,29 +234,28 @@ pub fn run(args: Args) -> Result<ExitCode> {
     });
     let lower_options = LowerOptions { fp16_weights: args.fp16_weights, target: args.target, input_shapes, ..LowerOptions::default() }.with_registrations(regs);
     let mut model = lower::lower(&dag, &lower_options).with_context(|| format!("lowering {}", args.model.display()))?;
-    let info = mlrewrite::lower::metadata::ModelInfo {
-        author: args.author.clone(),
-        license: args.license.clone(),
-        version: args.model_version.clone(),
-        description: args.description.clone(),
-        inputs: args.input_description.iter().cloned().collect(),
-        outputs: args.output_description.iter().cloned().collect(),
+    let app = mlrewrite::api::Options {
+        info: mlrewrite::lower::metadata::ModelInfo {
+            author: args.author.clone(),
+            license: args.license.clone(),
+            version: args.model_version.clone(),
+            description: args.description.clone(),
+            inputs: args.input_description.iter().cloned().collect(),
+            outputs: args.output_description.iter().cloned().collect(),
+        },
+        image_input: args.image_input.as_ref().map(|name| mlrewrite::lower::image::ImageInput { name: name.clone(), scale: args.scale, bias: args.bias.clone(), bgr: args.bgr }),
+        class_labels: args.class_labels.as_deref().map(mlrewrite::lower::classifier::ClassLabels::read).transpose()?,
+        probabilities_output: args.probabilities_output.clone(),
+        ..Default::default()
     };
-    info.apply(&mut model).with_context(|| format!("converting {}", args.model.display()))?;
-    if let Some(name) = &args.image_input {
-        let spec = mlrewrite::lower::image::ImageInput { name: name.clone(), scale: args.scale, bias: args.bias.clone(), bgr: args.bgr };
-        mlrewrite::lower::image::make_image_input(&mut model, &spec).with_context(|| format!("converting {}", args.model.display()))?;
-    }
-    if let Some(path) = &args.class_labels {
-        let labels = mlrewrite::lower::classifier::ClassLabels::read(path)?;
-        mlrewrite::lower::classifier::make_classifier(&mut model, &labels, args.probabilities_output.as_deref())
-            .with_context(|| format!("converting {}", args.model.display()))?;
-    }
+    mlrewrite::api::make_app_ready(&mut model, &app, &args.model)?;
     let lower_time = t.elapsed();
 
     let t = Instant::now();
+    progress.phase(Phase::Write);
     write_model(&out, &model)?;
     let write = t.elapsed();
+    progress.finish();
 
     if args.explain {
         write_explanation(&args, &graph, &set, &rules, &options, &out)?;

@@ -85,7 +85,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         (None, Some(op)) => Selection::Op(op.clone()),
         (None, None) => Selection::CustomLayers,
     };
-    let convert = ConvertOptions { limits: limits(args.node_limit, args.iter_limit, args.time_limit)?, outputs: args.outputs.clone() };
+    let convert = ConvertOptions { limits: limits(args.node_limit, args.iter_limit, args.time_limit)?, outputs: args.outputs.clone(), ..Default::default() };
     let report = match explain::explain(&graph, &model_name(&args.model), &set, &rules, &ExplainOptions { selection, convert }) {
         Ok(r) => r,
         Err(e) => {

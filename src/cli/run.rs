@@ -16,9 +16,15 @@ use std::process::ExitCode;
 pub struct Args {
     /// The Core ML model (.mlmodel, Neural Network type).
     pub model: PathBuf,
-    /// Inputs: an .npz with one array per model input, named `NAME` or `NAME:0`.
-    #[arg(long)]
-    pub inputs: PathBuf,
+    /// Inputs: an .npz with one array per model input, named `NAME` or `NAME:0` (an image input
+    /// takes raw pixels, `[C,H,W]` or `[H,W,C]`).
+    #[arg(long, required_unless_present = "image")]
+    pub inputs: Option<PathBuf>,
+    /// An image input from a PNG file, `NAME=FILE.png` (repeat for several): 8-bit RGB, RGBA
+    /// (alpha ignored) or grayscale, of exactly the input's declared size (no resizing),
+    /// reordered for a BGR input; the model's preprocessing (scale, bias) then applies.
+    #[arg(long = "image", value_name = "NAME=FILE.png", value_parser = parse_image_arg)]
+    pub image: Vec<(String, PathBuf)>,
     /// Write the model outputs to this .npz (arrays named after the outputs, f32).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -60,6 +66,14 @@ pub struct Args {
     /// Use only the rules of --rules, not the embedded standard library.
     #[arg(long)]
     pub no_std_rules: bool,
+}
+
+/// `NAME=FILE.png`.
+fn parse_image_arg(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => Ok((name.to_string(), PathBuf::from(path))),
+        _ => Err(format!("`{s}`: expected NAME=FILE.png")),
+    }
 }
 
 /// `4096`, `512K`, `64M`, `4G`, `1T` (powers of 1024).
@@ -105,12 +119,29 @@ fn fmt_shape(s: &[usize]) -> String {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.out {
-        let mut inputs = vec![args.model.as_path(), args.inputs.as_path()];
+        let mut inputs = vec![args.model.as_path()];
+        inputs.extend(args.inputs.as_deref());
         inputs.extend(args.compare.as_deref());
+        inputs.extend(args.image.iter().map(|(_, p)| p.as_path()));
         super::refuse_input_as_output(out, &inputs)?;
     }
     let model = mlrewrite::lower::mlmodel::read_model(&args.model)?;
-    let given = npz::read_npz(&args.inputs)?;
+    let given = match &args.inputs {
+        Some(p) => npz::read_npz(p)?,
+        None => BTreeMap::new(),
+    };
+    let mut images = BTreeMap::new();
+    for (name, path) in &args.image {
+        // CHW, so that no image size can make the interpreter read it as HWC.
+        let hwc = mlrewrite::run::image_file::image_input(&model, name, path)?;
+        let chw = hwc.permuted_axes(ndarray::IxDyn(&[2, 0, 1])).as_standard_layout().into_owned();
+        if images.insert(name.clone(), chw).is_some() {
+            anyhow::bail!("--image gives input `{name}` twice");
+        }
+        if let (Some(p), Some((k, _))) = (&args.inputs, lookup(&given, name)) {
+            anyhow::bail!("input `{name}` is given twice: by --image {} and as `{k}` in {}", path.display(), p.display());
+        }
+    }
     let goldens = match &args.compare {
         Some(p) => Some(npz::read_npz(p)?),
         None => None,
@@ -144,15 +175,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let interp = Interpreter::new(&model, options)?;
     let mut inputs = BTreeMap::new();
     for name in interp.input_names() {
-        match lookup(&given, name) {
-            Some((_, a)) => {
+        if let Some(a) = images.remove(name) {
+            inputs.insert(name.to_string(), a);
+            continue;
+        }
+        match (lookup(&given, name), &args.inputs) {
+            (Some((_, a)), _) => {
                 inputs.insert(name.to_string(), a.clone());
             }
-            None => anyhow::bail!(
+            (None, Some(p)) => anyhow::bail!(
                 "{} has no array for model input `{name}` (looked for `{name}` and `{name}:0`; it has {})",
-                args.inputs.display(),
+                p.display(),
                 given.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
             ),
+            (None, None) => anyhow::bail!("model input `{name}` is not given: pass --inputs FILE.npz or --image {name}=FILE.png"),
         }
     }
     let trace = args.trace;

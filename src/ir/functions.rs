@@ -96,6 +96,36 @@ pub fn flatten(gd: &GraphDef) -> Result<GraphDef, FunctionError> {
     Ok(GraphDef { node, versions: gd.versions.clone(), library: None, ..Default::default() })
 }
 
+/// A call's function body as the graph itself, as TensorFlow's freezing of that function's
+/// concrete function names it: each argument is the caller's source node (a `Placeholder` or
+/// `Const`, given in argument order) renamed to the argument's name, the body's nodes keep
+/// their own names (calls inside are inlined as usual, `CALL/NODE`), and nothing of the
+/// caller's name remains. Returns the graph and the tensors of the results, in signature order.
+pub fn inline_call_as_graph(gd: &GraphDef, call: &NodeDef, sources: &[NodeDef]) -> Result<(GraphDef, Vec<String>), FunctionError> {
+    let lib: HashMap<&str, &FunctionDef> = gd
+        .library
+        .iter()
+        .flat_map(|l| &l.function)
+        .filter_map(|f| f.signature.as_ref().map(|s| (s.name.as_str(), f)))
+        .collect();
+    let mut fl = Flattener { lib: &lib, out: Vec::new(), stack: Vec::new() };
+    let (function, binding) = fl.func_attr(call, "f")?;
+    let f = fl.function(call, &function)?;
+    let sig = f.signature.as_ref().expect("library functions have signatures");
+    if sig.input_arg.len() != sources.len() {
+        return Err(FunctionError::ArgumentCount { node: call.name.clone(), op: call.op.clone(), function, got: sources.len(), expected: sig.input_arg.len() });
+    }
+    let mut args = Vec::with_capacity(sources.len());
+    for (source, arg) in sources.iter().zip(&sig.input_arg) {
+        fl.out.push(NodeDef { name: arg.name.clone(), ..source.clone() });
+        args.push(arg.name.clone());
+    }
+    let results = fl.inline(call, f, "", &args, &binding)?;
+    let top: HashSet<&str> = args.iter().map(String::as_str).chain(results.iter().map(|r| r.rsplit_once(':').map_or(r.as_str(), |(n, _)| n))).collect();
+    let node = prune(fl.out, &top);
+    Ok((GraphDef { node, versions: gd.versions.clone(), library: None, ..Default::default() }, results))
+}
+
 /// Drops inlined nodes nothing in the graph depends on (a function body's dead nodes), so
 /// they do not become graph outputs. The graph's own nodes all stay.
 pub(crate) fn prune(nodes: Vec<NodeDef>, top: &HashSet<&str>) -> Vec<NodeDef> {
@@ -201,6 +231,16 @@ struct Flattener<'l, 'a> {
     /// The nodes of the graph being flattened, by name (not yet emitted ones included), to
     /// judge whether an `If`'s predicate is static.
     graph_nodes: HashMap<&'a str, &'a NodeDef>,
+}
+
+/// A body node's name in the flat graph: `prefix/name`, or `name` itself for the empty
+/// prefix (a body that becomes the graph, [`inline_call_as_graph`]).
+fn scoped(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
 }
 
 /// `name` for output 0, `name:k` otherwise: GraphDef's tensor naming.
@@ -488,7 +528,7 @@ impl<'l, 'a> Flattener<'l, 'a> {
         };
         for nd in &f.node_def {
             let mut n = nd.clone();
-            n.name = format!("{prefix}/{}", nd.name);
+            n.name = scoped(prefix, &nd.name);
             n.input = nd.input.iter().map(|i| scope.resolve(&nd.name, i)).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
             n.device.clear();
             substitute(&mut n.attr, binding);
@@ -533,7 +573,7 @@ impl Scope<'_, '_> {
         let bad = || FunctionError::BadReference { function: self.function.into(), node: node.into(), input: input.into() };
         if let Some(c) = input.strip_prefix('^') {
             return if self.body.contains_key(c) {
-                Ok(Some(format!("^{}/{c}", self.prefix)))
+                Ok(Some(format!("^{}", scoped(self.prefix, c))))
             } else if self.args.contains_key(c) {
                 Ok(None)
             } else {
@@ -544,19 +584,19 @@ impl Scope<'_, '_> {
         match parts[..] {
             [name] => match self.args.get(name) {
                 Some(t) => Ok(Some(t.to_string())),
-                None if self.body.contains_key(name) => Ok(Some(format!("{}/{name}", self.prefix))),
+                None if self.body.contains_key(name) => Ok(Some(scoped(self.prefix, name))),
                 None => Err(bad()),
             },
             [name, idx] => {
                 let i: usize = idx.parse().map_err(|_| bad())?;
                 self.body.get(name).ok_or_else(bad)?;
-                Ok(Some(tensor(&format!("{}/{name}", self.prefix), i)))
+                Ok(Some(tensor(&scoped(self.prefix, name), i)))
             }
             [name, out, idx] => {
                 let i: usize = idx.parse().map_err(|_| bad())?;
                 let producer = self.body.get(name).ok_or_else(bad)?;
                 let flat = self.flat_index(node, input, producer, out, i)?;
-                Ok(Some(tensor(&format!("{}/{name}", self.prefix), flat)))
+                Ok(Some(tensor(&scoped(self.prefix, name), flat)))
             }
             _ => Err(bad()),
         }

@@ -26,6 +26,8 @@ pub struct ConvertOptions {
     pub limits: Limits,
     /// Extra model outputs: TF tensors (`block_5_add/add`, `TopKV2:1`), in TF's layout.
     pub outputs: Vec<String>,
+    /// Told when seeding, saturation and extraction start (the CLI's progress line).
+    pub progress: crate::progress::Progress,
 }
 
 /// What the rewrite phases did and how long they took.
@@ -176,12 +178,14 @@ pub fn saturate_graph(graph: &Graph, rules: &Compiled, options: &ConvertOptions)
 
 fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &ConvertOptions) -> Result<Saturated, ConvertError> {
     let t = Instant::now();
+    options.progress.phase(crate::progress::Phase::Seed);
     let analysis = TfAnalysis::new(rules.shapes.clone());
     let outlets: Vec<Outlet> = roots.iter().map(|r| r.outlet).collect();
     let seeded = seed(graph, &outlets, analysis)?;
     let seed_time = t.elapsed();
 
     let t = Instant::now();
+    options.progress.phase(crate::progress::Phase::Saturate);
     let failures = FailureSink::default();
     // The rules stop inside an iteration too when the budget is spent (egg checks only between
     // rules); `saturate` reports which limit it was.
@@ -266,8 +270,8 @@ pub fn convert(graph: &Graph, rules: &Compiled, options: &ConvertOptions) -> Res
     let seeded_nodes = seeded.nodes.len();
     let Seeded { egraph, nodes, outlets: outlet_classes, inputs, origins } = seeded;
 
-
     let t = Instant::now();
+    options.progress.phase(crate::progress::Phase::Extract);
     let class_of = |name: &str| outlet_classes.get(name).map(|&c| egraph.find(c));
     let mut output_classes = vec![];
     for r in &roots {

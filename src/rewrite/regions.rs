@@ -190,7 +190,7 @@ pub fn convert_loop(graph: &Graph, id: NodeId, rules: &Compiled, options: &Conve
         ir::infer(&mut g, &rules.shapes).map_err(|e| fail(e.to_string()))?;
         Ok(g)
     };
-    let region_options = ConvertOptions { limits: options.limits, outputs: vec![] };
+    let region_options = ConvertOptions { limits: options.limits, ..ConvertOptions::default() };
 
     let (cond_gd, cond_out) = region_graph(&graph.functions, &caller, &cond_f, &format!("{}/cond", n.name), &vars, &|_, _| true, &|_| {
         DType::Bool.to_tf()

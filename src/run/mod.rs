@@ -15,6 +15,7 @@
 pub mod compare;
 pub mod float;
 pub mod layers;
+pub mod image_file;
 pub mod npz;
 pub mod util;
 pub mod weights;

@@ -107,7 +107,33 @@ pub fn freeze(dir: &Path, signature: Option<&str>) -> Result<Frozen, SavedModelE
         freeze_node(node, dir, &pb, &mut bundle, &keys)?;
     }
     let mut frozen = GraphDef { node: nodes, library: graph.library, ..graph };
-    if crate::ir::functions::needs_flattening(&frozen) && calls {
+    let (mut inputs, mut outputs) = (inputs, outputs);
+    if let Some((call, sources)) = signature_call(&frozen.node, &inputs, &outputs) {
+        // The signature's function body is the graph, named as TensorFlow's freezing of the
+        // signature's concrete function names it (docs/architecture.md, SavedModel names).
+        let (body, results) = crate::ir::functions::inline_call_as_graph(&frozen, &call, &sources)
+            .map_err(|cause| SavedModelError::Function { path: pb.clone(), signature: name.into(), cause })?;
+        let args: Vec<String> = body.node.iter().take(sources.len()).map(|n| n.name.clone()).collect();
+        let arg_of: BTreeMap<&str, &str> = call.input.iter().map(|i| node_of(i)).zip(args.iter().map(String::as_str)).collect();
+        for t in inputs.values_mut() {
+            // signature_call checked that every input placeholder feeds the call.
+            if let Some(arg) = arg_of.get(node_of(t)) {
+                *t = format!("{arg}:0");
+            }
+        }
+        for t in outputs.values_mut() {
+            let i: usize = t.rsplit_once(':').and_then(|(_, i)| i.parse().ok()).unwrap_or(0);
+            let result = results.get(i).ok_or_else(|| SavedModelError::NoTensor { path: pb.clone(), signature: name.into(), tensor: t.clone() })?;
+            *t = match result.rsplit_once(':') {
+                Some((n, k)) if k.bytes().all(|b| b.is_ascii_digit()) => format!("{n}:{k}"),
+                _ => format!("{result}:0"),
+            };
+        }
+        frozen = body;
+        for node in &mut frozen.node {
+            freeze_node(node, dir, &pb, &mut bundle, &keys)?;
+        }
+    } else if crate::ir::functions::needs_flattening(&frozen) && calls {
         // Inlined bodies read the now-constant handles through their own `ReadVariableOp`s.
         frozen = crate::ir::functions::flatten(&frozen)
             .map_err(|cause| SavedModelError::Function { path: pb.clone(), signature: name.into(), cause })?;
@@ -119,6 +145,38 @@ pub fn freeze(dir: &Path, signature: Option<&str>) -> Result<Frozen, SavedModelE
         frozen.library = None;
     }
     Ok(Frozen { graph: frozen, inputs, outputs })
+}
+
+/// A TF2 signature's wrapper call: the meta graph's signature is one call node (the
+/// `StatefulPartitionedCall` of `__inference_signature_wrapper_*`) fed by the signature's
+/// placeholders and the captured variables (already `Const`s), with every output a tensor of
+/// that call. Returns the call and its input nodes in argument order, for
+/// [`crate::ir::functions::inline_call_as_graph`]; `None` for any other shape (TF1 graphs,
+/// which are named by their own nodes).
+fn signature_call(nodes: &[NodeDef], inputs: &BTreeMap<String, String>, outputs: &BTreeMap<String, String>) -> Option<(NodeDef, Vec<NodeDef>)> {
+    let calls: Vec<&NodeDef> = nodes.iter().filter(|n| crate::ir::functions::CALL_OPS.contains(&n.op.as_str())).collect();
+    let [call] = calls[..] else { return None };
+    if outputs.is_empty() || !outputs.values().all(|t| node_of(t) == call.name) {
+        return None;
+    }
+    let by_name: BTreeMap<&str, &NodeDef> = nodes.iter().map(|n| (n.name.as_str(), n)).collect();
+    let mut sources = vec![];
+    for i in &call.input {
+        if i.starts_with('^') || i.contains(':') && !i.ends_with(":0") {
+            return None;
+        }
+        let source = by_name.get(node_of(i))?;
+        let placeholder = source.op == "Placeholder" && inputs.values().any(|t| node_of(t) == source.name);
+        if !(placeholder || source.op == "Const") || source.input.iter().any(|c| !c.starts_with('^')) {
+            return None;
+        }
+        sources.push(NodeDef { input: vec![], ..(*source).clone() });
+    }
+    // Nothing else feeds the outputs.
+    if nodes.len() != sources.len() + 1 || inputs.values().any(|t| !call.input.iter().any(|i| node_of(i) == node_of(t))) {
+        return None;
+    }
+    Some((call.clone(), sources))
 }
 
 /// The checkpoint, opened on first use; `node` names what needed it in errors.
