@@ -69,7 +69,7 @@ pub fn explain(graph: &Graph, model: &str, set: &RuleSet, rules: &Compiled, opti
         Err(e) => return Err(e),
     };
     if !matches!(options.selection, Selection::Node(_)) {
-        let region_options = ExplainOptions { selection: options.selection.clone(), convert: ConvertOptions { limits: options.convert.limits, outputs: vec![] } };
+        let region_options = ExplainOptions { selection: options.selection.clone(), convert: ConvertOptions { limits: options.convert.limits, ..ConvertOptions::default() } };
         for region in region_graphs_of(graph, &sat, rules)? {
             explain_region(&region, set, rules, &region_options, &mut nodes, &mut ops)?;
         }

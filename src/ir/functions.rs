@@ -108,7 +108,8 @@ pub fn inline_call_as_graph(gd: &GraphDef, call: &NodeDef, sources: &[NodeDef]) 
         .flat_map(|l| &l.function)
         .filter_map(|f| f.signature.as_ref().map(|s| (s.name.as_str(), f)))
         .collect();
-    let mut fl = Flattener { lib: &lib, out: Vec::new(), stack: Vec::new() };
+    let graph_nodes = gd.node.iter().map(|n| (n.name.as_str(), n)).collect();
+    let mut fl = Flattener { lib: &lib, out: Vec::new(), stack: Vec::new(), graph_nodes };
     let (function, binding) = fl.func_attr(call, "f")?;
     let f = fl.function(call, &function)?;
     let sig = f.signature.as_ref().expect("library functions have signatures");

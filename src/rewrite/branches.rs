@@ -106,7 +106,7 @@ pub fn convert_branch(graph: &Graph, id: NodeId, rules: &Compiled, options: &Con
     let _level = super::nesting::enter().map_err(fail)?;
     let args: Vec<String> = branch_args(graph, id)?.into_iter().map(|v| v.name).collect();
     let [then_graph, else_graph] = region_graphs(graph, id, rules)?;
-    let region_options = ConvertOptions { limits: options.limits, outputs: vec![] };
+    let region_options = ConvertOptions { limits: options.limits, ..ConvertOptions::default() };
     let results = |tag: &str| (0..n.outputs.len()).map(|k| format!("{}/{tag}/result_{k}", n.name)).collect::<Vec<_>>();
     let then = convert(&then_graph, rules, &region_options).map_err(|e| fail(format!("then branch: {e}")))?.0;
     let other = convert(&else_graph, rules, &region_options).map_err(|e| fail(format!("else branch: {e}")))?.0;
