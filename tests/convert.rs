@@ -254,9 +254,12 @@ fn stats_report_memory_iterations_and_the_slowest_rules() {
     }
     if cfg!(target_os = "linux") {
         assert!(t.contains("  peak RSS: ") && t.contains(" MB\n"), "{t}");
+        assert!(t.contains("  CPU time: ") && t.contains(" s user, "), "{t}");
     } else {
         assert!(t.contains("  peak RSS: unavailable"), "{t}");
     }
+    // How much weight-sized work the memo saved (rules::memo).
+    assert!(t.contains("  weight-sized rule function calls: ") && t.contains(" answered from the memo\n"), "{t}");
     let lines: Vec<&str> = t.lines().collect();
     let at = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no `{prefix}` in\n{t}"));
     let iterations: Vec<&str> = lines[at("  iterations (") + 1..].iter().take_while(|l| l.starts_with("    ")).copied().collect();

@@ -97,6 +97,9 @@ def freeze(keras_model, shape):
 
 
 def main():
+    # Keras walks a functional model's graph recursively: cnn_10k's 1,100 blocks pass Python's
+    # default limit of 1,000 frames (RecursionError in _build_map).
+    sys.setrecursionlimit(100_000)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "target" / "bench-models"))
     ap.add_argument("names", nargs="*", choices=[[]] + list(MODELS), default=[])

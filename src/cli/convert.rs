@@ -168,6 +168,8 @@ struct Phases {
     write: Duration,
     /// Bytes, read after writing (the high-water mark of the whole run).
     peak_rss: Option<u64>,
+    /// User and system CPU seconds of the whole run, read after writing.
+    cpu: Option<(f64, f64)>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -222,6 +224,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Err(e) => return Err(e).with_context(|| format!("converting {}", args.model.display())),
     };
 
+    // The extracted program holds every weight the model needs: the imported graph's copies
+    // go before lowering makes the model's own, unless `--explain` still reads the graph.
+    let graph = args.explain.then_some(graph);
     if args.verbose {
         progress.suspend(|| eprint!("{}", verbose_applied(&stats)));
     }
@@ -257,8 +262,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let write = t.elapsed();
     progress.finish();
 
-    if args.explain {
-        write_explanation(&args, &graph, &set, &rules, &options, &out)?;
+    if let Some(graph) = &graph {
+        write_explanation(&args, graph, &set, &rules, &options, &out)?;
     }
     if let Some(dir) = &args.swift {
         if super::swift::write(&out, &model, &rules, dir)?.is_empty() {
@@ -267,7 +272,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     print!("{}", summary(&args, &out, &model, &dag, &rules, start.elapsed()));
     if args.stats {
-        print!("{}", stats_text(&stats, &Phases { import, rules: rules_time, lower: lower_time, write, peak_rss: super::memory::peak_rss() }));
+        print!("{}", stats_text(&stats, &Phases { import, rules: rules_time, lower: lower_time, write, peak_rss: super::memory::peak_rss(), cpu: super::cputime::cpu_seconds() }));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -358,6 +363,7 @@ fn stats_text(stats: &Stats, p: &Phases) -> String {
     s += &format!("  seeded TF nodes: {}\n", stats.seeded_nodes);
     s += &format!("  e-graph: {} e-nodes, {} e-classes after {} iteration(s); {}\n", sat.nodes, sat.classes, sat.iterations, sat.stop);
     s += &format!("  extracted cost: {:.2}\n", stats.cost);
+    s += &format!("  weight-sized rule function calls: {} computed, {} answered from the memo\n", sat.memo_misses, sat.memo_hits);
     if sat.stop.is_limit() {
         s += &format!(
             "  saturation stopped early ({}): its last iteration still applied {} rewrite(s), so the extracted cost is an upper bound; a higher --node-limit/--iter-limit/--time-limit may lower it\n",
@@ -365,6 +371,10 @@ fn stats_text(stats: &Stats, p: &Phases) -> String {
             sat.last_applied()
         );
     }
+    s += &match p.cpu {
+        Some((user, system)) => format!("  CPU time: {user:.2} s user, {system:.2} s system (the phases above are wall time, which includes waiting for a core)\n"),
+        None => "  CPU time: unavailable (no /proc/self/stat on this system)\n".to_string(),
+    };
     s += &match p.peak_rss {
         Some(b) => format!("  peak RSS: {:.1} MB\n", b as f64 / 1e6),
         None => "  peak RSS: unavailable (no /proc/self/status on this system)\n".to_string(),

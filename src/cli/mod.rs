@@ -6,6 +6,7 @@ use std::process::ExitCode;
 pub mod convert;
 pub mod explain;
 pub mod inspect;
+pub mod cputime;
 pub mod memory;
 pub mod rules;
 pub mod run;

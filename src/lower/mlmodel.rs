@@ -87,6 +87,12 @@ pub fn read_model(path: &Path) -> Result<Model, MlModelError> {
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename), under
 /// the destination policy of the module comment.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MlModelError> {
+    write_atomic_with(path, |f| f.write_all(bytes))
+}
+
+/// [`write_atomic`] of what `fill` writes into the temporary file (unbuffered: `fill`
+/// buffers as it needs).
+pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<(), MlModelError> {
     let target = resolve_links(path)?;
     let err = |cause| MlModelError::Write { path: path.to_owned(), cause };
     let existing = match std::fs::metadata(&target) {
@@ -111,7 +117,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MlModelError> {
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = builder.tempfile_in(&dir).map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
+    fill(tmp.as_file_mut()).map_err(err)?;
     if let Some(perms) = existing {
         tmp.as_file().set_permissions(perms).map_err(err)?;
     }
@@ -121,8 +127,82 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MlModelError> {
 }
 
 /// Encodes `model` and writes it atomically to `path`.
+///
+/// The encoding streams into the file through a buffer of [`CHUNK`] bytes instead of first
+/// building the whole model in memory: a 100 MB model used to take a second 100 MB buffer
+/// (and its page faults) before the first byte was written.
 pub fn write_model(path: &Path, model: &Model) -> Result<(), MlModelError> {
-    write_atomic(path, &model.encode_to_vec())
+    write_atomic_with(path, |f| encode_to(model, f))
+}
+
+/// Encodes `model` into `out` through a [`CHUNK`]-byte buffer; the bytes are those of
+/// `model.encode_to_vec()`.
+pub fn encode_to(model: &Model, out: &mut impl Write) -> std::io::Result<()> {
+    let mut sink = Chunked { buf: Vec::with_capacity(CHUNK), out, err: None };
+    model.encode(&mut sink).map_err(std::io::Error::other)?;
+    sink.flush();
+    match sink.err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// How much encoded model [`write_model`] buffers before writing.
+pub const CHUNK: usize = 1 << 20;
+
+/// A `BufMut` that hands its bytes to a writer every [`CHUNK`] bytes. prost's encoder cannot
+/// fail midway, so the first write error is kept and later bytes are dropped.
+struct Chunked<'a, W: Write> {
+    buf: Vec<u8>,
+    out: &'a mut W,
+    err: Option<std::io::Error>,
+}
+
+impl<W: Write> Chunked<'_, W> {
+    fn flush(&mut self) {
+        if self.err.is_none() && !self.buf.is_empty() {
+            if let Err(e) = self.out.write_all(&self.buf) {
+                self.err = Some(e);
+            }
+        }
+        self.buf.clear();
+    }
+}
+
+// SAFETY: every method forwards to `Vec<u8>`'s implementation after making room; `flush` only
+// empties the vector, which keeps `chunk_mut`'s contract (a slice of spare capacity).
+unsafe impl<W: Write> bytes::BufMut for Chunked<'_, W> {
+    fn remaining_mut(&self) -> usize {
+        // Unbounded as a file: prost checks the model's encoded length against this.
+        usize::MAX - self.buf.len()
+    }
+
+    unsafe fn advance_mut(&mut self, cnt: usize) {
+        // SAFETY: the caller initialised `cnt` bytes of the slice `chunk_mut` returned.
+        unsafe { self.buf.advance_mut(cnt) }
+    }
+
+    fn chunk_mut(&mut self) -> &mut bytes::buf::UninitSlice {
+        if self.buf.len() >= CHUNK {
+            self.flush();
+        }
+        self.buf.chunk_mut()
+    }
+
+    fn put_slice(&mut self, src: &[u8]) {
+        if self.buf.len() + src.len() > CHUNK {
+            self.flush();
+            if src.len() >= CHUNK {
+                if self.err.is_none() {
+                    if let Err(e) = self.out.write_all(src) {
+                        self.err = Some(e);
+                    }
+                }
+                return;
+            }
+        }
+        self.buf.extend_from_slice(src);
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +216,47 @@ mod tests {
         bytes.push(0x0a); // a length-delimited field 1 with no length
         let err = decode_model(&bytes, Path::new("broken.mlmodel")).unwrap_err();
         assert!(err.to_string().contains("broken.mlmodel"), "{err}");
+    }
+
+    #[test]
+    fn streamed_encoding_is_the_encoded_bytes() {
+        use crate::proto::coreml::{model::Type, NeuralNetwork, NeuralNetworkLayer, WeightParams};
+        // Weights larger than a chunk, and many small fields crossing chunk boundaries.
+        let weights = |n: usize, k: f32| WeightParams { float_value: (0..n).map(|i| i as f32 * k).collect(), ..Default::default() };
+        let layers = (0..3000)
+            .map(|i| NeuralNetworkLayer {
+                name: format!("layer{i}"),
+                layer: Some(crate::proto::coreml::neural_network_layer::Layer::InnerProduct(Box::new(crate::proto::coreml::InnerProductLayerParams {
+                    weights: Some(weights(if i == 7 { CHUNK } else { 97 }, i as f32)),
+                    ..Default::default()
+                }))),
+                ..Default::default()
+            })
+            .collect();
+        let model = Model { specification_version: 4, r#type: Some(Type::NeuralNetwork(NeuralNetwork { layers, ..Default::default() })), ..Default::default() };
+        let mut out = vec![];
+        encode_to(&model, &mut out).unwrap();
+        assert!(out.len() > 2 * CHUNK);
+        assert!(out == model.encode_to_vec());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.mlmodel");
+        write_model(&path, &model).unwrap();
+        assert!(std::fs::read(&path).unwrap() == out);
+    }
+
+    #[test]
+    fn a_write_error_is_reported() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let model = Model { specification_version: 4, ..Default::default() };
+        assert_eq!(encode_to(&model, &mut Full).unwrap_err().to_string(), "disk full");
     }
 
     #[test]

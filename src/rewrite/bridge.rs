@@ -33,7 +33,16 @@ impl TryFrom<&ir::Tensor> for Tensor {
         let dtype = DType::try_from(t.dtype())?;
         let shape = t.shape().to_vec();
         let data = match dtype {
-            DType::Float16 | DType::Float32 | DType::Float64 => {
+            // f32 weights (nearly all of a model's bytes) go straight across, without the
+            // f64 vector `to_f64_vec` would allocate at twice their size.
+            DType::Float32 => match t.array::<f32>() {
+                Some(a) => TensorData::Float(match a.as_slice() {
+                    Some(s) => s.iter().map(|&v| OrderedFloat(v)).collect(),
+                    None => a.iter().map(|&v| OrderedFloat(v)).collect(),
+                }),
+                None => return Err(t.dtype()),
+            },
+            DType::Float16 | DType::Float64 => {
                 TensorData::Float(t.to_f64_vec().ok_or(t.dtype())?.into_iter().map(|v| OrderedFloat(v as f32)).collect())
             }
             DType::Bool => TensorData::Bool(t.to_i64_vec().ok_or(t.dtype())?.into_iter().map(|v| v != 0).collect()),

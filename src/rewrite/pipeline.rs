@@ -186,6 +186,8 @@ fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &Con
 
     let t = Instant::now();
     options.progress.phase(crate::progress::Phase::Saturate);
+    // Rules do each weight-sized computation once per distinct input while this lives.
+    let _memo = crate::rules::memo::scope();
     let failures = FailureSink::default();
     // The rules stop inside an iteration too when the budget is spent (egg checks only between
     // rules); `saturate` reports which limit it was.
@@ -231,6 +233,7 @@ fn saturate_roots(graph: &Graph, roots: &[Root], rules: &Compiled, options: &Con
         egraph.union(l, class);
     }
     egraph.rebuild();
+    (saturation.memo_hits, saturation.memo_misses) = crate::rules::memo::counts();
     let saturate_time = t.elapsed();
     Ok(Saturated { seeded: Seeded { egraph, nodes, outlets, inputs, origins }, saturation, seed_time, saturate_time, regions, branches })
 }

@@ -79,6 +79,10 @@ pub struct SaturationReport {
     /// Search and apply time and matches of every rule that was searched, slowest first
     /// (filled by the pipeline, which owns the rules' profiles).
     pub rule_times: Vec<(String, RuleTiming)>,
+    /// Weight-sized function calls of rule guards and right-hand sides answered from the memo
+    /// (`rules::memo`) and computed, over the whole conversion (filled by the pipeline).
+    pub memo_hits: u64,
+    pub memo_misses: u64,
 }
 
 /// One iteration of egg's runner: the e-graph it searched and what it cost.
@@ -172,6 +176,8 @@ pub fn saturate(egraph: EGraph<Node, TfAnalysis>, rewrites: &[Rewrite<Node, TfAn
         failures: vec![],
         per_iteration,
         rule_times: vec![],
+        memo_hits: 0,
+        memo_misses: 0,
     };
     (egraph, report)
 }

@@ -188,7 +188,7 @@ pub fn eval(e: &Expr, env: &Bindings, facts: &dyn ClassFacts) -> Result<Value, E
         Expr::Call(name, args, _) => {
             let f = functions::function(&name.name).ok_or_else(|| format!("unknown function `{}`", name.name))?;
             let vals = args.iter().map(|a| eval(a, env, facts)).collect::<Result<Vec<_>, _>>()?;
-            (f.eval)(&vals, facts)
+            super::memo::call(f.name, &vals, || (f.eval)(&vals, facts))
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod einsum;
 pub mod functions;
 pub mod layers;
 pub mod load;
+pub mod memo;
 pub mod ops;
 pub mod parser;
 pub mod sampling;

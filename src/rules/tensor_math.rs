@@ -4,7 +4,8 @@
 //! 0/±1 matrix that selects each permutation's entries. These run when a rule fires, on
 //! constants only, so a rule can compute weights instead of emitting layers for them.
 
-use super::value::{Tensor, TensorData};
+use super::value::{DType, Tensor, TensorData};
+use ordered_float::OrderedFloat;
 
 /// The elements of a numeric tensor as f32 (ints converted).
 fn floats(t: &Tensor) -> Result<Vec<f32>, String> {
@@ -80,6 +81,15 @@ pub fn scale_axis(t: &Tensor, axis: i64, v: &Tensor) -> Result<Tensor, String> {
     let vs = floats(v)?;
     if vs.len() != t.shape[a] {
         return Err(format!("scale_axis: {} factors for an axis of size {}", vs.len(), t.shape[a]));
+    }
+    // Float weights (a convolution's, scaled per output channel by a folded batch norm) in one
+    // pass over the data: element i lies in channel (i / inner) % size of the axis.
+    if let TensorData::Float(data) = &t.data {
+        if data.len() == t.num_elements() {
+            let inner: usize = t.shape[a + 1..].iter().product();
+            let scaled = data.iter().enumerate().map(|(i, x)| OrderedFloat(x.0 * vs[(i / inner.max(1)) % vs.len().max(1)])).collect();
+            return Ok(Tensor { dtype: DType::Float32, shape: t.shape.clone(), data: TensorData::Float(scaled) });
+        }
     }
     let mut shape = vec![1usize; t.shape.len()];
     shape[a] = vs.len();
@@ -478,6 +488,19 @@ mod tests {
         assert_eq!(c.shape, vec![2, 3]);
         assert_eq!(vals(&c), vec![11., 12., 13., 21., 22., 23.]);
         assert!(broadcast_binary(&Tensor::from_f32(vec![2], vec![1., 2.]), &b, |x, y| x + y).is_err());
+    }
+
+    #[test]
+    fn scale_axis_is_the_broadcast_product_on_any_axis() {
+        let w = Tensor::from_f32(vec![2, 3, 2, 2], (0..24).map(|i| i as f32 * 0.37 - 4.0).collect());
+        for (axis, n) in [(0i64, 2usize), (1, 3), (2, 2), (3, 2), (-3, 3)] {
+            let v = Tensor::from_f32(vec![n], (0..n).map(|i| 1.5 - i as f32).collect());
+            let a = if axis < 0 { (axis + 4) as usize } else { axis as usize };
+            let mut shape = vec![1usize; 4];
+            shape[a] = n;
+            let want = broadcast_binary(&w, &Tensor::from_f32(shape, vals(&v)), |x, y| x * y).unwrap();
+            assert_eq!(scale_axis(&w, axis, &v).unwrap(), want, "axis {axis}");
+        }
     }
 
     #[test]
