@@ -267,14 +267,13 @@ fn fuzz_regressions_are_clear_errors() {
     }
 }
 
-/// A `run_model` fuzz input (the fuzz target's layout: a 2-byte model length, the model, then
-/// f32 input values, cycled) whose `sliceBySize` begin + size overflowed i64.
-#[test]
-fn run_model_fuzz_regressions_are_clear_errors() {
+/// Runs a `run_model` fuzz input (the fuzz target's layout: a 2-byte model length, the
+/// model, then f32 input values, cycled) and returns the run's error, if any.
+fn run_fuzz_input(name: &str) -> Option<String> {
     use mlrewrite::lower::mlmodel::decode_model;
     use mlrewrite::proto::coreml::feature_type;
     use mlrewrite::run::{Interpreter, RunOptions};
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz/run_model_slice_by_size_overflow.bin");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz").join(name);
     let data = std::fs::read(&path).unwrap();
     let split = (u16::from_le_bytes([data[0], data[1]]) as usize).min(data.len() - 2);
     let (model_bytes, values) = data[2..].split_at(split);
@@ -288,6 +287,20 @@ fn run_model_fuzz_regressions_are_clear_errors() {
         let v: Vec<f32> = (0..shape.iter().product::<usize>()).map(|_| vals.next().unwrap_or(0.0)).collect();
         inputs.insert(f.name.clone(), ndarray::ArrayD::from_shape_vec(shape, v).unwrap());
     }
-    let err = interp.run(inputs).err().expect("an out-of-range slice must be refused");
-    assert!(err.to_string().contains("out of range"), "{err}");
+    interp.run(inputs).err().map(|e| e.to_string())
+}
+
+/// `sliceBySize` whose begin + size overflowed i64.
+#[test]
+fn run_model_fuzz_slice_overflow_is_a_clear_error() {
+    let err = run_fuzz_input("run_model_slice_by_size_overflow.bin").expect("an out-of-range slice must be refused");
+    assert!(err.contains("out of range"), "{err}");
+}
+
+/// Two nested loops of huge iteration counts (each under the per-loop limit): the run stops
+/// at the limit on all loops together instead of running for hours.
+#[test]
+fn run_model_fuzz_nested_loops_are_bounded() {
+    let err = run_fuzz_input("run_model_nested_loops_timeout.bin").expect("the nested loops must be stopped");
+    assert!(err.contains("iterations"), "{err}");
 }

@@ -136,6 +136,9 @@ pub struct Interpreter<'m> {
     options: RunOptions,
     /// For each layer, the blobs whose last reader it is (freed after it runs).
     free_after: Vec<Vec<String>>,
+    /// Loop iterations run so far by the current run, all loops and nesting levels together:
+    /// nested loops multiply, so a per-loop limit alone does not bound a run.
+    loop_iterations: std::sync::atomic::AtomicU64,
 }
 
 /// The Core ML proto name of a layer kind (`"innerProduct"`, `"softmaxND"`...).
@@ -221,6 +224,7 @@ impl<'m> Interpreter<'m> {
             probabilities,
             options,
             free_after,
+            loop_iterations: Default::default(),
         })
     }
 
@@ -262,6 +266,7 @@ impl<'m> Interpreter<'m> {
         inputs: BTreeMap<String, ArrayD<f32>>,
         trace: &mut dyn FnMut(&TraceEvent<'_>),
     ) -> Result<BTreeMap<String, ArrayD<f32>>, RunError> {
+        self.loop_iterations.store(0, std::sync::atomic::Ordering::Relaxed);
         match self.options.precision {
             Precision::F32 => self.exec::<f32>(inputs, trace),
             Precision::F64 => self.exec::<f64>(inputs, trace),
@@ -475,6 +480,10 @@ impl<'m> Interpreter<'m> {
             if done >= MAX_LOOP_ITERATIONS {
                 return Err(err(format!("ran {done} iterations without its condition turning false")));
             }
+            let total = self.loop_iterations.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if total > MAX_LOOP_ITERATIONS {
+                return Err(err(format!("the run's loops have run {MAX_LOOP_ITERATIONS} iterations in all (nested loops multiply); stopped")));
+            }
             if let Some(body) = &p.body_network {
                 if self.run_layers(&body.layers, blobs, None, trace)? == Flow::Break {
                     break;
@@ -581,8 +590,9 @@ enum Flow {
     Continue,
 }
 
-/// A loop whose condition never turns false is a model bug; the interpreter stops it.
-const MAX_LOOP_ITERATIONS: u64 = 10_000_000;
+/// A loop whose condition never turns false is a model bug; the interpreter stops it, and
+/// stops a run whose loops (nested ones multiplying) reach this many iterations in all.
+const MAX_LOOP_ITERATIONS: u64 = 1_000_000;
 
 /// Checks one layer (and the layers of its nested networks) against the blobs defined so
 /// far, defines its outputs, and reports every blob it reads to `read`.
