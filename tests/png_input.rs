@@ -91,3 +91,42 @@ fn wrong_pngs_and_inputs_are_errors_naming_the_file() {
     let o = mlrewrite(&["run", s(&rgb)]);
     assert!(!o.status.success() && text(&o).contains("--inputs"), "{}", text(&o));
 }
+
+/// The PNG CRC-32 of `bytes` (ISO 3309), to write a header by hand.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xffff_ffffu32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+/// A PNG header claiming 60,000 x 60,000 RGB (10.8 GB decoded) is refused before anything
+/// is allocated for it.
+#[test]
+fn a_png_header_of_a_huge_image_is_refused_before_allocating() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rgb = tmp.path().join("rgb.mlmodel");
+    convert("rgb", &rgb, &manifest("rgb").0);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let chunk = |png: &mut Vec<u8>, kind: &[u8], data: &[u8]| {
+        png.extend((data.len() as u32).to_be_bytes());
+        let body: Vec<u8> = kind.iter().chain(data).copied().collect();
+        png.extend(&body);
+        png.extend(crc32(&body).to_be_bytes());
+    };
+    let mut ihdr = vec![];
+    ihdr.extend(60_000u32.to_be_bytes());
+    ihdr.extend(60_000u32.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]); // 8-bit RGB, deflate, adaptive filter, no interlace
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]); // zlib of nothing
+    chunk(&mut png, b"IEND", &[]);
+    let huge = tmp.path().join("huge.png");
+    std::fs::write(&huge, png).unwrap();
+    let o = mlrewrite(&["run", s(&rgb), "--image", &format!("image={}", huge.display())]);
+    assert!(!o.status.success() && text(&o).contains("huge.png") && text(&o).contains("too large"), "{}", text(&o));
+}

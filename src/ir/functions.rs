@@ -33,9 +33,17 @@ const SIDE_EFFECT_OPS: &[&str] = &["Assert", "PrintV2", "AssignVariableOp", "Ass
 /// `DataType::DT_BOOL`.
 const DT_BOOL: i32 = 10;
 
+/// The signature of a library function. The library maps only functions that have one, so
+/// this fails only if that invariant is broken; an error, not a panic, either way.
+fn signature(f: &FunctionDef) -> Result<&crate::proto::tensorflow::OpDef, FunctionError> {
+    f.signature.as_ref().ok_or(FunctionError::NoSignature)
+}
+
 /// A function library that cannot be flattened.
 #[derive(Debug, thiserror::Error)]
 pub enum FunctionError {
+    #[error("a function of the FunctionDefLibrary has no signature")]
+    NoSignature,
     #[error("node `{node}` ({op}) calls function `{function}`, which is not in the FunctionDefLibrary")]
     Missing { node: String, op: String, function: String },
     #[error("node `{node}` calls function `{function}` recursively (call chain: {chain}); recursion cannot be inlined")]
@@ -112,7 +120,7 @@ pub fn inline_call_as_graph(gd: &GraphDef, call: &NodeDef, sources: &[NodeDef]) 
     let mut fl = Flattener { lib: &lib, out: Vec::new(), stack: Vec::new(), graph_nodes };
     let (function, binding) = fl.func_attr(call, "f")?;
     let f = fl.function(call, &function)?;
-    let sig = f.signature.as_ref().expect("library functions have signatures");
+    let sig = signature(f)?;
     if sig.input_arg.len() != sources.len() {
         return Err(FunctionError::ArgumentCount { node: call.name.clone(), op: call.op.clone(), function, got: sources.len(), expected: sig.input_arg.len() });
     }
@@ -329,7 +337,7 @@ impl<'l, 'a> Flattener<'l, 'a> {
         let f = self.function(&nd, name)?;
         let (data, control) = split_inputs(&nd);
         let results = self.inline(&nd, f, &nd.name, &data, binding)?;
-        let sig = f.signature.as_ref().expect("library functions have signatures");
+        let sig = signature(f)?;
         let types: Vec<i32> = sig
             .output_arg
             .iter()
@@ -502,7 +510,7 @@ impl<'l, 'a> Flattener<'l, 'a> {
         args: &[String],
         binding: &BTreeMap<String, AttrValue>,
     ) -> Result<Vec<String>, FunctionError> {
-        let sig = f.signature.as_ref().expect("library functions have signatures");
+        let sig = signature(f)?;
         let fname = sig.name.clone();
         if sig.input_arg.len() != args.len() {
             return Err(FunctionError::ArgumentCount {
@@ -618,7 +626,7 @@ impl Scope<'_, '_> {
             return if out == "output" { Ok(i) } else { Err(no_such()) };
         }
         if let Some(f) = self.lib.get(op) {
-            let sig = f.signature.as_ref().expect("library functions have signatures");
+            let sig = signature(f)?;
             let pos = sig.output_arg.iter().position(|a| a.name == out).ok_or_else(no_such)?;
             return Ok(pos + i);
         }

@@ -14,6 +14,9 @@ use crate::proto::coreml::Model;
 use ndarray::{ArrayD, IxDyn};
 use std::path::{Path, PathBuf};
 
+/// The largest decoded image `run` reads (8-bit samples).
+const MAX_IMAGE_BYTES: usize = 1 << 30;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImageFileError {
     #[error("cannot read {path}: {cause}")]
@@ -63,7 +66,12 @@ pub fn read_png(path: &Path) -> Result<Pixels, ImageFileError> {
             why: format!("{} bits per channel; Core ML images have 8", depth as u8),
         });
     }
-    let size = reader.output_buffer_size().ok_or_else(|| ImageFileError::Unsupported { path: path.to_owned(), why: "the image is too large".into() })?;
+    // The header's size is checked before allocating: a 100,000 x 100,000 header would
+    // otherwise ask for 40 GB and abort the process.
+    let size = reader
+        .output_buffer_size()
+        .filter(|&n| n <= MAX_IMAGE_BYTES)
+        .ok_or_else(|| ImageFileError::Unsupported { path: path.to_owned(), why: format!("the image is too large (over {} MB decoded)", MAX_IMAGE_BYTES >> 20) })?;
     let mut buf = vec![0; size];
     let frame = reader.next_frame(&mut buf).map_err(decode)?;
     let (h, w) = (frame.height as usize, frame.width as usize);
@@ -72,7 +80,8 @@ pub fn read_png(path: &Path) -> Result<Pixels, ImageFileError> {
         png::ColorType::GrayscaleAlpha => (2, 1),
         png::ColorType::Rgb => (3, 3),
         png::ColorType::Rgba => (4, 3),
-        png::ColorType::Indexed => unreachable!("EXPAND turns palette images into RGB(A)"),
+        // EXPAND turns palette images into RGB(A); a palette left is a malformed file.
+        png::ColorType::Indexed => return Err(ImageFileError::Unsupported { path: path.to_owned(), why: "a palette image without a usable palette".into() }),
     };
     let mut values = Vec::with_capacity(h * w * kept);
     for row in buf[..frame.buffer_size()].chunks_exact(frame.line_size) {
@@ -80,7 +89,8 @@ pub fn read_png(path: &Path) -> Result<Pixels, ImageFileError> {
             values.extend(px[..kept].iter().map(|&v| f32::from(v)));
         }
     }
-    let values = ArrayD::from_shape_vec(IxDyn(&[h, w, kept]), values).expect("h * w * kept values");
+    let values = ArrayD::from_shape_vec(IxDyn(&[h, w, kept]), values)
+        .map_err(|_| ImageFileError::Unsupported { path: path.to_owned(), why: format!("the decoded rows do not hold {h} x {w} pixels") })?;
     Ok(Pixels { values })
 }
 
