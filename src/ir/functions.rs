@@ -85,15 +85,15 @@ pub fn is_kept_branch_node(n: &super::Node) -> bool {
     IF_OPS.contains(&n.op.as_str()) && n.attr(super::cond_choice::BRANCH_ATTR).is_some()
 }
 
+/// The functions of a library by name (a function without a signature has no name to call).
+fn library_of<'a>(functions: impl IntoIterator<Item = &'a FunctionDef>) -> HashMap<&'a str, &'a FunctionDef> {
+    functions.into_iter().filter_map(|f| f.signature.as_ref().map(|s| (s.name.as_str(), f))).collect()
+}
+
 /// Inlines every call and `If` of the graph (recursively through function bodies) and drops
 /// the library. Nodes of the graph keep their names; other ops (`While` included) are copied.
 pub fn flatten(gd: &GraphDef) -> Result<GraphDef, FunctionError> {
-    let lib: HashMap<&str, &FunctionDef> = gd
-        .library
-        .iter()
-        .flat_map(|l| &l.function)
-        .filter_map(|f| f.signature.as_ref().map(|s| (s.name.as_str(), f)))
-        .collect();
+    let lib = library_of(gd.library.iter().flat_map(|l| &l.function));
     let graph_nodes = gd.node.iter().map(|n| (n.name.as_str(), n)).collect();
     let mut fl = Flattener { lib: &lib, out: Vec::with_capacity(gd.node.len()), stack: Vec::new(), graph_nodes };
     let top: HashSet<&str> = gd.node.iter().map(|n| n.name.as_str()).collect();
@@ -110,12 +110,7 @@ pub fn flatten(gd: &GraphDef) -> Result<GraphDef, FunctionError> {
 /// their own names (calls inside are inlined as usual, `CALL/NODE`), and nothing of the
 /// caller's name remains. Returns the graph and the tensors of the results, in signature order.
 pub fn inline_call_as_graph(gd: &GraphDef, call: &NodeDef, sources: &[NodeDef]) -> Result<(GraphDef, Vec<String>), FunctionError> {
-    let lib: HashMap<&str, &FunctionDef> = gd
-        .library
-        .iter()
-        .flat_map(|l| &l.function)
-        .filter_map(|f| f.signature.as_ref().map(|s| (s.name.as_str(), f)))
-        .collect();
+    let lib = library_of(gd.library.iter().flat_map(|l| &l.function));
     let graph_nodes = gd.node.iter().map(|n| (n.name.as_str(), n)).collect();
     let mut fl = Flattener { lib: &lib, out: Vec::new(), stack: Vec::new(), graph_nodes };
     let (function, binding) = fl.func_attr(call, "f")?;
@@ -181,8 +176,7 @@ pub fn region_graph(
     keep: &dyn Fn(usize, &str) -> bool,
     result_types: &dyn Fn(usize) -> i32,
 ) -> Result<(GraphDef, Vec<(usize, String)>), FunctionError> {
-    let lib: HashMap<&str, &FunctionDef> =
-        library.iter().filter_map(|f| f.signature.as_ref().map(|s| (s.name.as_str(), f))).collect();
+    let lib = library_of(library);
     let mut fl = Flattener { lib: &lib, out: Vec::new(), stack: Vec::new(), graph_nodes: HashMap::new() };
     for v in vars {
         let mut n = NodeDef { name: v.name.clone(), op: "Placeholder".into(), ..Default::default() };

@@ -308,6 +308,15 @@ fn rename_blobs(layers: &mut [NeuralNetworkLayer], map: &BTreeMap<String, String
     }
 }
 
+/// The region a `loop` or `branch` term names (its `region` parameter; empty if none, which
+/// the region lookup then reports).
+fn region_name(params: &crate::rewrite::lang::Attrs) -> &str {
+    match params.get("region") {
+        Some(Value::Str(s)) => s.as_str(),
+        _ => "",
+    }
+}
+
 /// A `loop` term: the initial values copied into the loop variables' blobs (`output`, which
 /// are also the loop's results), then a `loop` layer whose condition network computes
 /// `conditionVar` and whose body network ends with `copy` layers writing the changed
@@ -322,10 +331,7 @@ fn lower_loop(
     layer_names: &mut Namer,
     options: &LowerOptions,
 ) -> Result<Vec<NeuralNetworkLayer>, LowerError> {
-    let region_name = match params.get("region") {
-        Some(Value::Str(s)) => s.as_str(),
-        _ => "",
-    };
+    let region_name = region_name(params);
     let region = dag.regions.get(region_name).ok_or_else(|| LowerError::NoRegion { layer: name.to_string(), region: region_name.to_string() })?;
     if input.len() != region.vars.len() || output.len() != region.vars.len() {
         return Err(LowerError::NoRegion { layer: name.to_string(), region: format!("{region_name} (variable count)") });
@@ -369,10 +375,7 @@ fn lower_branch(
     layer_names: &mut Namer,
     options: &LowerOptions,
 ) -> Result<NeuralNetworkLayer, LowerError> {
-    let region_name = match params.get("region") {
-        Some(Value::Str(s)) => s.as_str(),
-        _ => "",
-    };
+    let region_name = region_name(params);
     let region = dag.branches.get(region_name).ok_or_else(|| LowerError::NoRegion { layer: name.to_string(), region: region_name.to_string() })?;
     let Some((pred, args)) = input.split_first() else {
         return Err(LowerError::NoRegion { layer: name.to_string(), region: format!("{region_name} (no predicate)") });
