@@ -304,3 +304,12 @@ fn run_model_fuzz_nested_loops_are_bounded() {
     let err = run_fuzz_input("run_model_nested_loops_timeout.bin").expect("the nested loops must be stopped");
     assert!(err.contains("iterations"), "{err}");
 }
+
+/// A loop of copies run up to the iteration limit (a fuzz timeout under the sanitizer): the
+/// run ends, with an error naming the limit or with outputs, in bounded time.
+#[test]
+fn run_model_fuzz_long_loop_ends() {
+    if let Some(err) = run_fuzz_input("run_model_long_loop_timeout.bin") {
+        assert!(err.contains("iterations"), "{err}");
+    }
+}

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of fuzz/ for a bounded time, seeded with the project's fixtures.
 #   tools/fuzz.sh [SECONDS_PER_TARGET] [TARGET ...]      (default 600 s, all targets)
+# FUZZ_TIMEOUT (default 20 s) is the time one input may take: run_model wants 60 under the
+# sanitizer, where a model looping to the interpreter's 1,000,000-iteration limit takes ~25 s.
 # Needs the nightly toolchain (rustup toolchain install nightly) and cargo-fuzz (installed here
 # from crates.io when missing). Crashes land in fuzz/artifacts/TARGET/; each becomes a
 # regression test under tests/ before it is fixed.
@@ -39,7 +41,7 @@ mkdir -p fuzz/artifacts
 for t in "${targets[@]}"; do
   echo "== $t ($secs s)"
   log="fuzz/artifacts/$t.log"
-  if cargo +nightly fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 -timeout=20 >"$log" 2>&1; then
+  if cargo +nightly fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 -timeout="${FUZZ_TIMEOUT:-20}" >"$log" 2>&1; then
     status="no crash"
   else
     status="CRASHED (log: $log)"
