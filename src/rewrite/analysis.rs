@@ -117,6 +117,11 @@ impl TfAnalysis {
 /// shares the input's storage.
 const IDENTITY_OPS: &[&str] = &["Identity", "StopGradient", "Snapshot", "PreventGradient"];
 
+/// Ops that only relabel their input's shape: folded whatever the size too, so a weight an
+/// einsum rule reshapes (`[256, 4, 64]` to `[256, 256]`) stays a constant the matmul rules
+/// take as `batchedMatmul` weights instead of a `loadConstantND` and a `reshapeStatic`.
+const VIEW_OPS: &[&str] = &["Reshape", "ExpandDims", "Squeeze"];
+
 /// TF facts of a TF node from its children's facts: folding when every input is a constant
 /// (small, as in `ir::infer`), else the op's shape function, else nothing.
 fn tf_facts(registry: &ShapeRegistry, op: &str, attrs: &super::lang::Attrs, inputs: &[Fact]) -> Vec<Fact> {
@@ -124,7 +129,7 @@ fn tf_facts(registry: &ShapeRegistry, op: &str, attrs: &super::lang::Attrs, inpu
     if !inputs.is_empty() && ir::eval::is_foldable(op) {
         if let Some(values) = inputs.iter().map(|f| f.value.clone()).collect::<Option<Vec<_>>>() {
             let total: usize = values.iter().map(|t| t.len()).sum();
-            if IDENTITY_OPS.contains(&op) || total <= ir::infer::FOLD_LIMIT {
+            if IDENTITY_OPS.contains(&op) || VIEW_OPS.contains(&op) || total <= ir::infer::FOLD_LIMIT {
                 if let Ok(Some(out)) = eval_op(op, &attrs, &values) {
                     return out.into_iter().map(Fact::constant).collect();
                 }
