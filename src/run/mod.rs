@@ -139,6 +139,9 @@ pub struct Interpreter<'m> {
     /// Loop iterations run so far by the current run, all loops and nesting levels together:
     /// nested loops multiply, so a per-loop limit alone does not bound a run.
     loop_iterations: std::sync::atomic::AtomicU64,
+    /// Whether the current run reports each layer (`run_traced`): the per-output sums of a
+    /// [`TraceEvent`] are only computed then (in a loop they cost as much as the layers).
+    tracing: std::sync::atomic::AtomicBool,
 }
 
 /// The Core ML proto name of a layer kind (`"innerProduct"`, `"softmaxND"`...).
@@ -225,6 +228,7 @@ impl<'m> Interpreter<'m> {
             options,
             free_after,
             loop_iterations: Default::default(),
+            tracing: Default::default(),
         })
     }
 
@@ -257,7 +261,7 @@ impl<'m> Interpreter<'m> {
 
     /// Runs the model. Returns every model output (and every kept blob that was produced).
     pub fn run(&self, inputs: BTreeMap<String, ArrayD<f32>>) -> Result<BTreeMap<String, ArrayD<f32>>, RunError> {
-        self.run_traced(inputs, &mut |_| {})
+        self.start(inputs, &mut |_| {}, false)
     }
 
     /// [`Interpreter::run`], calling `trace` after each layer.
@@ -266,7 +270,17 @@ impl<'m> Interpreter<'m> {
         inputs: BTreeMap<String, ArrayD<f32>>,
         trace: &mut dyn FnMut(&TraceEvent<'_>),
     ) -> Result<BTreeMap<String, ArrayD<f32>>, RunError> {
+        self.start(inputs, trace, true)
+    }
+
+    fn start(
+        &self,
+        inputs: BTreeMap<String, ArrayD<f32>>,
+        trace: &mut dyn FnMut(&TraceEvent<'_>),
+        tracing: bool,
+    ) -> Result<BTreeMap<String, ArrayD<f32>>, RunError> {
         self.loop_iterations.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.tracing.store(tracing, std::sync::atomic::Ordering::Relaxed);
         match self.options.precision {
             Precision::F32 => self.exec::<f32>(inputs, trace),
             Precision::F64 => self.exec::<f64>(inputs, trace),
@@ -403,13 +417,18 @@ impl<'m> Interpreter<'m> {
                             message: format!("produced {} outputs, but the layer names {}", outs.len(), l.output.len()),
                         });
                     }
+                    let tracing = self.tracing.load(std::sync::atomic::Ordering::Relaxed);
                     let mut event = TraceEvent { index: i, layer: &l.name, kind: kind_name, outputs: Vec::new() };
                     for (name, a) in l.output.iter().zip(outs) {
-                        let (sum, abs) = a.iter().fold((0.0, 0.0), |(s, m), &v| (s + v.to_f64(), m + v.to_f64().abs()));
-                        event.outputs.push((name.clone(), a.shape().to_vec(), sum, abs));
+                        if tracing {
+                            let (sum, abs) = a.iter().fold((0.0, 0.0), |(s, m), &v| (s + v.to_f64(), m + v.to_f64().abs()));
+                            event.outputs.push((name.clone(), a.shape().to_vec(), sum, abs));
+                        }
                         blobs.insert(name.clone(), a);
                     }
-                    trace(&event);
+                    if tracing {
+                        trace(&event);
+                    }
                 }
             }
             if let Some(free) = free {
