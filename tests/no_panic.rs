@@ -313,3 +313,10 @@ fn run_model_fuzz_long_loop_ends() {
         assert!(err.contains("iterations"), "{err}");
     }
 }
+
+/// `concatND` of inputs of different ranks panicked inside ndarray.
+#[test]
+fn run_model_fuzz_concat_of_different_ranks_is_a_clear_error() {
+    let err = run_fuzz_input("run_model_concat_ranks.bin").expect("a concat of different ranks must be refused");
+    assert!(err.contains("cannot be concatenated"), "{err}");
+}

@@ -255,6 +255,11 @@ pub fn permute<T: Float>(axis_: &[u64], ins: &[&ArrayD<T>]) -> Result<ArrayD<T>,
 }
 
 fn concat_axis<T: Float>(ins: &[&ArrayD<T>], a: usize) -> Result<ArrayD<T>, KernelError> {
+    // ndarray panics (indexing a shape past its rank) on inputs of different ranks.
+    let ranks: Vec<usize> = ins.iter().map(|x| x.ndim()).collect();
+    if ranks.iter().any(|&r| r != ranks[0] || a >= r) {
+        kbail!("inputs of ranks {ranks:?} cannot be concatenated along axis {a}");
+    }
     let views: Vec<_> = ins.iter().map(|x| x.view()).collect();
     ndarray::concatenate(Axis(a), &views).map_err(|_| {
         KernelError(format!(
