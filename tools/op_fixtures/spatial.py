@@ -51,6 +51,47 @@ def _(rng):
     return (lambda x: tf.nn.bias_add(tf.nn.conv2d(x, w, 1, "SAME"), b)), [spec("x", edge_floats(rng, 3, 1, 1, 4))]
 
 
+def grouped_reference(w, groups, *args, bias=None, **kwargs):
+    """A grouped convolution as `groups` ordinary ones on channel slices, concatenated: the
+    goldens of grouped cases with a bias, which TF's CPU fuses into a kernel that has no groups
+    ("Fused conv implementation does not support grouped convolutions")."""
+    ws = tf.split(w, groups, axis=3)
+
+    def ref(x):
+        xs = tf.split(x, groups, axis=3)
+        y = tf.concat([tf.nn.conv2d(a, b, *args, **kwargs) for a, b in zip(xs, ws)], axis=3)
+        return y if bias is None else y + tf.reshape(bias, [1, 1, 1, -1])
+
+    return ref
+
+
+@case("conv2d_grouped", "grouped Conv2D: 6 input channels, filter [3, 3, 2, 6] (3 groups), SAME")
+def _(rng):
+    w = const(rng, 3, 3, 2, 6)
+    return (lambda x: tf.nn.conv2d(x, w, 1, "SAME")), [spec("x", edge_floats(rng, 1, 5, 6, 6))]
+
+
+@case("conv2d_grouped_bias_stride2", "grouped Conv2D + BiasAdd, 8 channels in 4 groups to 12, VALID stride 2, batch 2 (goldens: per-group reference)")
+def _(rng):
+    w, b = const(rng, 3, 2, 2, 12), const(rng, 12)
+    fn = lambda x: tf.nn.bias_add(tf.nn.conv2d(x, w, 2, "VALID"), b)  # noqa: E731
+    return fn, [spec("x", edge_floats(rng, 2, 7, 6, 8))], grouped_reference(w, 4, 2, "VALID", bias=b)
+
+
+@case("conv2d_grouped_depthwise", "Conv2D with one group per channel (ConvNeXt's 7x7 Conv2D(groups=C)) + BiasAdd, SAME (goldens: per-group reference)")
+def _(rng):
+    w, b = const(rng, 7, 7, 1, 4), const(rng, 4)
+    fn = lambda x: tf.nn.bias_add(tf.nn.conv2d(x, w, 1, "SAME"), b)  # noqa: E731
+    return fn, [spec("x", edge_floats(rng, 1, 8, 8, 4))], grouped_reference(w, 4, 1, "SAME", bias=b)
+
+
+@case("conv2d_grouped_explicit_dilated", "grouped Conv2D (2 groups), EXPLICIT padding, dilation 2")
+def _(rng):
+    w = const(rng, 3, 3, 3, 4)
+    pads = [[0, 0], [2, 1], [1, 2], [0, 0]]
+    return (lambda x: tf.nn.conv2d(x, w, 1, pads, dilations=2)), [spec("x", edge_floats(rng, 1, 7, 6, 6))]
+
+
 @case("conv1d_same_stride2", "tf.nn.conv1d (ExpandDims + Conv2D + Squeeze), SAME stride 2, odd length")
 def _(rng):
     w = const(rng, 3, 3, 4)
@@ -358,6 +399,13 @@ def _(rng):
     fn = lambda x: tf.nn.conv2d(x, w, 1, [[0, 0], [0, 0], [1, 0], [2, 1]], data_format="NCHW", dilations=2)  # noqa: E731
     ref = lambda x: tf.nn.conv2d(x, w, 1, [[0, 0], [1, 0], [2, 1], [0, 0]], dilations=2)  # noqa: E731
     return fn, [spec("x", edge_floats(rng, 1, 2, 6, 7))], nchw_reference(ref)
+
+
+@case("conv2d_nchw_grouped", "grouped Conv2D NCHW, 4 channels in 2 groups, VALID (goldens: NHWC per-group reference)")
+def _(rng):
+    w = const(rng, 2, 3, 2, 4)
+    fn = lambda x: tf.nn.conv2d(x, w, 1, "VALID", data_format="NCHW")  # noqa: E731
+    return fn, [spec("x", edge_floats(rng, 1, 4, 5, 6))], nchw_reference(grouped_reference(w, 2, 1, "VALID"))
 
 
 @case("depthwise_conv2d_nchw", "DepthwiseConv2dNative NCHW SAME, multiplier 2 (goldens: NHWC reference)")

@@ -113,7 +113,11 @@ fn conv2d(cx: &InferCtx<'_>, depthwise: bool) -> R {
         return Err(invalid("Conv2D needs rank-4 input and filter and 4 strides and dilations"));
     }
     let (nb, sp, ch) = layout(fmt, 4)?;
-    merged(&x[ch], &w[2], "input channels")?;
+    if depthwise {
+        merged(&x[ch], &w[2], "input channels")?;
+    } else {
+        grouped_channels(&x[ch], &w[2], &w[3])?;
+    }
     let mut out = vec![Dim::Unknown; 4];
     out[nb] = x[nb].clone();
     out[ch] = if depthwise {
@@ -163,6 +167,23 @@ fn conv3d(cx: &InferCtx<'_>) -> R {
         };
     }
     cx.one(Shape::Ranked(out))
+}
+
+/// TF's `Conv2D` shape check: the input's channels are a whole number `g` of filter input
+/// channels (`g` > 1 is a grouped convolution, as Keras `Conv2D(groups=g)` writes it) and the
+/// filter's output channels divide into those `g` groups.
+fn grouped_channels(x_ch: &Dim, w_in: &Dim, w_out: &Dim) -> Result<(), ShapeError> {
+    let (Some(c), Some(k)) = (x_ch.known(), w_in.known()) else { return Ok(()) };
+    if k == 0 || c % k != 0 {
+        return Err(invalid(format!("input channels {c} are not a multiple of the filter's input channels {k}")));
+    }
+    let groups = c / k;
+    match w_out.known() {
+        Some(o) if o % groups != 0 => {
+            Err(invalid(format!("filter output channels {o} do not divide into {groups} groups ({c} input channels / {k})")))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn merged(a: &Dim, b: &Dim, what: &str) -> Result<Dim, ShapeError> {
