@@ -544,6 +544,32 @@ def _mbconv(rng):
     return f, [inp(rng, "input", [1, 8, 8, filters])]
 
 
+@fixture(
+    "convnext_chain",
+    "Keras ConvNeXt stage of 9 blocks (NHWC, 8x8x8): 7x7 Conv2D(groups=8) + LayerNormalization + "
+    "Dense 32 + GELU + Dense 8 + per-channel layer scale, residual Add; a chain of adds and "
+    "products between NHWC layer norms and NCHW convolutions (issue: e-graph growth)",
+)
+def _convnext_chain(rng):
+    tf.keras.utils.set_random_seed(seed_of("convnext_chain"))
+    L = tf.keras.layers
+    dim = 8
+    x_in = tf.keras.Input(shape=(8, 8, dim), batch_size=1, name="input")
+    x = x_in
+    for _ in range(9):
+        h = L.Conv2D(dim, 7, padding="same", groups=dim)(x)
+        h = L.LayerNormalization(epsilon=1e-6)(h)
+        h = L.Dense(4 * dim, activation="gelu")(h)
+        h = L.Dense(dim)(h)
+        x = x + h * tf.constant(normal(rng, dim, scale=0.5))
+    model = tf.keras.Model(x_in, x, name="model")
+
+    def f(x):
+        return model(x, training=False)
+
+    return f, [inp(rng, "input", [1, 8, 8, dim])]
+
+
 @fixture("lstm_unrolled", "Keras LSTM(4, unroll=True, return_sequences=True) over 3 steps")
 def _lstm(rng):
     tf.keras.utils.set_random_seed(seed_of("lstm_unrolled"))

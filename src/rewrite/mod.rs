@@ -8,6 +8,7 @@ pub mod branches;
 pub mod bridge;
 pub mod cost;
 pub mod extract;
+pub mod injective;
 pub mod lang;
 pub mod nesting;
 pub mod pipeline;

@@ -132,6 +132,10 @@ pub fn saturate(egraph: EGraph<Node, TfAnalysis>, rewrites: &[Rewrite<Node, TfAn
         .with_node_limit(limits.nodes)
         .with_iter_limit(limits.iterations)
         .with_time_limit(limits.time)
+        .with_hook(|runner| {
+            super::injective::merge_inputs(&mut runner.egraph);
+            Ok(())
+        })
         .run(rewrites);
     let stop = match &runner.stop_reason {
         Some(egg::StopReason::Saturated) | None => StopReason::Saturated,
