@@ -270,6 +270,10 @@ fn fuzz_regressions_are_clear_errors() {
 /// Runs a `run_model` fuzz input (the fuzz target's layout: a 2-byte model length, the
 /// model, then f32 input values, cycled) and returns the run's error, if any.
 fn run_fuzz_input(name: &str) -> Option<String> {
+    run_fuzz_input_with(name, None)
+}
+
+fn run_fuzz_input_with(name: &str, max_loop_iterations: Option<u64>) -> Option<String> {
     use mlrewrite::lower::mlmodel::decode_model;
     use mlrewrite::proto::coreml::feature_type;
     use mlrewrite::run::{Interpreter, RunOptions};
@@ -278,7 +282,7 @@ fn run_fuzz_input(name: &str) -> Option<String> {
     let split = (u16::from_le_bytes([data[0], data[1]]) as usize).min(data.len() - 2);
     let (model_bytes, values) = data[2..].split_at(split);
     let model = decode_model(model_bytes, &path).expect("the model decodes");
-    let interp = Interpreter::new(&model, RunOptions::default()).expect("the interpreter accepts it");
+    let interp = Interpreter::new(&model, RunOptions { max_loop_iterations, ..Default::default() }).expect("the interpreter accepts it");
     let mut vals = values.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).cycle();
     let mut inputs = std::collections::BTreeMap::new();
     for f in model.description.iter().flat_map(|d| &d.input) {
@@ -319,4 +323,15 @@ fn run_model_fuzz_long_loop_ends() {
 fn run_model_fuzz_concat_of_different_ranks_is_a_clear_error() {
     let err = run_fuzz_input("run_model_concat_ranks.bin").expect("a concat of different ranks must be refused");
     assert!(err.contains("cannot be concatenated"), "{err}");
+}
+
+/// A third fuzz timeout: a loop whose condition never turns false, run to the default limit.
+/// It ends with the limit's error; `max_loop_iterations` lowers the bound (the fuzz target
+/// runs with 10,000 so that such inputs stay fast under the sanitizer).
+#[test]
+fn run_model_fuzz_endless_loop_stops_at_the_limit_given() {
+    let err = run_fuzz_input("run_model_loop_timeout2.bin").expect("an endless loop must be stopped");
+    assert!(err.contains("ran 1000000 iterations"), "{err}");
+    let err = run_fuzz_input_with("run_model_loop_timeout2.bin", Some(25)).expect("an endless loop must be stopped");
+    assert!(err.contains("ran 25 iterations") && err.contains("--max-loop-iterations"), "{err}");
 }

@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let split = (u16::from_le_bytes([data[0], data[1]]) as usize).min(data.len() - 2);
     let (model_bytes, values) = data[2..].split_at(split);
     let Ok(model) = decode_model(model_bytes, Path::new("fuzz.mlmodel")) else { return };
-    let Ok(interp) = Interpreter::new(&model, RunOptions::default()) else { return };
+    // A loop at the interpreter's default limit (1,000,000 iterations, about 2 s natively)
+    // takes minutes under the sanitizer: libFuzzer would report it as a timeout. The bound
+    // itself is tested in tests/no_panic.rs; here it is lowered so each input stays fast.
+    let options = RunOptions { max_loop_iterations: Some(10_000), ..RunOptions::default() };
+    let Ok(interp) = Interpreter::new(&model, options) else { return };
     let mut inputs = BTreeMap::new();
     let mut vals = values.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).cycle();
     for f in model.description.iter().flat_map(|d| &d.input) {

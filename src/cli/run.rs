@@ -59,6 +59,10 @@ pub struct Args {
     /// memory. Default 4G at f32 (2^30 elements).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
+    /// The most loop iterations one run may execute, all `loop` layers together (nested loops
+    /// multiply). A loop still running at the limit is stopped with an error naming it.
+    #[arg(long, value_name = "N", default_value_t = mlrewrite::run::MAX_LOOP_ITERATIONS)]
+    pub max_loop_iterations: u64,
     /// Rule files (directory or file) on top of the standard library: a custom layer runs the
     /// `reference` of the registration with its class name.
     #[arg(long = "rules", value_name = "DIR")]
@@ -149,6 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut options = RunOptions {
         precision: if args.f64 { Precision::F64 } else { Precision::F32 },
         max_tensor_bytes: args.max_memory,
+        max_loop_iterations: Some(args.max_loop_iterations),
         custom_kernels: reference_kernels(&args, &model)?,
         missing_kernel_hint: format!(
             "; to run it, give its registration a `reference = ...` composite (docs/rules.md, Custom layers) \

@@ -107,6 +107,10 @@ pub struct RunOptions {
     /// [`util::MAX_ELEMENTS`] elements). Checked before allocating, so a model asking for more
     /// is refused with the layer's name instead of aborting the process.
     pub max_tensor_bytes: Option<u64>,
+    /// The most loop iterations a run may execute, all loops together (nested ones multiply)
+    /// (`None`: [`MAX_LOOP_ITERATIONS`]). A loop whose condition never turns false is stopped
+    /// with an error naming it; a fuzzer lowers the bound to keep each input fast.
+    pub max_loop_iterations: Option<u64>,
 }
 
 /// What [`Interpreter::run_traced`] reports after each layer.
@@ -496,12 +500,15 @@ impl<'m> Interpreter<'m> {
             if max.is_some_and(|m| done >= m) {
                 break;
             }
-            if done >= MAX_LOOP_ITERATIONS {
-                return Err(err(format!("ran {done} iterations without its condition turning false")));
+            let limit = self.options.max_loop_iterations.unwrap_or(MAX_LOOP_ITERATIONS);
+            if done >= limit {
+                return Err(err(format!("ran {done} iterations without its condition turning false (the limit; --max-loop-iterations)")));
             }
             let total = self.loop_iterations.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if total > MAX_LOOP_ITERATIONS {
-                return Err(err(format!("the run's loops have run {MAX_LOOP_ITERATIONS} iterations in all (nested loops multiply); stopped")));
+            if total > limit {
+                return Err(err(format!(
+                    "the run's loops have run {limit} iterations in all (nested loops multiply); stopped (--max-loop-iterations)"
+                )));
             }
             if let Some(body) = &p.body_network {
                 if self.run_layers(&body.layers, blobs, None, trace)? == Flow::Break {
@@ -610,8 +617,9 @@ enum Flow {
 }
 
 /// A loop whose condition never turns false is a model bug; the interpreter stops it, and
-/// stops a run whose loops (nested ones multiplying) reach this many iterations in all.
-const MAX_LOOP_ITERATIONS: u64 = 1_000_000;
+/// stops a run whose loops (nested ones multiplying) reach this many iterations in all, unless
+/// [`RunOptions::max_loop_iterations`] says otherwise.
+pub const MAX_LOOP_ITERATIONS: u64 = 1_000_000;
 
 /// Checks one layer (and the layers of its nested networks) against the blobs defined so
 /// far, defines its outputs, and reports every blob it reads to `read`.
