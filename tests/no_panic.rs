@@ -335,3 +335,12 @@ fn run_model_fuzz_endless_loop_stops_at_the_limit_given() {
     let err = run_fuzz_input_with("run_model_loop_timeout2.bin", Some(25)).expect("an endless loop must be stopped");
     assert!(err.contains("ran 25 iterations") && err.contains("--max-loop-iterations"), "{err}");
 }
+
+/// A dynamic reshape whose target dimensions multiply past `usize` (fuzz crash in run_model:
+/// "attempt to multiply with overflow" in the element count).
+#[test]
+fn run_model_fuzz_reshape_target_overflow_is_a_clear_error() {
+    let err = run_fuzz_input("run_model_reshape_overflow.bin").expect("an overflowing reshape target must be refused");
+    eprintln!("{err}");
+    assert!(err.contains("more elements than fit"), "{err}");
+}

@@ -56,6 +56,13 @@ pub fn check_size(dims: impl IntoIterator<Item = u128>) -> Result<(), KernelErro
     Ok(())
 }
 
+/// The number of elements of a shape that comes from a model's parameters or values (a
+/// reshape target, a parameter's declared shape), refused when it overflows instead of
+/// wrapping or panicking.
+pub fn element_count(shape: &[usize]) -> Result<usize, KernelError> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or_else(|| KernelError(format!("shape {shape:?} has more elements than fit in memory")))
+}
+
 /// Normalizes a possibly negative axis against `rank`.
 pub fn axis(a: i64, rank: usize) -> Result<usize, KernelError> {
     let r = rank as i64;
@@ -108,7 +115,7 @@ pub fn zip2<T: Float>(a: &ArrayD<T>, b: &ArrayD<T>, f: impl Fn(T, T) -> T) -> Re
 
 /// An owned copy of `a` in standard (row-major) layout reshaped to `shape`.
 pub fn reshape<T: Float>(a: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T>, KernelError> {
-    let n: usize = shape.iter().product();
+    let n = element_count(shape)?;
     if n != a.len() {
         kbail!("cannot reshape {:?} ({} values) to {:?} ({} values)", a.shape(), a.len(), shape, n);
     }

@@ -6,7 +6,7 @@ use super::arity;
 use crate::kbail;
 use crate::proto::coreml::{BiasLayerParams, DotProductLayerParams, ScaleLayerParams};
 use crate::run::float::Float;
-use crate::run::util::{bchw, broadcast_shapes, broadcast_to, from_vec, zip2};
+use crate::run::util::{bchw, broadcast_shapes, broadcast_to, element_count, from_vec, zip2};
 use crate::run::weights::decode_len;
 use crate::run::KernelError;
 use ndarray::{ArrayD, Zip};
@@ -131,7 +131,7 @@ fn chw_param<T: Float>(
 ) -> Result<ArrayD<T>, KernelError> {
     let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
     let (_, c, h, wd) = bchw(x.shape(), 3)?;
-    let n: usize = shape.iter().product();
+    let n = element_count(&shape)?;
     let v = decode_len::<T>(w, what, n)?;
     let full = match shape.as_slice() {
         [1] | [] => vec![1, 1, 1],

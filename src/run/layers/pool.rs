@@ -141,6 +141,8 @@ fn pad_nd<T: Float>(x: &ArrayD<T>, amounts: &[(usize, usize)], mode: PadMode<T>)
             kbail!("cannot reflect or replicate an empty dimension");
         }
     }
+    // Amounts come from parameters or input values: sized (in u128) before adding or allocating.
+    check_size(s.iter().zip(&pads).map(|(&d, &(b, a))| d as u128 + b as u128 + a as u128))?;
     let out_shape: Vec<usize> = s.iter().zip(&pads).map(|(&d, &(b, a))| d + b + a).collect();
     let xs = values(x);
     let in_strides = strides(s);
@@ -477,6 +479,15 @@ mod tests {
     use super::*;
     use crate::proto::coreml::{border_amounts::EdgeSizes, BorderAmounts};
     use ndarray::IxDyn;
+
+    /// Pad amounts near `u64::MAX` are refused by size, not added until they overflow.
+    #[test]
+    fn huge_pad_amounts_are_refused_before_adding() {
+        let p = ConstantPaddingLayerParams { pad_amounts: vec![0, u64::MAX, 0, 0], value: 0.0, ..Default::default() };
+        let x = ArrayD::<f32>::zeros(IxDyn(&[2, 2]));
+        let err = constant_pad(&p, &[&x]).unwrap_err().0;
+        assert!(err.contains("limit"), "{err}");
+    }
 
     #[test]
     fn reflect_pad_matches_numpy_reflect() {

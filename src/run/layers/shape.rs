@@ -12,7 +12,7 @@ use crate::proto::coreml::{
     WeightParams,
 };
 use crate::run::float::Float;
-use crate::run::util::{axis, bchw, broadcast_to, check_size, from_vec, outer_inner, reshape, values, element_limit};
+use crate::run::util::{axis, bchw, broadcast_to, check_size, element_count, element_limit, from_vec, outer_inner, reshape, values};
 use crate::run::weights::decode;
 use crate::run::KernelError;
 use ndarray::{ArrayD, Axis, Dimension, IxDyn, Slice};
@@ -68,7 +68,7 @@ fn resolve_shape(target: &[i64], input: &[usize], n: usize, zero_copies: bool) -
         }
     }
     if let Some(i) = infer {
-        let known: usize = out.iter().product();
+        let known = element_count(&out)?;
         if known == 0 || !n.is_multiple_of(known) {
             kbail!("cannot infer the -1 of {:?} for {n} values", target);
         }
