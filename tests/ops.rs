@@ -35,7 +35,6 @@ const NOT_YET_COVERED: &[(&str, &str)] = &[
     ("transpose_through_tanh", "needs an NCHW producer whose transpose reaches the activation; no fixture yet"),
     ("transpose_through_sigmoid_hard", "needs an NCHW producer whose transpose reaches the activation; no fixture yet"),
     ("transpose_through_leaky_relu", "needs an NCHW producer whose transpose reaches the activation; no fixture yet"),
-    ("fold_zero_padding_into_conv", "the fixture conv2d_zero_padded (Pad then VALID stride-2 Conv2D) converts and matches TF, but through the padding layer: this rule does not fire there (not yet investigated why)"),
 ];
 
 fn root() -> PathBuf {

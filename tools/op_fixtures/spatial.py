@@ -138,6 +138,14 @@ def _(rng):
     return (lambda x: tf.nn.conv2d(tf.pad(x, pads), w, 2, "VALID")), [spec("x", edge_floats(rng, 1, 6, 7, 2))]
 
 
+@case("depthwise_zero_padded_bias", "ZeroPadding (Pad 0,1 / 0,1) before a VALID stride-2 depthwise conv + BiasAdd (Keras MobileNet)")
+def _(rng):
+    w, b = const(rng, 3, 3, 3, 1), const(rng, 3)
+    pads = tf.constant([[0, 0], [0, 1], [0, 1], [0, 0]])
+    fn = lambda x: tf.nn.bias_add(tf.nn.depthwise_conv2d(tf.pad(x, pads), w, [1, 2, 2, 1], "VALID"), b)  # noqa: E731
+    return fn, [spec("x", edge_floats(rng, 2, 7, 6, 3))]
+
+
 # --- Layout: concatenation and reductions between convolutions ---------------------------------
 
 @case("conv2d_concat2_conv2d", "two Conv2D outputs concatenated on channels, then Conv2D")

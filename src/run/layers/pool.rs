@@ -62,11 +62,14 @@ pub fn pooling<T: Float>(p: &PoolingLayerParams, ins: &[&ArrayD<T>]) -> Result<A
             let y0 = (oy * stride[0]) as isize - ph.before as isize;
             // Window rows inside the padded input (for the padding-inclusive count) and inside the data.
             let (py0, py1) = (y0.max(-(ph.before as isize)), (y0 + k[0] as isize).min((h + ph.after) as isize));
-            let (dy0, dy1) = (y0.max(0) as usize, ((y0 + k[0] as isize).min(h as isize)).max(0) as usize);
+            // A window can start past the data (large `after` padding): then it holds none of it.
+            let dy1 = ((y0 + k[0] as isize).min(h as isize)).max(0) as usize;
+            let dy0 = (y0.max(0) as usize).min(dy1);
             for ox in 0..ow {
                 let x0 = (ox * stride[1]) as isize - pw.before as isize;
                 let (px0, px1) = (x0.max(-(pw.before as isize)), (x0 + k[1] as isize).min((w + pw.after) as isize));
-                let (dx0, dx1) = (x0.max(0) as usize, ((x0 + k[1] as isize).min(w as isize)).max(0) as usize);
+                let dx1 = ((x0 + k[1] as isize).min(w as isize)).max(0) as usize;
+                let dx0 = (x0.max(0) as usize).min(dx1);
                 let n_data = dy1.saturating_sub(dy0) * dx1.saturating_sub(dx0);
                 let v = match kind {
                     PoolingType::Max => {
