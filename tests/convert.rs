@@ -242,7 +242,7 @@ fn mbconv_block_keeps_one_layout() {
 
 /// Nine ConvNeXt blocks: residual adds and per-channel products between NHWC layer norms and
 /// NCHW (grouped) convolutions. The layout rules move transposes into and out of those layers,
-/// and without merging the inputs of equal transposes (`rewrite::injective`) each block
+/// and without merging the inputs of equal transposes (`rewrite::laws`) each block
 /// multiplied the e-graph: 20,596 e-nodes in 21 iterations here, the node limit on a full
 /// ConvNeXt-Tiny. With it the e-graph stays under 1,000 e-nodes, so 3,000 is a bound that
 /// fails if the growth comes back.

@@ -133,7 +133,7 @@ pub fn saturate(egraph: EGraph<Node, TfAnalysis>, rewrites: &[Rewrite<Node, TfAn
         .with_iter_limit(limits.iterations)
         .with_time_limit(limits.time)
         .with_hook(|runner| {
-            super::injective::merge_inputs(&mut runner.egraph);
+            super::laws::apply(&mut runner.egraph);
             Ok(())
         })
         .run(rewrites);

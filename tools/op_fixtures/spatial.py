@@ -172,6 +172,41 @@ def _(rng):
     return fn, [spec("x", edge_floats(rng, 2, 4, 3, 2))]
 
 
+@case("conv2d_concat_v1_conv2d", "two Conv2D outputs concatenated by Concat (v1, TF1 graphs) on channels, then Conv2D")
+def _(rng):
+    w1, w2, w3 = const(rng, 3, 3, 2, 2), const(rng, 1, 1, 2, 3), const(rng, 1, 1, 5, 2)
+
+    def fn(x):
+        joined = tf.raw_ops.Concat(concat_dim=tf.constant(3), values=[tf.nn.conv2d(x, w1, 1, "SAME"), tf.nn.conv2d(x, w2, 1, "SAME")])
+        return tf.nn.conv2d(joined, w3, 1, "VALID")
+
+    return fn, [spec("x", edge_floats(rng, 1, 4, 5, 2))]
+
+
+@case("conv2d_concat_nested_mean", "InceptionV3's last block: Conv2D branches, two of them concatenated inside the outer channel concatenation, then a global mean")
+def _(rng):
+    ws = [const(rng, 1, 1, 3, 2), const(rng, 1, 3, 3, 2), const(rng, 3, 1, 3, 1), const(rng, 3, 3, 3, 2)]
+
+    def fn(x):
+        a, b, c, d = [tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME")) for w in ws]
+        inner = tf.concat([b, c], -1)
+        return tf.reduce_mean(tf.concat([a, inner, d], 3), [1, 2])
+
+    return fn, [spec("x", edge_floats(rng, 2, 5, 4, 3))]
+
+
+@case("conv2d_times_scalar", "Conv2D times a scalar constant (InceptionResNet's scaled residual branch)")
+def _(rng):
+    w = const(rng, 1, 1, 3, 4)
+    return (lambda x: tf.nn.conv2d(x, w, 1, "SAME") * 0.17), [spec("x", edge_floats(rng, 1, 4, 5, 3))]
+
+
+@case("conv2d_bias_times_scalar_residual", "Conv2D + BiasAdd times a scalar, added to the input (InceptionResNet block)")
+def _(rng):
+    w, b = const(rng, 1, 1, 3, 3), const(rng, 3)
+    return (lambda x: x + tf.nn.bias_add(tf.nn.conv2d(x, w, 1, "SAME"), b) * 0.2), [spec("x", edge_floats(rng, 1, 4, 5, 3))]
+
+
 @case("conv2d_global_max", "Conv2D then Max over H and W (global max pooling, no keep_dims)")
 def _(rng):
     w = const(rng, 3, 3, 3, 4)
