@@ -352,3 +352,10 @@ fn run_model_fuzz_pool_window_past_the_data() {
     // The windows past the data hold only padding; the model is otherwise valid and runs.
     assert_eq!(run_fuzz_input("run_model_pool_window_past_data.bin"), None);
 }
+
+/// A sort (argsort / top-k) of a lane holding NaNs: the comparison was not an order and the
+/// standard sort panicked (fuzz crash in run_model).
+#[test]
+fn run_model_fuzz_sort_with_nan_runs() {
+    assert_eq!(run_fuzz_input("run_model_sort_nan.bin"), None);
+}

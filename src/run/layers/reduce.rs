@@ -176,11 +176,20 @@ pub fn arg_extreme<T: Float>(ax: i64, remove: bool, max: bool, ins: &[&ArrayD<T>
     from_vec(shape, out)
 }
 
-/// Orders the lane `vals` (ties keep the lower index first).
+/// Orders the lane `vals` (ties keep the lower index first, and -0 ties with +0). A NaN ranks
+/// above +infinity, all NaNs equal: `partial_cmp` with a NaN taken as "equal" to everything is
+/// not an order, and the standard sort panics on it (a fuzz crash in run_model).
 fn order<T: Float>(vals: &[T], descending: bool) -> Vec<usize> {
+    use std::cmp::Ordering;
     let mut idx: Vec<usize> = (0..vals.len()).collect();
     idx.sort_by(|&a, &b| {
-        let o = vals[a].partial_cmp(&vals[b]).unwrap_or(std::cmp::Ordering::Equal);
+        let (x, y) = (vals[a], vals[b]);
+        let o = match (x.is_nan(), y.is_nan()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        };
         if descending {
             o.reverse()
         } else {
@@ -275,6 +284,15 @@ pub fn cum_sum<T: Float>(p: &CumSumLayerParams, ins: &[&ArrayD<T>]) -> Result<Ar
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// NaNs rank above +infinity (fuzz crash: the sort panicked on a comparison that was not an
+    /// order); equal values, and -0 with +0, keep their index order.
+    #[test]
+    fn order_puts_nan_above_infinity_and_keeps_ties_stable() {
+        let v = [1.0f32, f32::NAN, f32::INFINITY, -0.0, 0.0, f32::NAN, -1.0];
+        assert_eq!(order(&v, false), vec![6, 3, 4, 0, 2, 1, 5]);
+        assert_eq!(order(&v, true), vec![1, 5, 2, 0, 3, 4, 6]);
+    }
     use ndarray::arr1;
 
     #[test]
