@@ -256,6 +256,17 @@ fn convnext_chain_saturates_within_a_linear_bound() {
     assert!(line.ends_with("; saturated"), "{line}");
 }
 
+/// Keras MultiHeadAttention's einsums have no ellipsis: `einsum_ellipsis` must not match them and
+/// then warn that its right-hand side failed (it did, four warnings per attention layer).
+#[test]
+fn attention_converts_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = convert(&fixture("transformer_tiny"), &dir.path().join("m.mlmodel"), &[]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(!t.contains("warning"), "{t}");
+}
+
 /// `--stats` is how the next slow rule is found by reading: peak memory, the e-graph at each
 /// iteration, and the slowest rules with their search and apply time and matches. Timings are
 /// never asserted, only that the report has its parts and names real rules.

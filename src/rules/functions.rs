@@ -857,6 +857,9 @@ pub static FUNCTIONS: &[Function] = &[
         Ok(Value::Str(super::einsum::parse(string(arg(a, 0)?, "einsum_drop_summed")?)?.drop_summed()))
     }),
     // --- strings
+    f!("str_contains", [Str, Str], Bool, "does the string contain the substring?", |a, _| {
+        Ok(Value::Bool(string(arg(a, 0)?, "str_contains")?.contains(string(arg(a, 1)?, "str_contains")?)))
+    }),
     f!("lower", [Str], Str, "lowercase", |a, _| match arg(a, 0)? {
         Value::Str(s) => Ok(Value::Str(s.to_ascii_lowercase())),
         v => Err(format!("lower: expected a string, got {v}")),
