@@ -60,6 +60,7 @@ const CASES: &[(&str, &str, usize, usize)] = &[
     ("keras_lstm_time_major", "uniDirectionalLSTM", 1, 5),
     ("keras_lstm_bidirectional", "uniDirectionalLSTM", 2, 14),
     ("keras_lstm_bidirectional_last", "uniDirectionalLSTM", 2, 13),
+    ("keras_lstm_bidirectional_attention", "uniDirectionalLSTM", 2, 17),
     ("keras_gru_reset_before", "gru", 1, 7),
     ("keras_gru_reset_before_long", "gru", 1, 7),
     ("keras_gru_backwards", "gru", 1, 9),

@@ -208,20 +208,18 @@ fn rebuild_conds(nodes: &[NodeDef]) -> Result<Vec<NodeDef>, FrameError> {
         tensor(&r.node, r.output)
     };
     // A predicate (bool, as 0/1) or branch index (int32) that is a constant.
-    let constant = |pred: &str| -> Option<i64> {
-        let n = by_name.get(parse(pred).node.as_str())?;
-        if n.op != "Const" {
-            return None;
+    // A predicate computed from constants only (Keras' CenterCrop compares the static input
+    // shape with the crop size: Const -> StridedSlice -> Sub -> GreaterEqual -> Pack -> All) is
+    // as constant as a `Const` one: its dead branch is dropped, Asserts and all.
+    let mut folded = ConstFolder { by_name: &by_name, values: HashMap::new() };
+    let mut pred_values: HashMap<String, Option<i64>> = HashMap::new();
+    for nd in nodes.iter().filter(|n| is_cond_switch(n)) {
+        if let Some(p) = nd.input.get(1) {
+            let v = folded.value(p, 0).and_then(|t| t.to_i64_vec()).and_then(|v| v.first().copied());
+            pred_values.insert(canonical(p), v);
         }
-        let Value::Tensor(t) = n.attr.get("value")?.value.as_ref()? else { return None };
-        if t.dtype == DT_BOOL {
-            t.bool_val.first().map(|&b| i64::from(b)).or_else(|| t.tensor_content.first().map(|&b| i64::from(b != 0)))
-        } else {
-            t.int_val.first().map(|&v| i64::from(v)).or_else(|| {
-                t.tensor_content.get(..4).map(|b| i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-            })
-        }
-    };
+    }
+    let constant = |pred: &str| -> Option<i64> { pred_values.get(pred).copied().flatten() };
     let order = topological(nodes, &by_name)?;
     let mut ctx: HashMap<&str, Vec<Branch>> = HashMap::new();
     // Per cond Merge: the predicate, its inputs by side, and the switch's ways.
@@ -737,6 +735,56 @@ impl Cut<'_, '_> {
             ret: ret.into_iter().collect(),
             ..Default::default()
         })
+    }
+}
+
+/// Values of nodes computed from `Const` nodes only, by TensorFlow's semantics (`ir::eval`):
+/// what a cond predicate is when it does not depend on the graph's inputs. Depth-first over
+/// data inputs with a memo; a node with a control input, an op the evaluator does not know or
+/// an input that is not constant has no value.
+struct ConstFolder<'a> {
+    by_name: &'a HashMap<&'a str, &'a NodeDef>,
+    values: HashMap<String, Option<Vec<crate::ir::tensor::Tensor>>>,
+}
+
+impl ConstFolder<'_> {
+    /// Output `port` of node `input` (a `node:k` reference is read as written).
+    fn value(&mut self, input: &str, depth: usize) -> Option<crate::ir::tensor::Tensor> {
+        let r = parse(input);
+        if r.control || depth > 64 {
+            return None;
+        }
+        let outs = self.node(&r.node, depth)?;
+        outs.get(r.output).cloned()
+    }
+
+    fn node(&mut self, name: &str, depth: usize) -> Option<Vec<crate::ir::tensor::Tensor>> {
+        if let Some(v) = self.values.get(name) {
+            return v.clone();
+        }
+        let v = self.compute(name, depth);
+        self.values.insert(name.to_string(), v.clone());
+        v
+    }
+
+    fn compute(&mut self, name: &str, depth: usize) -> Option<Vec<crate::ir::tensor::Tensor>> {
+        let nd = *self.by_name.get(name)?;
+        if nd.op == "Const" {
+            let Value::Tensor(t) = nd.attr.get("value")?.value.as_ref()? else { return None };
+            return crate::ir::tensor::Tensor::from_proto(t).ok().map(|t| vec![t]);
+        }
+        if !crate::ir::eval::is_foldable(&nd.op) || nd.input.iter().any(|i| i.starts_with('^')) {
+            return None;
+        }
+        let mut inputs = Vec::with_capacity(nd.input.len());
+        for i in &nd.input {
+            inputs.push(self.value(i, depth + 1)?);
+        }
+        let mut attrs = crate::ir::attr::Attrs::default();
+        for (k, v) in &nd.attr {
+            attrs.insert(k.clone(), crate::ir::attr::Attr::from_proto(v).ok()?);
+        }
+        crate::ir::eval::eval_op(&nd.op, &attrs, &inputs).ok().flatten()
     }
 }
 

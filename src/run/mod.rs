@@ -424,6 +424,10 @@ impl<'m> Interpreter<'m> {
                     let tracing = self.tracing.load(std::sync::atomic::Ordering::Relaxed);
                     let mut event = TraceEvent { index: i, layer: &l.name, kind: kind_name, outputs: Vec::new() };
                     for (name, a) in l.output.iter().zip(outs) {
+                        // Kernels read their inputs in row-major order (`into_shape_with_order`,
+                        // slices); ndarray's concatenate and stack keep their inputs' memory
+                        // layout, so a blob is stored in standard layout (a copy only when not).
+                        let a = if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() };
                         if tracing {
                             let (sum, abs) = a.iter().fold((0.0, 0.0), |(s, m), &v| (s + v.to_f64(), m + v.to_f64().abs()));
                             event.outputs.push((name.clone(), a.shape().to_vec(), sum, abs));

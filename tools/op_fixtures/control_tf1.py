@@ -71,6 +71,31 @@ def _tf1_switch_const(rng):
     return fn, [spec("x", normal(rng, 2, 3))]
 
 
+@case("tf1_cond_folded_pred", "tf.compat.v1.cond on a predicate computed from constants only (a static shape "
+      "compared with a size, as Keras' CenterCrop does); the dead branch holds an Assert and Lgamma")
+def _tf1_cond_folded_pred(rng):
+    @tf1
+    def fn(x):
+        big = tf.reduce_all(tf.stack([tf.shape(x)[0] - 1 >= 1, tf.shape(x)[1] - 2 >= 1]))
+
+        def dead():
+            with tf.control_dependencies([tf.debugging.Assert(False, [x])]):
+                return tf.math.lgamma(x)
+
+        return v1.cond(big, lambda: x * 2.0, dead)
+
+    return fn, [spec("x", normal(rng, 3, 4))]
+
+
+@case("keras_center_crop", "Keras CenterCrop(3, 4) then Resizing(6, 8) on a 5x7 image: frozen with TF's control "
+      "flow lowering, the crop's size check is a Switch/Merge cond on constants with an Assert in its dead branch")
+def _keras_center_crop(rng):
+    L = tf.keras.layers
+    inp = tf.keras.Input((5, 7, 2), batch_size=1)
+    model = tf.keras.Model(inp, L.Resizing(6, 8)(L.CenterCrop(3, 4)(inp)))
+    return (lambda x: model(x)), [spec("x", normal(rng, 1, 5, 7, 2))]
+
+
 @case("tf1_cond_side_effect_refused", "tf.compat.v1.cond whose branch runs an Assert before its result: "
       "both branches cannot be evaluated, refused naming the node", refused="has a side effect")
 def _tf1_cond_assert(rng):

@@ -65,6 +65,10 @@ _rnn_case("keras_lstm_time_major", "Keras LSTM(4, time_major=True, return_sequen
           lambda: [L.LSTM(4, time_major=True, return_sequences=True)], time_major=True)
 _rnn_case("keras_lstm_bidirectional", "Keras Bidirectional(LSTM(4, return_sequences=True)), concatenated",
           lambda: [L.Bidirectional(L.LSTM(4, return_sequences=True))])
+_rnn_case("keras_lstm_bidirectional_attention", "Keras Bidirectional(LSTM(4, return_sequences=True)) then dot-product "
+          "self-attention (softmax(h h^T) h, as keras.layers.Attention): the concatenation of the two directions "
+          "feeds a batched matmul", lambda: [L.Bidirectional(L.LSTM(4, return_sequences=True)),
+                                            L.Lambda(lambda h: tf.matmul(tf.nn.softmax(tf.matmul(h, h, transpose_b=True)), h))])
 _rnn_case("keras_lstm_bidirectional_last", "Keras Bidirectional(LSTM(3)), last outputs concatenated",
           lambda: [L.Bidirectional(L.LSTM(3))])
 _rnn_case("keras_gru_last", "Keras GRU(4) (reset_after=True, TF2's default), last output only: a Core ML loop "

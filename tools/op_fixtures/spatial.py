@@ -183,6 +183,33 @@ def _(rng):
     return fn, [spec("x", edge_floats(rng, 1, 4, 5, 2))]
 
 
+@case("conv1d_dilated_causal", "Keras Conv1D(dilation_rate=2, padding='causal') + ReLU: Pad, 1-D SpaceToBatchND, Conv1D, BatchToSpaceND, BiasAdd")
+def _(rng):
+    w, b = const(rng, 3, 3, 4), const(rng, 4)
+
+    def fn(x):
+        # tf.nn.convolution (Keras' call) writes a dilation as SpaceToBatchND / BatchToSpaceND.
+        y = tf.nn.convolution(tf.pad(x, [[0, 0], [4, 0], [0, 0]]), w, 1, "VALID", dilations=2)
+        return tf.nn.relu(tf.nn.bias_add(y, b))
+
+    return fn, [spec("x", edge_floats(rng, 2, 11, 3))]
+
+
+@case("conv1d_dilated_same", "tf.nn.convolution 1-D SAME with dilation 3 (1-D SpaceToBatchND with paddings and crops)")
+def _(rng):
+    w = const(rng, 4, 2, 3)
+    return (lambda x: tf.nn.convolution(x, w, 1, "SAME", dilations=3)), [spec("x", edge_floats(rng, 1, 13, 2))]
+
+
+@case("space_to_batch_1d", "SpaceToBatchND on [N, L, C] with block 3 and paddings 1 / 2, and its BatchToSpaceND with crops 2 / 1")
+def _(rng):
+    def fn(x):
+        s = tf.space_to_batch_nd(x, [3], [[1, 2]])
+        return s, tf.compat.v1.batch_to_space_nd(s * 2.0, [3], [[2, 1]])
+
+    return fn, [spec("x", edge_floats(rng, 2, 9, 2))]
+
+
 @case("conv2d_concat_nested_mean", "InceptionV3's last block: Conv2D branches, two of them concatenated inside the outer channel concatenation, then a global mean")
 def _(rng):
     ws = [const(rng, 1, 1, 3, 2), const(rng, 1, 3, 3, 2), const(rng, 3, 1, 3, 1), const(rng, 3, 3, 3, 2)]

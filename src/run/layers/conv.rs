@@ -375,8 +375,10 @@ pub fn batched_matmul<T: Float>(p: &BatchedMatMulLayerParams, ins: &[&ArrayD<T>]
     if sb.len() == 1 {
         sb.push(1);
     }
-    let a = a.view().into_shape_with_order(IxDyn(&sa)).map_err(|e| KernelError(e.to_string()))?;
-    let b = b.view().into_shape_with_order(IxDyn(&sb)).map_err(|e| KernelError(e.to_string()))?;
+    // `to_shape` reads in logical order whatever the memory layout (an input can be a
+    // transposed view: `into_shape_with_order` refused it with "incompatible memory layout").
+    let a = a.to_shape(IxDyn(&sa)).map_err(|e| KernelError(e.to_string()))?;
+    let b = b.to_shape(IxDyn(&sb)).map_err(|e| KernelError(e.to_string()))?;
     let (ra, rb) = (sa.len(), sb.len());
     let (m, ka) = if p.transpose_a { (sa[ra - 1], sa[ra - 2]) } else { (sa[ra - 2], sa[ra - 1]) };
     let (kb, n) = if p.transpose_b { (sb[rb - 1], sb[rb - 2]) } else { (sb[rb - 2], sb[rb - 1]) };
