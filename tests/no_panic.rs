@@ -359,3 +359,12 @@ fn run_model_fuzz_pool_window_past_the_data() {
 fn run_model_fuzz_sort_with_nan_runs() {
     assert_eq!(run_fuzz_input("run_model_sort_nan.bin"), None);
 }
+
+/// An upsample of an empty input (no channels) by an enormous factor: the output is empty, so
+/// the size check passed, and the sampling grid's allocation overflowed (fuzz crash in
+/// run_model: "capacity overflow").
+#[test]
+fn run_model_fuzz_upsample_grid_is_sized_before_allocating() {
+    let err = run_fuzz_input("run_model_upsample_empty_huge.bin").expect("the huge grid must be refused");
+    assert!(err.contains("limit") || err.contains("finite"), "{err}");
+}

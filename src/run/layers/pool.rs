@@ -283,12 +283,16 @@ pub fn upsample<T: Float>(p: &UpsampleLayerParams, ins: &[&ArrayD<T>]) -> Result
         let f = two(&p.scaling_factor, 1, "scalingFactor")?;
         [f[0] as f64, f[1] as f64]
     };
-    if factors[0] <= 0.0 || factors[1] <= 0.0 {
-        kbail!("scaling factors must be positive, got {:?}", factors);
+    if !factors.iter().all(|f| f.is_finite() && *f > 0.0) {
+        kbail!("scaling factors must be positive and finite, got {:?}", factors);
     }
     let oh = (h as f64 * factors[0]).floor() as usize;
     let ow = (w as f64 * factors[1]).floor() as usize;
     check_size([batch as u128, c as u128, (h as f64 * factors[0]).floor() as u128, (w as f64 * factors[1]).floor() as u128])?;
+    // The sampling grids have `oh` and `ow` entries even when the output is empty (no batch or
+    // channels): a fuzzed 10^20 factor on an empty input overflowed their allocation.
+    check_size([oh as u128])?;
+    check_size([ow as u128])?;
     if InterpolationMode::try_from(p.mode) == Ok(InterpolationMode::Bilinear) {
         let mode = LinearUpsampleMode::try_from(p.linear_upsample_mode).unwrap_or(LinearUpsampleMode::Default);
         let grid = |xin: usize, xout: usize| -> Vec<f64> {
@@ -391,6 +395,9 @@ pub fn crop_resize<T: Float>(p: &CropResizeLayerParams, ins: &[&ArrayD<T>]) -> R
     }
     let (n, per) = (rs[0], rs[2]);
     let t = two(&p.target_size, 1, "targetSize")?;
+    check_size([n as u128, batch as u128, c as u128, t[0] as u128, t[1] as u128])?;
+    check_size([t[0] as u128])?;
+    check_size([t[1] as u128])?;
     let method = method_of(p.mode.as_ref());
     let mode = p.box_indices_mode.as_ref().map(|m| m.box_mode).unwrap_or(0);
     let scale = if p.spatial_scale == 0.0 { 1.0 } else { p.spatial_scale as f64 };
@@ -437,8 +444,12 @@ pub fn crop_resize<T: Float>(p: &CropResizeLayerParams, ins: &[&ArrayD<T>]) -> R
 pub fn resize_bilinear<T: Float>(p: &ResizeBilinearLayerParams, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
     arity(ins, 1, 1)?;
     let x = ins[0];
-    let (_, _, h, w) = bchw(x.shape(), 3)?;
+    let (batch, c, h, w) = bchw(x.shape(), 3)?;
     let t = two(&p.target_size, 1, "targetSize")?;
+    // The output and each sampling grid are sized before allocating (targetSize is a parameter).
+    check_size([batch as u128, c as u128, t[0] as u128, t[1] as u128])?;
+    check_size([t[0] as u128])?;
+    check_size([t[1] as u128])?;
     let method = method_of(p.mode.as_ref());
     bilinear(x, &sampling_grid(method, h, t[0]), &sampling_grid(method, w, t[1]))
 }
@@ -482,6 +493,15 @@ mod tests {
     use super::*;
     use crate::proto::coreml::{border_amounts::EdgeSizes, BorderAmounts};
     use ndarray::IxDyn;
+
+    /// A huge targetSize is refused before the sampling grids are allocated.
+    #[test]
+    fn resize_bilinear_to_a_huge_size_is_refused() {
+        let p = ResizeBilinearLayerParams { target_size: vec![1 << 40, 2], ..Default::default() };
+        let x = ArrayD::<f32>::zeros(IxDyn(&[1, 1, 2, 2]));
+        let err = resize_bilinear(&p, &[&x]).unwrap_err().0;
+        assert!(err.contains("limit"), "{err}");
+    }
 
     /// Pad amounts near `u64::MAX` are refused by size, not added until they overflow.
     #[test]
