@@ -22,6 +22,7 @@
 
 use super::analysis::TfAnalysis;
 use super::lang::{Attrs, Node};
+use crate::rules::value::Value;
 use egg::{EGraph, Id};
 use std::collections::HashMap;
 
@@ -69,7 +70,8 @@ pub fn flatten_concats(egraph: &mut EGraph<Node, TfAnalysis>) -> usize {
     for class in egraph.classes() {
         for node in &class.nodes {
             let Node::Nn { kind, params, args } = node else { continue };
-            if &**kind != "concatND" {
+            // An interleaved concatenation (output[i::n] = input_i) is not associative.
+            if &**kind != "concatND" || params.0.iter().any(|(k, v)| &**k == "interleave" && *v == Value::Bool(true)) {
                 continue;
             }
             let inner = args.iter().enumerate().find_map(|(i, &a)| {
@@ -97,4 +99,58 @@ pub fn flatten_concats(egraph: &mut EGraph<Node, TfAnalysis>) -> usize {
         egraph.rebuild();
     }
     added
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::infer::ShapeRegistry;
+    use crate::rules::value::DType;
+    use std::sync::Arc;
+
+    fn eg() -> EGraph<Node, TfAnalysis> {
+        EGraph::new(TfAnalysis::new(Arc::new(ShapeRegistry::tensorflow())))
+    }
+
+    fn input(g: &mut EGraph<Node, TfAnalysis>, name: &str) -> Id {
+        g.add(Node::input(name, DType::Float32, Some(vec![Some(1), Some(2), Some(3), Some(4)])))
+    }
+
+    /// `transpose(a) = transpose(b)` with the same axes merges `a` and `b`; other axes do not.
+    #[test]
+    fn equal_transposes_merge_their_inputs() {
+        let mut g = eg();
+        let (a, b, c) = (input(&mut g, "a"), input(&mut g, "b"), input(&mut g, "c"));
+        let axes = |p: Vec<i64>| vec![("axes", Value::List(p.into_iter().map(Value::Int).collect()))];
+        let ta = g.add(Node::nn("transpose", axes(vec![0, 2, 3, 1]), vec![a]));
+        let tb = g.add(Node::nn("transpose", axes(vec![0, 2, 3, 1]), vec![b]));
+        let tc = g.add(Node::nn("transpose", axes(vec![0, 3, 1, 2]), vec![c]));
+        g.union(ta, tb);
+        g.union(ta, tc);
+        g.rebuild();
+        assert_eq!(merge_injective_inputs(&mut g), 1);
+        assert_eq!(g.find(a), g.find(b));
+        assert_ne!(g.find(a), g.find(c));
+    }
+
+    /// `concat(x, concat(y, z))` on one axis gains `concat(x, y, z)`; an interleaved one does not.
+    #[test]
+    fn nested_concatenations_flatten_unless_interleaved() {
+        for interleave in [false, true] {
+            let mut g = eg();
+            let (x, y, z) = (input(&mut g, "x"), input(&mut g, "y"), input(&mut g, "z"));
+            let params = || vec![("axis", Value::Int(1)), ("interleave", Value::Bool(interleave))];
+            let inner = g.add(Node::nn("concatND", params(), vec![y, z]));
+            let outer = g.add(Node::nn("concatND", params(), vec![x, inner]));
+            g.rebuild();
+            let added = flatten_concats(&mut g);
+            let flat = g.lookup(Node::nn("concatND", params(), vec![x, y, z]));
+            if interleave {
+                assert_eq!((added, flat), (0, None));
+            } else {
+                assert_eq!(added, 1);
+                assert_eq!(flat.map(|f| g.find(f)), Some(g.find(outer)));
+            }
+        }
+    }
 }
