@@ -368,3 +368,11 @@ fn run_model_fuzz_upsample_grid_is_sized_before_allocating() {
     let err = run_fuzz_input("run_model_upsample_empty_huge.bin").expect("the huge grid must be refused");
     assert!(err.contains("limit") || err.contains("finite"), "{err}");
 }
+
+/// An upsample whose sampling grids alone took more than 4 GB (fuzz out-of-memory in
+/// run_model): the grids are sized before they are built.
+#[test]
+fn run_model_fuzz_upsample_grids_are_bounded() {
+    let err = run_fuzz_input("run_model_upsample_grid_oom.bin").expect("a 168,034,368-row grid must be refused");
+    assert!(err.contains("limit"), "{err}");
+}

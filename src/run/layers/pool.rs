@@ -270,6 +270,15 @@ fn bilinear<T: Float>(x: &ArrayD<T>, gy: &[f64], gx: &[f64]) -> Result<ArrayD<T>
     from_vec(shape, out)
 }
 
+/// `shape` with its last two axes replaced by `oh`, `ow`.
+fn vec_shape(shape: &[usize], oh: usize, ow: usize) -> Vec<usize> {
+    let mut s = shape.to_vec();
+    let r = s.len();
+    s[r - 2] = oh;
+    s[r - 1] = ow;
+    s
+}
+
 pub fn upsample<T: Float>(p: &UpsampleLayerParams, ins: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
     arity(ins, 1, 1)?;
     let x = ins[0];
@@ -289,10 +298,15 @@ pub fn upsample<T: Float>(p: &UpsampleLayerParams, ins: &[&ArrayD<T>]) -> Result
     let oh = (h as f64 * factors[0]).floor() as usize;
     let ow = (w as f64 * factors[1]).floor() as usize;
     check_size([batch as u128, c as u128, (h as f64 * factors[0]).floor() as u128, (w as f64 * factors[1]).floor() as u128])?;
-    // The sampling grids have `oh` and `ow` entries even when the output is empty (no batch or
-    // channels): a fuzzed 10^20 factor on an empty input overflowed their allocation.
-    check_size([oh as u128])?;
-    check_size([ow as u128])?;
+    // The sampling grids have `oh` and `ow` entries of up to 24 bytes even when the output is
+    // empty (no batch or channels): a fuzzed 10^20 factor on an empty input overflowed their
+    // allocation, and 2^30 entries exhausted memory. An empty output is returned as it is; the
+    // grids are counted as tensors of 8 elements per entry.
+    if batch * c == 0 {
+        return from_vec(vec_shape(x.shape(), oh, ow), Vec::new());
+    }
+    check_size([oh as u128, 8])?;
+    check_size([ow as u128, 8])?;
     if InterpolationMode::try_from(p.mode) == Ok(InterpolationMode::Bilinear) {
         let mode = LinearUpsampleMode::try_from(p.linear_upsample_mode).unwrap_or(LinearUpsampleMode::Default);
         let grid = |xin: usize, xout: usize| -> Vec<f64> {
