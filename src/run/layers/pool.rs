@@ -113,11 +113,7 @@ pub fn pooling<T: Float>(p: &PoolingLayerParams, ins: &[&ArrayD<T>]) -> Result<A
             }
         }
     }
-    let mut shape = x.shape().to_vec();
-    let r = shape.len();
-    shape[r - 2] = oh;
-    shape[r - 1] = ow;
-    from_vec(shape, out)
+    from_vec(with_spatial(x.shape(), oh, ow), out)
 }
 
 /// Pads the last `amounts.len()` axes of `x`; `value_at` maps an out-of-range coordinate.
@@ -263,15 +259,11 @@ fn bilinear<T: Float>(x: &ArrayD<T>, gy: &[f64], gx: &[f64]) -> Result<ArrayD<T>
             }
         }
     }
-    let mut shape = x.shape().to_vec();
-    let r = shape.len();
-    shape[r - 2] = gy.len();
-    shape[r - 1] = gx.len();
-    from_vec(shape, out)
+    from_vec(with_spatial(x.shape(), gy.len(), gx.len()), out)
 }
 
-/// `shape` with its last two axes replaced by `oh`, `ow`.
-fn vec_shape(shape: &[usize], oh: usize, ow: usize) -> Vec<usize> {
+/// `shape` with its last two (H, W) axes replaced by `oh`, `ow`: a pooled or resized output.
+fn with_spatial(shape: &[usize], oh: usize, ow: usize) -> Vec<usize> {
     let mut s = shape.to_vec();
     let r = s.len();
     s[r - 2] = oh;
@@ -303,7 +295,7 @@ pub fn upsample<T: Float>(p: &UpsampleLayerParams, ins: &[&ArrayD<T>]) -> Result
     // allocation, and 2^30 entries exhausted memory. An empty output is returned as it is; the
     // grids are counted as tensors of 8 elements per entry.
     if batch * c == 0 {
-        return from_vec(vec_shape(x.shape(), oh, ow), Vec::new());
+        return from_vec(with_spatial(x.shape(), oh, ow), Vec::new());
     }
     check_size([oh as u128, 8])?;
     check_size([ow as u128, 8])?;
@@ -352,11 +344,7 @@ pub fn upsample<T: Float>(p: &UpsampleLayerParams, ins: &[&ArrayD<T>]) -> Result
             }
         }
     }
-    let mut shape = x.shape().to_vec();
-    let r = shape.len();
-    shape[r - 2] = oh;
-    shape[r - 1] = ow;
-    from_vec(shape, out)
+    from_vec(with_spatial(x.shape(), oh, ow), out)
 }
 
 /// Grid points of `SamplingMode` for `n` samples on an axis of length `x`.
